@@ -1,0 +1,233 @@
+/* echo-epoll: the physical-limit reference echo server
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Single-threaded, level-triggered epoll; accept4() until EAGAIN; one shared
+ * 64 KiB read buffer. Data the kernel does not take at once is kept per
+ * connection, and that connection stops reading until it is written out
+ * (so memory stays bounded and the peer gets back-pressure).
+ *
+ * Usage: echo-epoll SOCKET-PATH   (prints READY, exits on SIGTERM)
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define BUF_SIZE   65536
+#define MAX_EVENTS 256
+
+typedef struct
+{
+  size_t off, len;
+  char   data[];
+} Pending;
+
+static Pending **pending;  /* indexed by fd; NULL when nothing is queued */
+static size_t    pending_cap;
+static int       ep;
+
+static void
+raise_nofile (void)
+{
+  struct rlimit rl;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
+    {
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &rl);
+    }
+}
+
+static void
+drop (int fd)
+{
+  if ((size_t) fd < pending_cap && pending[fd] != NULL)
+    {
+      free (pending[fd]);
+      pending[fd] = NULL;
+    }
+  close (fd);  /* also leaves the epoll set */
+}
+
+static void
+want (int fd, unsigned events)
+{
+  struct epoll_event ev = { .events = events, .data.fd = fd };
+
+  epoll_ctl (ep, EPOLL_CTL_MOD, fd, &ev);
+}
+
+/* Writes @len bytes; keeps what does not fit and switches to EPOLLOUT. */
+static int
+send_or_queue (int fd, const char *data, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t n = send (fd, data, len, MSG_NOSIGNAL);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          if (errno != EAGAIN)
+            return -1;
+          break;
+        }
+      data += n;
+      len -= (size_t) n;
+    }
+  if (len > 0)
+    {
+      Pending *p = malloc (sizeof *p + len);
+
+      p->off = 0;
+      p->len = len;
+      memcpy (p->data, data, len);
+      pending[fd] = p;
+      want (fd, EPOLLOUT);
+    }
+  return 0;
+}
+
+static void
+on_readable (int fd)
+{
+  static char buf[BUF_SIZE];
+  ssize_t n = read (fd, buf, sizeof buf);
+
+  if (n < 0)
+    {
+      if (errno != EAGAIN && errno != EINTR)
+        drop (fd);
+      return;
+    }
+  if (n == 0 || send_or_queue (fd, buf, (size_t) n) < 0)
+    drop (fd);
+}
+
+static void
+on_writable (int fd)
+{
+  Pending *p = pending[fd];
+
+  while (p->off < p->len)
+    {
+      ssize_t n = send (fd, p->data + p->off, p->len - p->off, MSG_NOSIGNAL);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          if (errno == EAGAIN)
+            return;
+          drop (fd);
+          return;
+        }
+      p->off += (size_t) n;
+    }
+  free (p);
+  pending[fd] = NULL;
+  want (fd, EPOLLIN);
+}
+
+int
+main (int argc, char **argv)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  struct epoll_event ev, events[MAX_EVENTS];
+  struct rlimit rl;
+  sigset_t mask;
+  int lfd, sfd;
+
+  if (argc != 2 || strlen (argv[1]) >= sizeof addr.sun_path)
+    {
+      fprintf (stderr, "Usage: %s SOCKET-PATH\n", argv[0]);
+      return 2;
+    }
+  raise_nofile ();
+  getrlimit (RLIMIT_NOFILE, &rl);
+  pending_cap = rl.rlim_cur;
+  pending = calloc (pending_cap, sizeof *pending);
+
+  sigemptyset (&mask);
+  sigaddset (&mask, SIGTERM);
+  sigaddset (&mask, SIGINT);
+  sigprocmask (SIG_BLOCK, &mask, NULL);
+  signal (SIGPIPE, SIG_IGN);
+  sfd = signalfd (-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+
+  strcpy (addr.sun_path, argv[1]);
+  lfd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (lfd < 0 || bind (lfd, (struct sockaddr *) &addr, sizeof addr) != 0
+      || listen (lfd, SOMAXCONN) != 0)
+    {
+      perror (argv[1]);
+      return 1;
+    }
+
+  ep = epoll_create1 (EPOLL_CLOEXEC);
+  ev.events = EPOLLIN;
+  ev.data.fd = lfd;
+  epoll_ctl (ep, EPOLL_CTL_ADD, lfd, &ev);
+  ev.data.fd = sfd;
+  epoll_ctl (ep, EPOLL_CTL_ADD, sfd, &ev);
+
+  printf ("READY\n");
+  fflush (stdout);
+
+  for (;;)
+    {
+      int n = epoll_wait (ep, events, MAX_EVENTS, -1);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          perror ("epoll_wait");
+          return 1;
+        }
+      for (int i = 0; i < n; i++)
+        {
+          int fd = events[i].data.fd;
+
+          if (fd == lfd)
+            {
+              for (;;)
+                {
+                  int cfd = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+                  if (cfd < 0)
+                    break;  /* EAGAIN, or out of fds: retried next round */
+                  if ((size_t) cfd >= pending_cap)
+                    {
+                      close (cfd);
+                      continue;
+                    }
+                  ev.events = EPOLLIN;
+                  ev.data.fd = cfd;
+                  epoll_ctl (ep, EPOLL_CTL_ADD, cfd, &ev);
+                }
+            }
+          else if (fd == sfd)
+            {
+              unlink (argv[1]);
+              return 0;
+            }
+          else if (pending[fd] != NULL)
+            {
+              if (events[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+                on_writable (fd);
+            }
+          else if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+            on_readable (fd);
+        }
+    }
+}

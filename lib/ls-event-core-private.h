@@ -1,0 +1,48 @@
+/* ls-event-core-private.h: one epoll-backed GSource per GMainContext
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+typedef struct _LsEventCore LsEventCore;
+typedef struct _LsWatch     LsWatch;
+
+typedef enum
+{
+  LS_WATCH_READ     = 1 << 0,  /* readable, hang-up or error */
+  LS_WATCH_WRITE    = 1 << 1,  /* writable */
+  LS_WATCH_DEFERRED = 1 << 2,  /* ls_watch_defer() was called */
+} LsWatchCondition;
+
+/* Called from the core's dispatch with the conditions that hold. */
+typedef void (*LsWatchFunc) (gpointer         owner,
+                             LsWatchCondition condition);
+
+/* The core of @context (NULL = the global default), created on first use. */
+LsEventCore *ls_event_core_ref_for_context (GMainContext  *context);
+void         ls_event_core_unref           (LsEventCore   *core);
+GMainContext *ls_event_core_get_context    (LsEventCore   *core);
+
+/* Registers @fd (not owned) with interest @events (LS_WATCH_READ/WRITE).
+ * Returns NULL with errno set if epoll refuses the descriptor. */
+LsWatch     *ls_watch_new                  (LsEventCore   *core,
+                                            int            fd,
+                                            LsWatchCondition events,
+                                            LsWatchFunc    func,
+                                            gpointer       owner);
+void         ls_watch_set_events           (LsWatch       *watch,
+                                            LsWatchCondition events);
+LsWatchCondition ls_watch_get_events       (LsWatch       *watch);
+/* Asks for one LS_WATCH_DEFERRED callback at the end of the current
+ * dispatch, or at the next main loop iteration. */
+void         ls_watch_defer                (LsWatch       *watch);
+LsEventCore *ls_watch_get_core             (LsWatch       *watch);
+/* Unregisters; safe from inside the watch's own callback. Call before
+ * closing the descriptor. */
+void         ls_watch_free                 (LsWatch       *watch);
+
+G_END_DECLS

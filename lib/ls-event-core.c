@@ -1,0 +1,321 @@
+/* ls-event-core.c: one epoll-backed GSource per GMainContext
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * GMainContext polls every source fd on every iteration, which makes each
+ * iteration O(open connections). Instead every Ls object on a context
+ * registers its descriptor in one epoll instance, and the context polls only
+ * that epoll fd: an iteration costs O(ready descriptors).
+ */
+#include "ls-event-core-private.h"
+
+#include <errno.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#define MAX_EVENTS_PER_DISPATCH 256
+
+struct _LsWatch
+{
+  LsEventCore     *core;
+  int              fd;
+  LsWatchCondition events;
+  LsWatchFunc      func;
+  gpointer         owner;
+  LsWatch         *next_deferred;
+  guint            deferred : 1;
+  guint            freed : 1;
+  guint            registered : 1;  /* in the epoll set (not when events == 0) */
+};
+
+typedef struct
+{
+  GSource      source;
+  LsEventCore *core;
+} LsEventSource;
+
+struct _LsEventCore
+{
+  gint          ref_count;     /* guarded by cores_lock */
+  GMainContext *context;
+  GSource      *source;
+  int           epoll_fd;
+  LsWatch      *deferred_head;
+  LsWatch      *deferred_tail;
+  GPtrArray    *graveyard;     /* watches freed during dispatch */
+  guint         dispatching;
+};
+
+/* One core per context; objects of different threads look theirs up here. */
+static GMutex      cores_lock;
+static GHashTable *cores;
+
+static guint32
+epoll_events_for (LsWatchCondition events)
+{
+  guint32 mask = 0;
+
+  if (events & LS_WATCH_READ)
+    mask |= EPOLLIN | EPOLLRDHUP;
+  if (events & LS_WATCH_WRITE)
+    mask |= EPOLLOUT;
+  return mask;
+}
+
+static void
+run_deferred (LsEventCore *core)
+{
+  LsWatch *watch;
+
+  /* Take the list: callbacks may defer again, which then runs next time. */
+  watch = core->deferred_head;
+  core->deferred_head = core->deferred_tail = NULL;
+  while (watch != NULL)
+    {
+      LsWatch *next = watch->next_deferred;
+
+      watch->next_deferred = NULL;
+      watch->deferred = FALSE;
+      if (!watch->freed)
+        watch->func (watch->owner, LS_WATCH_DEFERRED);
+      watch = next;
+    }
+}
+
+static gboolean
+ls_event_source_dispatch (GSource     *source,
+                          GSourceFunc  callback,
+                          gpointer     user_data)
+{
+  LsEventCore *core = ((LsEventSource *) source)->core;
+  struct epoll_event events[MAX_EVENTS_PER_DISPATCH];
+  int n;
+
+  g_source_set_ready_time (source, -1);
+
+  /* A callback may drop the last object, and with it the core. */
+  g_mutex_lock (&cores_lock);
+  core->ref_count++;
+  g_mutex_unlock (&cores_lock);
+  core->dispatching++;
+
+  do
+    n = epoll_wait (core->epoll_fd, events, G_N_ELEMENTS (events), 0);
+  while (n < 0 && errno == EINTR);
+
+  for (int i = 0; i < n; i++)
+    {
+      LsWatch *watch = events[i].data.ptr;
+      LsWatchCondition condition = 0;
+
+      /* A callback earlier in this batch may have freed this watch. */
+      if (watch->freed)
+        continue;
+      if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))
+        condition |= LS_WATCH_READ;
+      if (events[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
+        condition |= LS_WATCH_WRITE;
+      condition &= watch->events;
+      if (condition != 0)
+        watch->func (watch->owner, condition);
+    }
+
+  /* Deferred work (mostly: flushing what ready-read handlers wrote) runs
+   * after all reads of this batch, so one dispatch writes once per socket. */
+  while (core->deferred_head != NULL)
+    run_deferred (core);
+
+  if (--core->dispatching == 0 && core->graveyard->len > 0)
+    g_ptr_array_set_size (core->graveyard, 0);
+  ls_event_core_unref (core);
+
+  return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs ls_event_source_funcs = {
+  .dispatch = ls_event_source_dispatch,
+};
+
+static LsEventCore *
+ls_event_core_new (GMainContext *context)
+{
+  LsEventCore *core;
+  int epoll_fd;
+
+  epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+  if (epoll_fd < 0)
+    return NULL;
+
+  core = g_new0 (LsEventCore, 1);
+  core->ref_count = 1;
+  core->context = g_main_context_ref (context);
+  core->epoll_fd = epoll_fd;
+  core->graveyard = g_ptr_array_new_with_free_func (g_free);
+  core->source = g_source_new (&ls_event_source_funcs, sizeof (LsEventSource));
+  ((LsEventSource *) core->source)->core = core;
+  g_source_set_static_name (core->source, "[ls] event core");
+  g_source_add_unix_fd (core->source, epoll_fd, G_IO_IN);
+  g_source_attach (core->source, context);
+  return core;
+}
+
+LsEventCore *
+ls_event_core_ref_for_context (GMainContext *context)
+{
+  LsEventCore *core;
+
+  if (context == NULL)
+    context = g_main_context_default ();
+
+  g_mutex_lock (&cores_lock);
+  if (cores == NULL)
+    cores = g_hash_table_new (NULL, NULL);
+  core = g_hash_table_lookup (cores, context);
+  if (core != NULL)
+    core->ref_count++;
+  else if ((core = ls_event_core_new (context)) != NULL)
+    g_hash_table_insert (cores, context, core);
+  g_mutex_unlock (&cores_lock);
+  return core;
+}
+
+void
+ls_event_core_unref (LsEventCore *core)
+{
+  gboolean last;
+
+  g_mutex_lock (&cores_lock);
+  last = --core->ref_count == 0;
+  if (last)
+    g_hash_table_remove (cores, core->context);
+  g_mutex_unlock (&cores_lock);
+
+  if (!last)
+    return;
+
+  /* Objects hold a reference while they have watches, and a dispatching
+   * owner holds a reference on itself, so no dispatch is running here. */
+  g_source_destroy (core->source);
+  g_source_unref (core->source);
+  close (core->epoll_fd);
+  g_ptr_array_unref (core->graveyard);
+  g_main_context_unref (core->context);
+  g_free (core);
+}
+
+GMainContext *
+ls_event_core_get_context (LsEventCore *core)
+{
+  return core->context;
+}
+
+LsWatch *
+ls_watch_new (LsEventCore      *core,
+              int               fd,
+              LsWatchCondition  events,
+              LsWatchFunc       func,
+              gpointer          owner)
+{
+  struct epoll_event ev = { 0 };
+  LsWatch *watch = g_new0 (LsWatch, 1);
+
+  watch->core = core;
+  watch->fd = fd;
+  watch->events = events;
+  watch->func = func;
+  watch->owner = owner;
+
+  ev.events = epoll_events_for (events);
+  ev.data.ptr = watch;
+  if (epoll_ctl (core->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
+    {
+      int saved_errno = errno;
+      g_free (watch);
+      errno = saved_errno;
+      return NULL;
+    }
+  watch->registered = TRUE;
+  ls_watch_set_events (watch, events);
+  return watch;
+}
+
+void
+ls_watch_set_events (LsWatch          *watch,
+                     LsWatchCondition  events)
+{
+  struct epoll_event ev = { 0 };
+
+  events &= LS_WATCH_READ | LS_WATCH_WRITE;
+  if (watch->events == events && (watch->registered == (events != 0)))
+    return;
+  watch->events = events;
+
+  /* epoll reports hang-ups even with an empty mask: a socket that wants
+   * nothing (full read buffer, paused accept) must leave the set, or a dead
+   * peer would wake us forever. */
+  if (events == 0)
+    {
+      if (watch->registered)
+        epoll_ctl (watch->core->epoll_fd, EPOLL_CTL_DEL, watch->fd, NULL);
+      watch->registered = FALSE;
+      return;
+    }
+  ev.events = epoll_events_for (events);
+  ev.data.ptr = watch;
+  epoll_ctl (watch->core->epoll_fd, watch->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD,
+             watch->fd, &ev);
+  watch->registered = TRUE;
+}
+
+LsWatchCondition
+ls_watch_get_events (LsWatch *watch)
+{
+  return watch->events;
+}
+
+void
+ls_watch_defer (LsWatch *watch)
+{
+  LsEventCore *core = watch->core;
+
+  if (watch->deferred)
+    return;
+  watch->deferred = TRUE;
+  if (core->deferred_tail != NULL)
+    core->deferred_tail->next_deferred = watch;
+  else
+    core->deferred_head = watch;
+  core->deferred_tail = watch;
+
+  /* Outside our dispatch, wake the context to run it soon. */
+  if (core->dispatching == 0)
+    g_source_set_ready_time (core->source, 0);
+}
+
+LsEventCore *
+ls_watch_get_core (LsWatch *watch)
+{
+  return watch->core;
+}
+
+void
+ls_watch_free (LsWatch *watch)
+{
+  LsEventCore *core;
+
+  if (watch == NULL)
+    return;
+
+  core = watch->core;
+  if (watch->registered)
+    epoll_ctl (core->epoll_fd, EPOLL_CTL_DEL, watch->fd, NULL);
+  watch->registered = FALSE;
+  watch->freed = TRUE;
+
+  /* Pending epoll events or the deferred list may still point at it until
+   * the dispatch ends. */
+  if (core->dispatching > 0 || watch->deferred)
+    g_ptr_array_add (core->graveyard, watch);
+  else
+    g_free (watch);
+}

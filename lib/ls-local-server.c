@@ -1,0 +1,1481 @@
+/* ls-local-server.c: a local (Unix domain) socket server, the twin of QLocalServer
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "ls-local-server.h"
+#include "ls-enum-types.h"
+#include "ls-event-core-private.h"
+#include "ls-local-socket-private.h"
+#include "ls-names-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <glib/gstdio.h>
+
+/**
+ * LsLocalServer:
+ *
+ * A server listening on a local (Unix domain) stream socket, the GLib twin
+ * of Qt's `QLocalServer`.
+ *
+ * Call [method@Ls.LocalServer.listen] with a name; every accepted connection
+ * arrives as an [class@Ls.LocalSocket], queued before
+ * [signal@Ls.LocalServer::new-connection] is emitted, and is taken with
+ * [method@Ls.LocalServer.next_pending_connection]:
+ *
+ * ```c
+ * static void
+ * on_new_connection (LsLocalServer *server, gpointer user_data)
+ * {
+ *   LsLocalSocket *socket;
+ *
+ *   while ((socket = ls_local_server_next_pending_connection (server)))
+ *     g_signal_connect (socket, "ready-read", G_CALLBACK (on_ready_read), NULL);
+ * }
+ * ```
+ *
+ * A name not starting with `/` lives in `$TMPDIR` (or `/tmp`), exactly as
+ * Qt resolves it, so Qt clients find an Ls server by the same name.
+ *
+ * The server attaches to the thread-default [struct@GLib.MainContext] of
+ * the thread that calls `listen`; signals are emitted there.
+ *
+ * Unlike Qt, a failing `accept()` (out of descriptors or memory) never
+ * closes the server: it records %LS_SOCKET_ERROR_SOCKET_RESOURCE, pauses
+ * accepting and retries with a back-off; `close()` only removes the socket
+ * file it created itself; socket options never replace an existing file;
+ * and `max-pending-connections` is a strict limit.
+ *
+ * Since: 1.0
+ */
+
+#define ACCEPTS_PER_DISPATCH 64
+#define BACKOFF_FIRST_MS     10
+#define BACKOFF_MAX_MS       1000
+
+typedef struct
+{
+  int              fd;
+  LsEventCore     *core;
+  LsWatch         *watch;
+  char            *server_name;       /* GRefStrings, shared with accepted sockets */
+  char            *full_server_name;
+  LsSocketOptions  options;
+  gint             max_pending;
+  gint             backlog;
+  GQueue           pending;
+
+  LsSocketError    error;
+  char            *error_string;
+
+  /* The socket file we created, to unlink only that one. */
+  gboolean         owns_file;
+  dev_t            file_dev;
+  ino_t            file_ino;
+
+  /* Accept back-off after running out of descriptors or memory. */
+  GSource         *backoff_source;
+  guint            backoff_ms;
+} LsLocalServerPrivate;
+
+G_DEFINE_TYPE_WITH_PRIVATE (LsLocalServer, ls_local_server, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_SERVER_NAME,
+  PROP_FULL_SERVER_NAME,
+  PROP_LISTENING,
+  PROP_MAX_PENDING_CONNECTIONS,
+  PROP_SOCKET_OPTIONS,
+  PROP_LISTEN_BACKLOG_SIZE,
+  N_PROPS
+};
+
+enum {
+  NEW_CONNECTION,
+  AUTHORIZE_PEER,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+set_error (LsLocalServer *self,
+           GError       **error,
+           LsSocketError  code,
+           const char    *format,
+           ...) G_GNUC_PRINTF (4, 5);
+
+/* Records the error for the Qt-style accessors and returns it as a GError. */
+static void
+set_error (LsLocalServer *self,
+           GError       **error,
+           LsSocketError  code,
+           const char    *format,
+           ...)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+  va_list args;
+
+  g_free (priv->error_string);
+  va_start (args, format);
+  priv->error_string = g_strdup_vprintf (format, args);
+  va_end (args);
+  priv->error = code;
+  if (error != NULL)
+    *error = g_error_new_literal (LS_SOCKET_ERROR, code, priv->error_string);
+}
+
+static void
+take_error (LsLocalServer *self,
+            GError       **error,
+            GError        *local_error)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+
+  g_free (priv->error_string);
+  priv->error_string = g_strdup (local_error->message);
+  priv->error = local_error->code;
+  g_propagate_error (error, local_error);
+}
+
+/* Maps errno as Qt's QLocalServer does, naming what went wrong. */
+static LsSocketError
+error_from_errno (int errno_value, const char **category)
+{
+  switch (errno_value)
+    {
+    case EADDRINUSE:
+    case EEXIST:
+      *category = "Address in use";
+      return LS_SOCKET_ERROR_ADDRESS_IN_USE;
+    case EACCES:
+    case EPERM:
+      *category = "Permission denied";
+      return LS_SOCKET_ERROR_SOCKET_ACCESS;
+    case ENOENT:
+    case ENOTDIR:
+    case ELOOP:
+    case ENAMETOOLONG:
+    case EROFS:
+      *category = "Name error";
+      return LS_SOCKET_ERROR_SERVER_NOT_FOUND;
+    default:
+      if (ls_errno_is_resource (errno_value))
+        {
+          *category = "Out of resources";
+          return LS_SOCKET_ERROR_SOCKET_RESOURCE;
+        }
+      *category = "Unknown error";
+      return LS_SOCKET_ERROR_UNKNOWN;
+    }
+}
+
+static void
+set_errno_error (LsLocalServer *self,
+                 GError       **error,
+                 const char    *operation,
+                 const char    *path,
+                 int            errno_value)
+{
+  const char *category = NULL;
+  LsSocketError code = error_from_errno (errno_value, &category);
+
+  set_error (self, error, code, "Cannot %s “%s”: %s (%s)",
+             operation, path, category,
+             errno_value == EADDRINUSE ? "a file already exists at this path"
+                                       : g_strerror (errno_value));
+}
+
+static void
+update_watch (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+  gboolean want_accept;
+
+  if (priv->watch == NULL)
+    return;
+  want_accept = priv->backoff_source == NULL &&
+                (gint) priv->pending.length < priv->max_pending;
+  ls_watch_set_events (priv->watch, want_accept ? LS_WATCH_READ : 0);
+}
+
+static gboolean
+backoff_done_cb (gpointer user_data)
+{
+  LsLocalServer *self = user_data;
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+
+  g_clear_pointer (&priv->backoff_source, g_source_unref);
+  update_watch (self);
+  return G_SOURCE_REMOVE;
+}
+
+/* Out of descriptors or memory: Qt closes the server here. We stop polling
+ * the listening socket (level-triggered, it would wake us at once) and look
+ * again later; the connection waits in the kernel backlog meanwhile. */
+static void
+pause_accepting (LsLocalServer *self,
+                 int            errno_value)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+
+  if (priv->backoff_ms == 0)
+    {
+      set_errno_error (self, NULL, "accept a connection on", priv->full_server_name,
+                       errno_value);
+      g_debug ("%s; pausing accept", priv->error_string);
+      priv->backoff_ms = BACKOFF_FIRST_MS;
+    }
+  else
+    priv->backoff_ms = MIN (priv->backoff_ms * 2, BACKOFF_MAX_MS);
+
+  if (priv->backoff_source != NULL)
+    return;
+  priv->backoff_source = g_timeout_source_new (priv->backoff_ms);
+  g_source_set_static_name (priv->backoff_source, "[ls] accept back-off");
+  g_source_set_callback (priv->backoff_source, backoff_done_cb, self, NULL);
+  g_source_attach (priv->backoff_source, ls_event_core_get_context (priv->core));
+  update_watch (self);
+}
+
+/* Asks authorize-peer handlers, if any, about the peer of @fd; checking
+ * costs nothing when nobody listens. */
+static gboolean
+authorize_peer (LsLocalServer *self,
+                int            fd)
+{
+  g_autoptr(GCredentials) credentials = NULL;
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  gboolean authorized = TRUE;
+
+  if (!g_signal_has_handler_pending (self, signals[AUTHORIZE_PEER], 0, FALSE))
+    return TRUE;
+  if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return FALSE;
+  credentials = g_credentials_new ();
+  g_credentials_set_native (credentials, G_CREDENTIALS_TYPE_LINUX_UCRED, &cred);
+  g_signal_emit (self, signals[AUTHORIZE_PEER], 0, credentials, &authorized);
+  return authorized;
+}
+
+typedef enum
+{
+  ACCEPT_OK,
+  ACCEPT_AGAIN,     /* nothing waiting */
+  ACCEPT_SKIPPED,   /* a connection died before we took it; try the next */
+  ACCEPT_FAILED,    /* out of resources, back-off started */
+} AcceptResult;
+
+static AcceptResult
+accept_one (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+  int fd;
+
+  fd = accept4 (priv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      switch (saved_errno)
+        {
+        case EAGAIN:
+          return ACCEPT_AGAIN;
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+          return ACCEPT_SKIPPED;
+        default:
+          pause_accepting (self, saved_errno);
+          return ACCEPT_FAILED;
+        }
+    }
+
+  priv->backoff_ms = 0;
+  if (!authorize_peer (self, fd))
+    {
+      close (fd);
+      return ACCEPT_SKIPPED;
+    }
+  LS_LOCAL_SERVER_GET_CLASS (self)->incoming_connection (self, fd);
+  return ACCEPT_OK;
+}
+
+static void
+on_listen_ready (gpointer         owner,
+                 LsWatchCondition condition)
+{
+  LsLocalServer *self = g_object_ref (owner);
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+
+  /* Handlers may close the server, or take connections, at any time. */
+  for (guint i = 0; i < ACCEPTS_PER_DISPATCH; i++)
+    {
+      /* Only our guard reference left: the application let go of the
+       * server, so stop feeding it connections. */
+      if (priv->fd < 0 || (gint) priv->pending.length >= priv->max_pending ||
+          priv->backoff_source != NULL || g_atomic_int_get (&G_OBJECT (self)->ref_count) == 1)
+        break;
+      if (accept_one (self) == ACCEPT_AGAIN)
+        break;
+    }
+  update_watch (self);
+  g_object_unref (self);
+}
+
+static void
+ls_local_server_real_incoming_connection (LsLocalServer *self,
+                                          int            socket_descriptor)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+  g_autoptr(LsLocalSocket) socket = NULL;
+  g_autoptr(GError) error = NULL;
+
+  socket = ls_local_socket_new_accepted (priv->core, socket_descriptor,
+                                         priv->server_name, priv->full_server_name,
+                                         priv->options, &error);
+  if (socket == NULL)
+    {
+      take_error (self, NULL, g_steal_pointer (&error));
+      return;
+    }
+  ls_local_server_add_pending_connection (self, socket);
+}
+
+static void
+clear_pending (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+  LsLocalSocket *socket;
+
+  /* Nobody took these: close them so their peers see end-of-file. */
+  while ((socket = g_queue_pop_head (&priv->pending)) != NULL)
+    {
+      ls_local_socket_abort (socket);
+      g_object_unref (socket);
+    }
+}
+
+/* Unlinks the socket file only if it is still the one we bound: a newer
+ * server may have replaced it (Qt deletes it regardless). */
+static void
+remove_own_file (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+  struct stat st;
+
+  if (!priv->owns_file)
+    return;
+  priv->owns_file = FALSE;
+  if (lstat (priv->full_server_name, &st) == 0 && S_ISSOCK (st.st_mode) &&
+      st.st_dev == priv->file_dev && st.st_ino == priv->file_ino)
+    g_unlink (priv->full_server_name);
+}
+
+static void
+ls_local_server_dispose (GObject *object)
+{
+  LsLocalServer *self = LS_LOCAL_SERVER (object);
+
+  ls_local_server_close (self);
+  G_OBJECT_CLASS (ls_local_server_parent_class)->dispose (object);
+}
+
+static void
+ls_local_server_finalize (GObject *object)
+{
+  LsLocalServer *self = LS_LOCAL_SERVER (object);
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+
+  g_clear_pointer (&priv->server_name, g_ref_string_release);
+  g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+  g_free (priv->error_string);
+  G_OBJECT_CLASS (ls_local_server_parent_class)->finalize (object);
+}
+
+static void
+ls_local_server_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  LsLocalServer *self = LS_LOCAL_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_SERVER_NAME:
+      g_value_set_string (value, ls_local_server_get_server_name (self));
+      break;
+    case PROP_FULL_SERVER_NAME:
+      g_value_set_string (value, ls_local_server_get_full_server_name (self));
+      break;
+    case PROP_LISTENING:
+      g_value_set_boolean (value, ls_local_server_is_listening (self));
+      break;
+    case PROP_MAX_PENDING_CONNECTIONS:
+      g_value_set_int (value, ls_local_server_get_max_pending_connections (self));
+      break;
+    case PROP_SOCKET_OPTIONS:
+      g_value_set_flags (value, ls_local_server_get_socket_options (self));
+      break;
+    case PROP_LISTEN_BACKLOG_SIZE:
+      g_value_set_int (value, ls_local_server_get_listen_backlog_size (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ls_local_server_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  LsLocalServer *self = LS_LOCAL_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAX_PENDING_CONNECTIONS:
+      ls_local_server_set_max_pending_connections (self, g_value_get_int (value));
+      break;
+    case PROP_SOCKET_OPTIONS:
+      ls_local_server_set_socket_options (self, g_value_get_flags (value));
+      break;
+    case PROP_LISTEN_BACKLOG_SIZE:
+      ls_local_server_set_listen_backlog_size (self, g_value_get_int (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static gboolean
+ls_local_server_real_authorize_peer (LsLocalServer *self,
+                                     GCredentials  *credentials)
+{
+  return TRUE;
+}
+
+static void
+ls_local_server_class_init (LsLocalServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = ls_local_server_dispose;
+  object_class->finalize = ls_local_server_finalize;
+  object_class->get_property = ls_local_server_get_property;
+  object_class->set_property = ls_local_server_set_property;
+
+  klass->incoming_connection = ls_local_server_real_incoming_connection;
+  klass->authorize_peer = ls_local_server_real_authorize_peer;
+
+  /**
+   * LsLocalServer:server-name: (getter get_server_name)
+   *
+   * The name given to [method@Ls.LocalServer.listen], or "" when not
+   * listening.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SERVER_NAME] =
+    g_param_spec_string ("server-name", NULL, NULL, "",
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * LsLocalServer:full-server-name: (getter get_full_server_name)
+   *
+   * The resolved path (or abstract name) the server listens on, or "".
+   *
+   * Since: 1.0
+   */
+  properties[PROP_FULL_SERVER_NAME] =
+    g_param_spec_string ("full-server-name", NULL, NULL, "",
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * LsLocalServer:listening: (getter is_listening)
+   *
+   * Whether the server is listening.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_LISTENING] =
+    g_param_spec_boolean ("listening", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalServer:max-pending-connections: (getter get_max_pending_connections) (setter set_max_pending_connections)
+   *
+   * At most this many accepted connections wait in the queue for
+   * [method@Ls.LocalServer.next_pending_connection]; further ones wait in
+   * the kernel's listen backlog. 0 accepts nothing from the main loop; only
+   * [method@Ls.LocalServer.wait_for_new_connection] then accepts.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_PENDING_CONNECTIONS] =
+    g_param_spec_int ("max-pending-connections", NULL, NULL, 0, G_MAXINT, 30,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalServer:socket-options: (getter get_socket_options) (setter set_socket_options)
+   *
+   * Access restrictions or the abstract namespace, used by the next
+   * [method@Ls.LocalServer.listen].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SOCKET_OPTIONS] =
+    g_param_spec_flags ("socket-options", NULL, NULL,
+                        LS_TYPE_SOCKET_OPTIONS, LS_SOCKET_OPTION_NONE,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalServer:listen-backlog-size: (getter get_listen_backlog_size) (setter set_listen_backlog_size)
+   *
+   * The backlog passed to `listen()` by the next
+   * [method@Ls.LocalServer.listen].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_LISTEN_BACKLOG_SIZE] =
+    g_param_spec_int ("listen-backlog-size", NULL, NULL, 0, G_MAXINT, 50,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * LsLocalServer::new-connection:
+   * @self: the server
+   *
+   * Emitted once per accepted connection, after it was queued: take it
+   * with [method@Ls.LocalServer.next_pending_connection].
+   *
+   * Since: 1.0
+   */
+  signals[NEW_CONNECTION] =
+    g_signal_new ("new-connection",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  G_STRUCT_OFFSET (LsLocalServerClass, new_connection),
+                  NULL, NULL, NULL,
+                  G_TYPE_NONE, 0);
+
+  /**
+   * LsLocalServer::authorize-peer:
+   * @self: the server
+   * @credentials: the credentials of the connecting process (`SO_PEERCRED`)
+   *
+   * Emitted for each accepted connection before anything else happens with
+   * it, when at least one handler is connected. Return %FALSE to refuse the
+   * peer: the connection is closed at once and never reaches
+   * [signal@Ls.LocalServer::new-connection]. The first handler's answer
+   * wins. Beyond Qt; useful for abstract-namespace servers, which have no
+   * file permissions to restrict access.
+   *
+   * Returns: %TRUE to accept the peer
+   *
+   * Since: 1.0
+   */
+  signals[AUTHORIZE_PEER] =
+    g_signal_new ("authorize-peer",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  G_STRUCT_OFFSET (LsLocalServerClass, authorize_peer),
+                  g_signal_accumulator_first_wins, NULL, NULL,
+                  G_TYPE_BOOLEAN, 1, G_TYPE_CREDENTIALS);
+}
+
+static void
+ls_local_server_init (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+
+  priv->fd = -1;
+  priv->max_pending = 30;
+  priv->backlog = 50;
+  priv->error = LS_SOCKET_ERROR_UNKNOWN;
+  g_queue_init (&priv->pending);
+}
+
+/**
+ * ls_local_server_new:
+ *
+ * Creates a server that is not listening yet.
+ *
+ * Returns: (transfer full): a new [class@Ls.LocalServer]
+ *
+ * Since: 1.0
+ */
+LsLocalServer *
+ls_local_server_new (void)
+{
+  return g_object_new (LS_TYPE_LOCAL_SERVER, NULL);
+}
+
+static mode_t
+mode_for_options (LsSocketOptions options)
+{
+  return ((options & LS_SOCKET_OPTION_USER_ACCESS) ? 0700 : 0) |
+         ((options & LS_SOCKET_OPTION_GROUP_ACCESS) ? 0070 : 0) |
+         ((options & LS_SOCKET_OPTION_OTHER_ACCESS) ? 0007 : 0);
+}
+
+/* Moves @from to @to unless something exists at @to. */
+static int
+link_no_replace (const char *from,
+                 const char *to)
+{
+  if (link (from, to) == 0)
+    return 0;
+#ifdef SYS_renameat2
+  /* Some file systems refuse hard links; renameat2 still never replaces. */
+  if (errno == EPERM || errno == EOPNOTSUPP)
+    {
+      if (syscall (SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */) == 0)
+        return 0;
+    }
+#endif
+  return -1;
+}
+
+/* Binds @fd to @address with @mode before the name becomes visible: bind in
+ * a private 0700 directory next to the final path, chmod, then link into
+ * place, which fails instead of replacing an existing file. */
+static gboolean
+bind_with_mode (LsLocalServer   *self,
+                int              fd,
+                const LsAddress *address,
+                mode_t           mode,
+                GError         **error)
+{
+  g_autofree char *dir = g_path_get_dirname (address->full_name);
+  g_autofree char *private_dir = g_build_filename (dir, ".ls-XXXXXX", NULL);
+  g_autofree char *private_path = NULL;
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  gboolean ok = FALSE;
+
+  if (g_mkdtemp_full (private_dir, 0700) == NULL)
+    {
+      set_errno_error (self, error, "listen on", address->full_name, errno);
+      return FALSE;
+    }
+  private_path = g_build_filename (private_dir, "s", NULL);
+  if (strlen (private_path) >= sizeof addr.sun_path)
+    {
+      set_error (self, error, LS_SOCKET_ERROR_SERVER_NOT_FOUND,
+                 "Cannot listen on “%s”: Name error (the temporary path “%s” used to "
+                 "apply the permissions is too long for a local socket address)",
+                 address->full_name, private_path);
+      goto out;
+    }
+  strcpy (addr.sun_path, private_path);
+
+  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0 ||
+      chmod (private_path, mode) != 0 ||
+      link_no_replace (private_path, address->full_name) != 0)
+    {
+      set_errno_error (self, error, "listen on", address->full_name, errno);
+      goto out;
+    }
+  ok = TRUE;
+
+out:
+  g_unlink (private_path);
+  g_rmdir (private_dir);
+  return ok;
+}
+
+/* Common end of both listen calls: register with the event core. */
+static gboolean
+start_listening (LsLocalServer  *self,
+                 int             fd,
+                 const char     *operation,
+                 const char     *name,
+                 GError        **error)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+
+  priv->core = ls_event_core_ref_for_context (context);
+  if (priv->core == NULL)
+    {
+      set_errno_error (self, error, operation, name, errno);
+      return FALSE;
+    }
+  priv->fd = fd;
+  priv->watch = ls_watch_new (priv->core, fd, 0, on_listen_ready, self);
+  if (priv->watch == NULL)
+    {
+      set_errno_error (self, error, operation, name, errno);
+      priv->fd = -1;
+      g_clear_pointer (&priv->core, ls_event_core_unref);
+      return FALSE;
+    }
+  update_watch (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER_NAME]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FULL_SERVER_NAME]);
+  return TRUE;
+}
+
+/**
+ * ls_local_server_listen:
+ * @self: a server
+ * @name: a name relative to `$TMPDIR` (or `/tmp`), an absolute path, or an
+ *   abstract name with %LS_SOCKET_OPTION_ABSTRACT_NAMESPACE
+ * @error: return location for an error
+ *
+ * Starts listening on @name, as `QLocalServer::listen()` does. Relative
+ * names resolve against `$TMPDIR` if set and non-empty, else `/tmp`, so a
+ * Qt program finds the server by the same name.
+ *
+ * An existing file at the path (a live or stale socket, a regular file, a
+ * directory) is never touched: the call fails with
+ * %LS_SOCKET_ERROR_ADDRESS_IN_USE. Remove a stale socket with
+ * [func@Ls.LocalServer.remove_server] first. A name too long for a socket
+ * address fails with %LS_SOCKET_ERROR_SERVER_NOT_FOUND.
+ *
+ * The server attaches to the thread-default main context of the caller.
+ *
+ * Returns: %TRUE if the server is now listening
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_server_listen (LsLocalServer  *self,
+                        const char     *name,
+                        GError        **error)
+{
+  LsLocalServerPrivate *priv;
+  LsAddress address;
+  GError *local_error = NULL;
+  mode_t mode;
+  int fd;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  priv = ls_local_server_get_instance_private (self);
+  if (priv->fd >= 0)
+    {
+      set_error (self, error, LS_SOCKET_ERROR_OPERATION,
+                 "Cannot listen on “%s”: the server is already listening on “%s”",
+                 name ? name : "", priv->full_server_name);
+      return FALSE;
+    }
+
+  if (!ls_address_resolve (&address, "listen on", name, priv->options, &local_error))
+    {
+      take_error (self, error, local_error);
+      return FALSE;
+    }
+
+  fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      set_errno_error (self, error, "listen on", address.full_name, errno);
+      ls_address_clear (&address);
+      return FALSE;
+    }
+
+  mode = address.abstract ? 0 : mode_for_options (priv->options);
+  if (mode != 0)
+    {
+      struct stat st;
+
+      /* Fail early (and without a temporary directory) in the common case;
+       * link() below still refuses to replace a file that appears meanwhile. */
+      if (lstat (address.full_name, &st) == 0)
+        {
+          set_errno_error (self, error, "listen on", address.full_name, EADDRINUSE);
+          goto fail;
+        }
+      if (!bind_with_mode (self, fd, &address, mode, error))
+        goto fail;
+    }
+  else if (bind (fd, (struct sockaddr *) &address.addr, address.addr_len) != 0)
+    {
+      set_errno_error (self, error, "listen on", address.full_name, errno);
+      goto fail;
+    }
+
+  if (!address.abstract)
+    {
+      struct stat st;
+
+      if (lstat (address.full_name, &st) == 0)
+        {
+          priv->owns_file = TRUE;
+          priv->file_dev = st.st_dev;
+          priv->file_ino = st.st_ino;
+        }
+    }
+
+  g_clear_pointer (&priv->server_name, g_ref_string_release);
+  priv->server_name = g_ref_string_new (name);
+  g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+  priv->full_server_name = g_ref_string_new (address.full_name);
+
+  if (listen (fd, priv->backlog) != 0)
+    {
+      set_errno_error (self, error, "listen on", priv->full_server_name, errno);
+      remove_own_file (self);
+      goto fail_names;
+    }
+
+  if (!start_listening (self, fd, "listen on", priv->full_server_name, error))
+    {
+      remove_own_file (self);
+      goto fail_names;
+    }
+  ls_address_clear (&address);
+  return TRUE;
+
+fail_names:
+  g_clear_pointer (&priv->server_name, g_ref_string_release);
+  g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+fail:
+  close (fd);
+  ls_address_clear (&address);
+  return FALSE;
+}
+
+/**
+ * ls_local_server_listen_socket_descriptor:
+ * @self: a server
+ * @socket_descriptor: a listening `AF_UNIX` stream socket
+ * @error: return location for an error
+ *
+ * Listens on an existing socket, for example one inherited from systemd.
+ * Unlike Qt, the descriptor is validated: anything but a listening local
+ * stream socket fails with %LS_SOCKET_ERROR_UNSUPPORTED_SOCKET_OPERATION and
+ * stays the caller's. On success the server owns it.
+ *
+ * The names are read from the socket's address as Qt 6 does: a path gives
+ * the path and its basename, an abstract address its name (and sets
+ * %LS_SOCKET_OPTION_ABSTRACT_NAMESPACE in [property@Ls.LocalServer:socket-options]).
+ * [method@Ls.LocalServer.close] never removes a file it did not create.
+ *
+ * Returns: %TRUE if the server is now listening
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_server_listen_socket_descriptor (LsLocalServer  *self,
+                                          int             socket_descriptor,
+                                          GError        **error)
+{
+  LsLocalServerPrivate *priv;
+  GError *local_error = NULL;
+  struct sockaddr_un addr;
+  socklen_t addr_len = sizeof addr;
+  LsAddress address;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  priv = ls_local_server_get_instance_private (self);
+  if (priv->fd >= 0)
+    {
+      set_error (self, error, LS_SOCKET_ERROR_OPERATION,
+                 "Cannot listen on descriptor %d: the server is already listening on “%s”",
+                 socket_descriptor, priv->full_server_name);
+      return FALSE;
+    }
+  if (!ls_fd_check_local_stream (socket_descriptor, TRUE, "listen on", &local_error))
+    {
+      take_error (self, error, local_error);
+      return FALSE;
+    }
+  if (!ls_fd_set_nonblocking (socket_descriptor))
+    {
+      set_error (self, error, LS_SOCKET_ERROR_UNKNOWN,
+                 "Cannot listen on descriptor %d: %s", socket_descriptor, g_strerror (errno));
+      return FALSE;
+    }
+
+  g_clear_pointer (&priv->server_name, g_ref_string_release);
+  g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+  memset (&addr, 0, sizeof addr);
+  if (getsockname (socket_descriptor, (struct sockaddr *) &addr, &addr_len) == 0 &&
+      ls_address_from_native (&address, &addr, addr_len))
+    {
+      g_autofree char *basename = ls_name_basename (address.full_name);
+
+      gboolean abstract = address.abstract;
+
+      priv->full_server_name = g_ref_string_new (address.full_name);
+      ls_address_clear (&address);
+      if (abstract)
+        {
+          priv->server_name = g_ref_string_acquire (priv->full_server_name);
+        }
+      else
+        priv->server_name = g_ref_string_new (basename);
+      /* Like Qt 6: the option follows the descriptor's address. */
+      if (abstract != ((priv->options & LS_SOCKET_OPTION_ABSTRACT_NAMESPACE) != 0))
+        {
+          priv->options ^= LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOCKET_OPTIONS]);
+        }
+    }
+  priv->owns_file = FALSE;
+
+  if (!start_listening (self, socket_descriptor, "listen on descriptor",
+                        priv->full_server_name ? priv->full_server_name : "", error))
+    {
+      g_clear_pointer (&priv->server_name, g_ref_string_release);
+      g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/**
+ * ls_local_server_close:
+ * @self: a server
+ *
+ * Stops listening. Connections accepted but not taken yet are closed (their
+ * peers see end-of-file); connections already handed out keep working. The
+ * socket file is removed only if it is still the one this server created.
+ * The error state is reset and the server can listen again. Closing a server
+ * that is not listening does nothing.
+ *
+ * Since: 1.0
+ */
+void
+ls_local_server_close (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_if_fail (LS_IS_LOCAL_SERVER (self));
+
+  priv = ls_local_server_get_instance_private (self);
+  if (priv->fd < 0)
+    return;
+
+  if (priv->backoff_source != NULL)
+    {
+      g_source_destroy (priv->backoff_source);
+      g_clear_pointer (&priv->backoff_source, g_source_unref);
+    }
+  priv->backoff_ms = 0;
+  g_clear_pointer (&priv->watch, ls_watch_free);
+  close (priv->fd);
+  priv->fd = -1;
+  remove_own_file (self);
+  clear_pending (self);
+  g_clear_pointer (&priv->core, ls_event_core_unref);
+
+  g_clear_pointer (&priv->server_name, g_ref_string_release);
+  g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+  g_clear_pointer (&priv->error_string, g_free);
+  priv->error = LS_SOCKET_ERROR_UNKNOWN;
+
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER_NAME]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FULL_SERVER_NAME]);
+}
+
+/**
+ * ls_local_server_is_listening: (get-property listening)
+ * @self: a server
+ *
+ * Gets whether the server is listening.
+ *
+ * Returns: whether the server is listening
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_server_is_listening (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->fd >= 0;
+}
+
+/**
+ * ls_local_server_get_error_string:
+ * @self: a server
+ *
+ * The text of the last error, naming the operation, the name or path and
+ * the reason; "" when there was none since the last close.
+ *
+ * Returns: (not nullable): the last error's message
+ *
+ * Since: 1.0
+ */
+const char *
+ls_local_server_get_error_string (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), "");
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->error_string ? priv->error_string : "";
+}
+
+/**
+ * ls_local_server_get_server_error:
+ * @self: a server
+ *
+ * The code of the last error; %LS_SOCKET_ERROR_UNKNOWN when there was none.
+ * A successful listen does not reset it (as in Qt); close does.
+ *
+ * Returns: the last error
+ *
+ * Since: 1.0
+ */
+LsSocketError
+ls_local_server_get_server_error (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), LS_SOCKET_ERROR_UNKNOWN);
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->error;
+}
+
+/**
+ * ls_local_server_get_server_name: (get-property server-name)
+ * @self: a server
+ *
+ * Gets : the name given to listen, or "".
+ *
+ * Returns: (not nullable): the name given to listen, or ""
+ *
+ * Since: 1.0
+ */
+const char *
+ls_local_server_get_server_name (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), "");
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->server_name ? priv->server_name : "";
+}
+
+/**
+ * ls_local_server_get_full_server_name: (get-property full-server-name)
+ * @self: a server
+ *
+ * Gets : the path or abstract name listened on, or "".
+ *
+ * Returns: (not nullable): the path or abstract name listened on, or ""
+ *
+ * Since: 1.0
+ */
+const char *
+ls_local_server_get_full_server_name (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), "");
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->full_server_name ? priv->full_server_name : "";
+}
+
+/**
+ * ls_local_server_get_socket_descriptor:
+ * @self: a server
+ *
+ * Gets the listening descriptor (still owned by the server), or -1.
+ *
+ * Returns: the listening descriptor (still owned by the server), or -1
+ *
+ * Since: 1.0
+ */
+int
+ls_local_server_get_socket_descriptor (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), -1);
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->fd;
+}
+
+/**
+ * ls_local_server_get_max_pending_connections: (get-property max-pending-connections)
+ * @self: a server
+ *
+ * Gets the most connections queued before the server stops accepting.
+ *
+ * Returns: the most connections queued before the server stops accepting
+ *
+ * Since: 1.0
+ */
+gint
+ls_local_server_get_max_pending_connections (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), 0);
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->max_pending;
+}
+
+/**
+ * ls_local_server_set_max_pending_connections: (set-property max-pending-connections)
+ * @self: a server
+ * @max_pending: the most connections to queue (0 or more)
+ *
+ * Sets how many accepted connections may wait for
+ * [method@Ls.LocalServer.next_pending_connection]. Takes effect at once.
+ *
+ * Since: 1.0
+ */
+void
+ls_local_server_set_max_pending_connections (LsLocalServer *self,
+                                             gint           max_pending)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_if_fail (LS_IS_LOCAL_SERVER (self));
+
+  priv = ls_local_server_get_instance_private (self);
+  max_pending = MAX (max_pending, 0);
+  if (priv->max_pending == max_pending)
+    return;
+  priv->max_pending = max_pending;
+  update_watch (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_PENDING_CONNECTIONS]);
+}
+
+/**
+ * ls_local_server_get_socket_options: (get-property socket-options)
+ * @self: a server
+ *
+ * Gets the socket options.
+ *
+ * Returns: the socket options
+ *
+ * Since: 1.0
+ */
+LsSocketOptions
+ls_local_server_get_socket_options (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), LS_SOCKET_OPTION_NONE);
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->options;
+}
+
+/**
+ * ls_local_server_set_socket_options: (set-property socket-options)
+ * @self: a server
+ * @options: the options
+ *
+ * Sets the options for the next [method@Ls.LocalServer.listen]; a socket
+ * already listening keeps its mode.
+ *
+ * Since: 1.0
+ */
+void
+ls_local_server_set_socket_options (LsLocalServer   *self,
+                                    LsSocketOptions  options)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_if_fail (LS_IS_LOCAL_SERVER (self));
+
+  priv = ls_local_server_get_instance_private (self);
+  if (priv->options == options)
+    return;
+  priv->options = options;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOCKET_OPTIONS]);
+}
+
+/**
+ * ls_local_server_get_listen_backlog_size: (get-property listen-backlog-size)
+ * @self: a server
+ *
+ * Gets the listen backlog.
+ *
+ * Returns: the listen backlog
+ *
+ * Since: 1.0
+ */
+gint
+ls_local_server_get_listen_backlog_size (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), 0);
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->backlog;
+}
+
+/**
+ * ls_local_server_set_listen_backlog_size: (set-property listen-backlog-size)
+ * @self: a server
+ * @size: the backlog for the next listen
+ *
+ * Sets the backlog passed to `listen()`; takes effect at the next listen.
+ *
+ * Since: 1.0
+ */
+void
+ls_local_server_set_listen_backlog_size (LsLocalServer *self,
+                                         gint           size)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_if_fail (LS_IS_LOCAL_SERVER (self));
+
+  priv = ls_local_server_get_instance_private (self);
+  size = MAX (size, 0);
+  if (priv->backlog == size)
+    return;
+  priv->backlog = size;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTEN_BACKLOG_SIZE]);
+}
+
+/**
+ * ls_local_server_has_pending_connections:
+ * @self: a server
+ *
+ * Gets whether accepted connections wait to be taken.
+ *
+ * Returns: whether accepted connections wait to be taken
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_server_has_pending_connections (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->pending.length > 0;
+}
+
+/**
+ * ls_local_server_next_pending_connection:
+ * @self: a server
+ *
+ * Takes the oldest queued connection. The server keeps no reference to it:
+ * unref it when done (unlike Qt, where it stays a child of the server).
+ *
+ * Returns: (transfer full) (nullable): a connected socket, or %NULL
+ *
+ * Since: 1.0
+ */
+LsLocalSocket *
+ls_local_server_next_pending_connection (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+  LsLocalSocket *socket;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), NULL);
+
+  priv = ls_local_server_get_instance_private (self);
+  socket = g_queue_pop_head (&priv->pending);
+  if (socket != NULL)
+    update_watch (self);
+  return socket;
+}
+
+/**
+ * ls_local_server_add_pending_connection:
+ * @self: a server
+ * @socket: a socket to queue
+ *
+ * Queues @socket (taking a reference) and emits
+ * [signal@Ls.LocalServer::new-connection]. For implementations of
+ * [vfunc@Ls.LocalServer.incoming_connection], like Qt's
+ * `addPendingConnection()`.
+ *
+ * Since: 1.0
+ */
+void
+ls_local_server_add_pending_connection (LsLocalServer *self,
+                                        LsLocalSocket *socket)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_if_fail (LS_IS_LOCAL_SERVER (self));
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (socket));
+
+  priv = ls_local_server_get_instance_private (self);
+  g_queue_push_tail (&priv->pending, g_object_ref (socket));
+  update_watch (self);
+  g_signal_emit (self, signals[NEW_CONNECTION], 0);
+}
+
+/**
+ * ls_local_server_wait_for_new_connection:
+ * @self: a listening server
+ * @msec: how long to wait in milliseconds; -1 waits forever
+ * @timed_out: (out) (optional): set to %TRUE if the wait timed out
+ * @error: return location for an error
+ *
+ * Blocks until a connection arrives, accepts it (even beyond
+ * [property@Ls.LocalServer:max-pending-connections]: the caller asks for it)
+ * and emits [signal@Ls.LocalServer::new-connection] inside the call. Polls
+ * the listening socket directly; no main context is iterated.
+ *
+ * Returns: whether a connection is pending after the wait
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_server_wait_for_new_connection (LsLocalServer  *self,
+                                         int             msec,
+                                         gboolean       *timed_out,
+                                         GError        **error)
+{
+  LsLocalServerPrivate *priv;
+  gint64 deadline;
+  gboolean result;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  priv = ls_local_server_get_instance_private (self);
+  if (timed_out != NULL)
+    *timed_out = FALSE;
+  if (priv->fd < 0)
+    {
+      set_error (self, error, LS_SOCKET_ERROR_OPERATION,
+                 "Cannot wait for a new connection: the server is not listening");
+      return FALSE;
+    }
+
+  g_object_ref (self);
+  deadline = msec < 0 ? -1 : g_get_monotonic_time () + (gint64) msec * 1000;
+  for (;;)
+    {
+      struct pollfd pfd = { .fd = priv->fd, .events = POLLIN };
+      int timeout = -1;
+      int n;
+
+      if (deadline >= 0)
+        timeout = (int) MAX ((deadline - g_get_monotonic_time () + 999) / 1000, 0);
+      n = poll (&pfd, 1, timeout);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 || (pfd.revents & (POLLNVAL | POLLERR)))
+        {
+          set_errno_error (self, error, "wait for a new connection on",
+                           priv->full_server_name, n < 0 ? errno : EBADF);
+          break;
+        }
+      if (n == 0)
+        {
+          if (timed_out != NULL)
+            *timed_out = TRUE;
+          break;
+        }
+
+      switch (accept_one (self))
+        {
+        case ACCEPT_OK:
+          goto done;
+        case ACCEPT_FAILED:
+          g_set_error_literal (error, LS_SOCKET_ERROR, priv->error, priv->error_string);
+          goto done;
+        case ACCEPT_AGAIN:
+        case ACCEPT_SKIPPED:
+        default:
+          if (deadline >= 0 && g_get_monotonic_time () >= deadline)
+            {
+              if (timed_out != NULL)
+                *timed_out = TRUE;
+              goto done;
+            }
+          break;
+        }
+    }
+
+done:
+  result = ls_local_server_has_pending_connections (self);
+  g_object_unref (self);
+  return result;
+}
+
+/**
+ * ls_local_server_remove_server:
+ * @name: a server name, resolved as [method@Ls.LocalServer.listen] does
+ * @error: return location for an error
+ *
+ * Removes the socket file at @name, typically a stale one left by a crashed
+ * server. Like Qt, this also removes a live server's socket; it refuses to
+ * remove a directory. Nothing at the path is a success.
+ *
+ * Returns: %TRUE if nothing is left at the path
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_server_remove_server (const char  *name,
+                               GError     **error)
+{
+  LsAddress address;
+  struct stat st;
+  gboolean ok = TRUE;
+
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!ls_address_resolve (&address, "remove", name, LS_SOCKET_OPTION_NONE, error))
+    return FALSE;
+
+  if (lstat (address.full_name, &st) != 0)
+    {
+      if (errno != ENOENT)
+        {
+          int saved_errno = errno;
+          const char *category = NULL;
+
+          g_set_error (error, LS_SOCKET_ERROR, error_from_errno (saved_errno, &category),
+                       "Cannot remove “%s”: %s (%s)", address.full_name, category,
+                       g_strerror (saved_errno));
+          ok = FALSE;
+        }
+    }
+  else if (S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE,
+                   "Cannot remove “%s”: it is a directory, not a socket", address.full_name);
+      ok = FALSE;
+    }
+  else if (g_unlink (address.full_name) != 0 && errno != ENOENT)
+    {
+      int saved_errno = errno;
+      const char *category = NULL;
+
+      g_set_error (error, LS_SOCKET_ERROR, error_from_errno (saved_errno, &category),
+                   "Cannot remove “%s”: %s (%s)", address.full_name, category,
+                   g_strerror (saved_errno));
+      ok = FALSE;
+    }
+
+  ls_address_clear (&address);
+  return ok;
+}

@@ -1,0 +1,2039 @@
+/* ls-local-socket.c: a local (Unix domain) stream socket, the twin of QLocalSocket
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "ls-local-socket.h"
+#include "ls-enum-types.h"
+#include "ls-local-socket-private.h"
+#include "ls-names-private.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/**
+ * LsLocalSocket:
+ *
+ * A local (Unix domain) stream socket, the GLib twin of Qt's
+ * `QLocalSocket`: the client side ([method@Ls.LocalSocket.connect_to_server])
+ * and what [method@Ls.LocalServer.next_pending_connection] returns.
+ *
+ * Like Qt, I/O is buffered: [method@Ls.LocalSocket.write] queues the data
+ * and returns at once; it leaves when the main loop runs, on
+ * [method@Ls.LocalSocket.flush], [method@Ls.LocalSocket.wait_for_bytes_written]
+ * or on disconnect. Incoming data lands in a buffer and
+ * [signal@Ls.LocalSocket::ready-read] announces it:
+ *
+ * ```c
+ * static void
+ * on_ready_read (LsLocalSocket *socket, gpointer user_data)
+ * {
+ *   g_autoptr(GBytes) data = ls_local_socket_read_all (socket);
+ *   ls_local_socket_write_bytes (socket, data);   // echo
+ * }
+ * ```
+ *
+ * Connecting is synchronous, as in Qt on Linux: when
+ * [method@Ls.LocalSocket.connect_to_server] returns, the socket is connected
+ * or has failed, except while the server's listen backlog is full; then it
+ * stays %LS_LOCAL_SOCKET_STATE_CONNECTING and retries with a bounded
+ * back-off until [property@Ls.LocalSocket:connect-timeout].
+ *
+ * The blocking `wait_for_*` calls poll the socket's own descriptor and never
+ * iterate a main context; they emit the same signals the main loop would.
+ * A timeout records %LS_SOCKET_ERROR_SOCKET_TIMEOUT for
+ * [method@Ls.LocalSocket.get_error] but, unlike Qt, emits no
+ * [signal@Ls.LocalSocket::error-occurred]: the connection is healthy.
+ *
+ * The socket attaches to the thread-default [struct@GLib.MainContext] of
+ * the thread that connects it (or adopts a descriptor); signals are emitted
+ * there. Buffers are allocated on demand: an idle connection holds none.
+ *
+ * Since: 1.0
+ */
+
+#define READ_CHUNK          (64 * 1024)
+#define READS_PER_DISPATCH  4
+#define MAX_IOV             64
+#define RETRY_FIRST_MS      1
+#define RETRY_MAX_MS        100
+#define UNKNOWN_ERROR_TEXT  "Unknown error"
+
+struct _LsLocalSocket
+{
+  GObject             parent_instance;
+
+  int                 fd;
+  LsLocalSocketState  state;
+  LsEventCore        *core;
+  LsWatch            *watch;
+
+  /* GRefStrings: accepted sockets share their server's names. */
+  char               *server_name;
+  char               *full_server_name;
+  LsSocketOptions     options;
+  gint                connect_timeout;
+  gint64              read_buffer_size;
+
+  LsSocketError       error;
+  char               *error_string;
+
+  /* Input: in_data[in_start .. in_start + in_len) is unread. */
+  guint8             *in_data;
+  gsize               in_start;
+  gsize               in_len;
+  gsize               in_alloc;
+
+  /* Output: a queue of GBytes, the head partially sent up to out_offset. */
+  GQueue              out_queue;
+  gsize               out_offset;
+  gint64              out_len;
+
+  /* Connecting while the listen backlog is full. */
+  LsAddress           address;
+  GSource            *retry_source;
+  guint               retry_ms;
+  gint64              connect_deadline;
+
+  guint               is_open : 1;              /* QIODevice-style "open" */
+  guint               emitting_ready_read : 1;
+  guint               emitting_bytes_written : 1;
+  guint               tearing_down : 1;
+};
+
+G_DEFINE_FINAL_TYPE (LsLocalSocket, ls_local_socket, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_SERVER_NAME,
+  PROP_FULL_SERVER_NAME,
+  PROP_SOCKET_OPTIONS,
+  PROP_READ_BUFFER_SIZE,
+  PROP_CONNECT_TIMEOUT,
+  N_PROPS
+};
+
+enum {
+  CONNECTED,
+  DISCONNECTED,
+  ERROR_OCCURRED,
+  STATE_CHANGED,
+  READY_READ,
+  BYTES_WRITTEN,
+  ABOUT_TO_CLOSE,
+  READ_CHANNEL_FINISHED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void on_watch (gpointer owner, LsWatchCondition condition);
+
+static const char *
+display_name (LsLocalSocket *self)
+{
+  if (self->full_server_name != NULL)
+    return self->full_server_name;
+  if (self->server_name != NULL)
+    return self->server_name;
+  return "";
+}
+
+static void
+record_error (LsLocalSocket *self,
+              LsSocketError  code,
+              char          *message)
+{
+  g_free (self->error_string);
+  self->error_string = message;
+  self->error = code;
+}
+
+static void
+emit_error (LsLocalSocket *self,
+            LsSocketError  code,
+            char          *message)
+{
+  record_error (self, code, message);
+  g_signal_emit (self, signals[ERROR_OCCURRED], 0, code);
+}
+
+static void
+set_state (LsLocalSocket      *self,
+           LsLocalSocketState  state)
+{
+  if (self->state == state)
+    return;
+  self->state = state;
+  g_signal_emit (self, signals[STATE_CHANGED], 0, state);
+}
+
+static void
+clear_output (LsLocalSocket *self)
+{
+  g_queue_clear_full (&self->out_queue, (GDestroyNotify) g_bytes_unref);
+  self->out_offset = 0;
+  self->out_len = 0;
+}
+
+static void
+clear_input (LsLocalSocket *self)
+{
+  g_clear_pointer (&self->in_data, g_free);
+  self->in_start = self->in_len = self->in_alloc = 0;
+}
+
+static void
+cancel_retry (LsLocalSocket *self)
+{
+  if (self->retry_source != NULL)
+    {
+      g_source_destroy (self->retry_source);
+      g_clear_pointer (&self->retry_source, g_source_unref);
+    }
+}
+
+/* Closes the descriptor and drops everything tied to it, without signals. */
+static void
+release_fd (LsLocalSocket *self)
+{
+  cancel_retry (self);
+  clear_output (self);
+  g_clear_pointer (&self->watch, ls_watch_free);
+  if (self->fd >= 0)
+    {
+      close (self->fd);
+      self->fd = -1;
+    }
+  ls_address_clear (&self->address);
+  g_clear_pointer (&self->core, ls_event_core_unref);
+}
+
+static void
+clear_names (LsLocalSocket *self)
+{
+  g_clear_pointer (&self->server_name, g_ref_string_release);
+  g_clear_pointer (&self->full_server_name, g_ref_string_release);
+}
+
+static gboolean
+read_allowed (LsLocalSocket *self)
+{
+  return self->read_buffer_size <= 0 || (gint64) self->in_len < self->read_buffer_size;
+}
+
+static void
+update_watch (LsLocalSocket *self)
+{
+  LsWatchCondition events = 0;
+
+  if (self->watch == NULL)
+    return;
+  if (read_allowed (self))
+    events |= LS_WATCH_READ;
+  if (self->out_len > 0)
+    events |= LS_WATCH_WRITE;
+  ls_watch_set_events (self->watch, events);
+}
+
+/* The end of every connected life: resources first, then the signals, so
+ * handlers that abort or unref find a consistent object. */
+static void
+teardown (LsLocalSocket *self,
+          gboolean       through_closing)
+{
+  gboolean was_connected = self->state == LS_LOCAL_SOCKET_STATE_CONNECTED ||
+                           self->state == LS_LOCAL_SOCKET_STATE_CLOSING;
+
+  release_fd (self);
+  self->tearing_down = TRUE;
+  if (through_closing && was_connected)
+    set_state (self, LS_LOCAL_SOCKET_STATE_CLOSING);
+  set_state (self, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  clear_names (self);
+  self->tearing_down = FALSE;
+  if (was_connected)
+    {
+      g_signal_emit (self, signals[READ_CHANNEL_FINISHED], 0);
+      g_signal_emit (self, signals[DISCONNECTED], 0);
+    }
+}
+
+static void
+peer_closed (LsLocalSocket *self,
+             int            errno_value)
+{
+  if (self->tearing_down || self->fd < 0)
+    return;
+  emit_error (self, LS_SOCKET_ERROR_PEER_CLOSED,
+              g_strdup_printf ("Connection to “%s” closed: Remote closed (%s)",
+                               display_name (self),
+                               errno_value ? g_strerror (errno_value)
+                                           : "the peer closed the connection"));
+  if (self->fd >= 0 && !self->tearing_down)
+    teardown (self, TRUE);
+}
+
+/* Makes room for @space more bytes at the end of the input buffer. */
+static guint8 *
+input_tail (LsLocalSocket *self,
+            gsize          space)
+{
+  gsize needed;
+
+  if (self->in_start > 0 && self->in_start + self->in_len + space > self->in_alloc)
+    {
+      memmove (self->in_data, self->in_data + self->in_start, self->in_len);
+      self->in_start = 0;
+    }
+  needed = self->in_start + self->in_len + space;
+  if (needed > self->in_alloc)
+    {
+      gsize alloc = MAX (needed, self->in_alloc * 2);
+      self->in_data = g_realloc (self->in_data, alloc);
+      self->in_alloc = alloc;
+    }
+  return self->in_data + self->in_start + self->in_len;
+}
+
+/* Moves what the kernel has into the input buffer. Returns the number of
+ * new bytes; sets *eof when the peer has closed. */
+static gsize
+fill_input (LsLocalSocket *self,
+            int           *eof_errno,
+            gboolean      *eof)
+{
+  gsize total = 0;
+
+  *eof = FALSE;
+  *eof_errno = 0;
+  for (guint i = 0; i < READS_PER_DISPATCH && self->fd >= 0; i++)
+    {
+      gsize space = READ_CHUNK;
+      gssize n;
+
+      if (self->read_buffer_size > 0)
+        {
+          if ((gint64) self->in_len >= self->read_buffer_size)
+            break;
+          space = MIN (space, (gsize) (self->read_buffer_size - self->in_len));
+        }
+
+      n = recv (self->fd, input_tail (self, space), space, MSG_DONTWAIT);
+      if (n > 0)
+        {
+          self->in_len += n;
+          total += n;
+          if ((gsize) n < space)
+            break;
+          continue;
+        }
+      if (n == 0)
+        {
+          *eof = TRUE;
+          break;
+        }
+      if (errno == EINTR)
+        continue;
+      if (errno != EAGAIN)
+        {
+          *eof = TRUE;
+          *eof_errno = errno;
+        }
+      break;
+    }
+
+  /* A small message must not pin a 64 KiB block while it waits. */
+  if (self->in_len == 0)
+    clear_input (self);
+  else if (self->in_start == 0 && self->in_alloc > 2 * self->in_len && self->in_alloc > 4096)
+    {
+      self->in_data = g_realloc (self->in_data, self->in_len);
+      self->in_alloc = self->in_len;
+    }
+  return total;
+}
+
+/* Reads, emits ready-read and handles end-of-file. Returns whether new
+ * bytes arrived. */
+static gboolean
+read_and_notify (LsLocalSocket *self)
+{
+  gboolean eof;
+  int eof_errno;
+  gsize got;
+
+  got = fill_input (self, &eof_errno, &eof);
+  if (got > 0 && !self->emitting_ready_read)
+    {
+      self->emitting_ready_read = TRUE;
+      g_signal_emit (self, signals[READY_READ], 0);
+      self->emitting_ready_read = FALSE;
+    }
+  if (eof)
+    peer_closed (self, eof_errno);
+  else
+    update_watch (self);
+  return got > 0;
+}
+
+/* The peer is gone but may have sent data before leaving: what it sent
+ * must stay readable, so read up to the end-of-file (which then runs the
+ * peer-closed sequence) instead of tearing down at once. */
+static void
+write_side_closed (LsLocalSocket *self,
+                   int            errno_value)
+{
+  clear_output (self);
+  while (self->fd >= 0 && read_allowed (self))
+    {
+      if (!read_and_notify (self))
+        break;
+    }
+  /* With a full read buffer the end-of-file arrives once the application
+   * has read; otherwise nothing more came, so end it here. */
+  if (self->fd >= 0 && read_allowed (self))
+    peer_closed (self, errno_value);
+  else
+    update_watch (self);
+}
+
+static void
+finish_disconnect (LsLocalSocket *self)
+{
+  teardown (self, FALSE);
+}
+
+/* Writes as much queued output as the kernel takes. Returns the number of
+ * bytes written, or -1 if the connection broke. */
+static gssize
+flush_output (LsLocalSocket *self)
+{
+  gssize total = 0;
+
+  while (self->fd >= 0 && self->out_queue.length > 0)
+    {
+      struct iovec iov[MAX_IOV];
+      struct msghdr msg = { .msg_iov = iov };
+      GList *link = self->out_queue.head;
+      gssize n;
+
+      for (gsize offset = self->out_offset; link != NULL && msg.msg_iovlen < MAX_IOV; link = link->next)
+        {
+          gsize size;
+          const guint8 *data = g_bytes_get_data (link->data, &size);
+
+          iov[msg.msg_iovlen].iov_base = (guint8 *) data + offset;
+          iov[msg.msg_iovlen].iov_len = size - offset;
+          msg.msg_iovlen++;
+          offset = 0;
+        }
+
+      n = sendmsg (self->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (n < 0)
+        {
+          int saved_errno = errno;
+
+          if (saved_errno == EINTR)
+            continue;
+          if (saved_errno == EAGAIN)
+            break;
+          if (saved_errno == EPIPE || saved_errno == ECONNRESET)
+            write_side_closed (self, saved_errno);
+          else if (!self->tearing_down && self->fd >= 0)
+            {
+              emit_error (self, LS_SOCKET_ERROR_CONNECTION,
+                          g_strdup_printf ("Cannot write to “%s”: Connection error (%s)",
+                                           display_name (self), g_strerror (saved_errno)));
+              if (self->fd >= 0 && !self->tearing_down)
+                teardown (self, FALSE);
+            }
+          return -1;
+        }
+
+      total += n;
+      self->out_len -= n;
+      while (n > 0)
+        {
+          GBytes *head = g_queue_peek_head (&self->out_queue);
+          gsize left = g_bytes_get_size (head) - self->out_offset;
+
+          if ((gsize) n < left)
+            {
+              self->out_offset += n;
+              break;
+            }
+          n -= left;
+          self->out_offset = 0;
+          g_bytes_unref (g_queue_pop_head (&self->out_queue));
+        }
+    }
+
+  update_watch (self);
+  if (total > 0 && !self->emitting_bytes_written)
+    {
+      self->emitting_bytes_written = TRUE;
+      g_signal_emit (self, signals[BYTES_WRITTEN], 0, (gint64) total);
+      self->emitting_bytes_written = FALSE;
+    }
+  if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->out_len == 0 &&
+      self->fd >= 0 && !self->tearing_down)
+    finish_disconnect (self);
+  return total;
+}
+
+static void
+on_watch (gpointer         owner,
+          LsWatchCondition condition)
+{
+  LsLocalSocket *self = g_object_ref (owner);
+
+  if ((condition & LS_WATCH_READ) && self->fd >= 0)
+    read_and_notify (self);
+  if ((condition & (LS_WATCH_WRITE | LS_WATCH_DEFERRED)) && self->fd >= 0 && self->out_len > 0)
+    flush_output (self);
+  g_object_unref (self);
+}
+
+/* Registers a connected descriptor with the event core of @core. */
+static gboolean
+attach_fd (LsLocalSocket *self,
+           LsEventCore   *core,
+           int            fd)
+{
+  self->fd = fd;
+  if (self->core != core)
+    {
+      g_clear_pointer (&self->core, ls_event_core_unref);
+      self->core = core;
+    }
+  self->watch = ls_watch_new (core, fd, LS_WATCH_READ, on_watch, self);
+  if (self->watch == NULL)
+    return FALSE;
+  update_watch (self);
+  return TRUE;
+}
+
+static LsEventCore *
+ref_thread_default_core (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+
+  return ls_event_core_ref_for_context (context);
+}
+
+static void
+ls_local_socket_dispose (GObject *object)
+{
+  LsLocalSocket *self = LS_LOCAL_SOCKET (object);
+
+  /* Like Qt's destructor, unflushed data is dropped; no signals now. */
+  release_fd (self);
+  self->state = LS_LOCAL_SOCKET_STATE_UNCONNECTED;
+  G_OBJECT_CLASS (ls_local_socket_parent_class)->dispose (object);
+}
+
+static void
+ls_local_socket_finalize (GObject *object)
+{
+  LsLocalSocket *self = LS_LOCAL_SOCKET (object);
+
+  clear_input (self);
+  clear_names (self);
+  g_free (self->error_string);
+  G_OBJECT_CLASS (ls_local_socket_parent_class)->finalize (object);
+}
+
+static void
+ls_local_socket_get_property (GObject    *object,
+                              guint       prop_id,
+                              GValue     *value,
+                              GParamSpec *pspec)
+{
+  LsLocalSocket *self = LS_LOCAL_SOCKET (object);
+
+  switch (prop_id)
+    {
+    case PROP_SERVER_NAME:
+      g_value_set_string (value, ls_local_socket_get_server_name (self));
+      break;
+    case PROP_FULL_SERVER_NAME:
+      g_value_set_string (value, ls_local_socket_get_full_server_name (self));
+      break;
+    case PROP_SOCKET_OPTIONS:
+      g_value_set_flags (value, self->options);
+      break;
+    case PROP_READ_BUFFER_SIZE:
+      g_value_set_int64 (value, self->read_buffer_size);
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      g_value_set_int (value, self->connect_timeout);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ls_local_socket_set_property (GObject      *object,
+                              guint         prop_id,
+                              const GValue *value,
+                              GParamSpec   *pspec)
+{
+  LsLocalSocket *self = LS_LOCAL_SOCKET (object);
+
+  switch (prop_id)
+    {
+    case PROP_SERVER_NAME:
+      ls_local_socket_set_server_name (self, g_value_get_string (value));
+      break;
+    case PROP_SOCKET_OPTIONS:
+      ls_local_socket_set_socket_options (self, g_value_get_flags (value));
+      break;
+    case PROP_READ_BUFFER_SIZE:
+      ls_local_socket_set_read_buffer_size (self, g_value_get_int64 (value));
+      break;
+    case PROP_CONNECT_TIMEOUT:
+      ls_local_socket_set_connect_timeout (self, g_value_get_int (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+ls_local_socket_class_init (LsLocalSocketClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = ls_local_socket_dispose;
+  object_class->finalize = ls_local_socket_finalize;
+  object_class->get_property = ls_local_socket_get_property;
+  object_class->set_property = ls_local_socket_set_property;
+
+  /**
+   * LsLocalSocket:server-name: (getter get_server_name) (setter set_server_name)
+   *
+   * The name to connect to (or connected to), as given; "" when unset.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SERVER_NAME] =
+    g_param_spec_string ("server-name", NULL, NULL, "",
+                         G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalSocket:full-server-name: (getter get_full_server_name)
+   *
+   * The resolved path or abstract name of the connection, or "".
+   *
+   * Since: 1.0
+   */
+  properties[PROP_FULL_SERVER_NAME] =
+    g_param_spec_string ("full-server-name", NULL, NULL, "",
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * LsLocalSocket:socket-options: (getter get_socket_options) (setter set_socket_options)
+   *
+   * %LS_SOCKET_OPTION_ABSTRACT_NAMESPACE to connect to an abstract address;
+   * the permission bits are ignored on the client side.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_SOCKET_OPTIONS] =
+    g_param_spec_flags ("socket-options", NULL, NULL,
+                        LS_TYPE_SOCKET_OPTIONS, LS_SOCKET_OPTION_NONE,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalSocket:read-buffer-size: (getter get_read_buffer_size) (setter set_read_buffer_size)
+   *
+   * The most bytes buffered for reading; 0 means no limit. When the buffer
+   * is full the rest waits in the kernel until the application reads.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_READ_BUFFER_SIZE] =
+    g_param_spec_int64 ("read-buffer-size", NULL, NULL, 0, G_MAXINT64, 0,
+                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalSocket:connect-timeout: (getter get_connect_timeout) (setter set_connect_timeout)
+   *
+   * How long, in milliseconds, a connection attempt that finds the server's
+   * listen backlog full keeps retrying before it fails with
+   * %LS_SOCKET_ERROR_SOCKET_TIMEOUT. Qt uses 30 seconds too.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CONNECT_TIMEOUT] =
+    g_param_spec_int ("connect-timeout", NULL, NULL, 0, G_MAXINT, 30000,
+                      G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * LsLocalSocket::connected:
+   * @self: the socket
+   *
+   * Emitted when the connection is established, after
+   * [signal@Ls.LocalSocket::state-changed] to %LS_LOCAL_SOCKET_STATE_CONNECTED.
+   *
+   * Since: 1.0
+   */
+  signals[CONNECTED] =
+    g_signal_new ("connected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * LsLocalSocket::disconnected:
+   * @self: the socket
+   *
+   * Emitted once when a connected socket becomes unconnected, last of the
+   * closing signals.
+   *
+   * Since: 1.0
+   */
+  signals[DISCONNECTED] =
+    g_signal_new ("disconnected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * LsLocalSocket::error-occurred:
+   * @self: the socket
+   * @error: the error
+   *
+   * Emitted when an error happens; [method@Ls.LocalSocket.get_error_string]
+   * describes it.
+   *
+   * Since: 1.0
+   */
+  signals[ERROR_OCCURRED] =
+    g_signal_new ("error-occurred", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, LS_TYPE_SOCKET_ERROR);
+
+  /**
+   * LsLocalSocket::state-changed:
+   * @self: the socket
+   * @state: the new state
+   *
+   * Emitted on every state change.
+   *
+   * Since: 1.0
+   */
+  signals[STATE_CHANGED] =
+    g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, LS_TYPE_LOCAL_SOCKET_STATE);
+
+  /**
+   * LsLocalSocket::ready-read:
+   * @self: the socket
+   *
+   * Emitted once per arrival of new data (never recursively).
+   *
+   * Since: 1.0
+   */
+  signals[READY_READ] =
+    g_signal_new ("ready-read", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * LsLocalSocket::bytes-written:
+   * @self: the socket
+   * @bytes: how many bytes the kernel took
+   *
+   * Emitted after queued data was written to the kernel.
+   *
+   * Since: 1.0
+   */
+  signals[BYTES_WRITTEN] =
+    g_signal_new ("bytes-written", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
+
+  /**
+   * LsLocalSocket::about-to-close:
+   * @self: the socket
+   *
+   * Emitted by [method@Ls.LocalSocket.close] and
+   * [method@Ls.LocalSocket.abort] before the read buffer is dropped.
+   *
+   * Since: 1.0
+   */
+  signals[ABOUT_TO_CLOSE] =
+    g_signal_new ("about-to-close", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+
+  /**
+   * LsLocalSocket::read-channel-finished:
+   * @self: the socket
+   *
+   * Emitted once when no more data will arrive; buffered data stays
+   * readable.
+   *
+   * Since: 1.0
+   */
+  signals[READ_CHANNEL_FINISHED] =
+    g_signal_new ("read-channel-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+}
+
+static void
+ls_local_socket_init (LsLocalSocket *self)
+{
+  self->fd = -1;
+  self->state = LS_LOCAL_SOCKET_STATE_UNCONNECTED;
+  self->error = LS_SOCKET_ERROR_UNKNOWN;
+  self->connect_timeout = 30000;
+  g_queue_init (&self->out_queue);
+}
+
+/**
+ * ls_local_socket_new:
+ *
+ * Creates an unconnected socket.
+ *
+ * Returns: (transfer full): a new [class@Ls.LocalSocket]
+ *
+ * Since: 1.0
+ */
+LsLocalSocket *
+ls_local_socket_new (void)
+{
+  return g_object_new (LS_TYPE_LOCAL_SOCKET, NULL);
+}
+
+LsLocalSocket *
+ls_local_socket_new_accepted (LsEventCore      *core,
+                              int               fd,
+                              char             *server_name,
+                              char             *full_server_name,
+                              LsSocketOptions   options,
+                              GError          **error)
+{
+  LsLocalSocket *self = ls_local_socket_new ();
+
+  self->server_name = server_name ? g_ref_string_acquire (server_name) : NULL;
+  self->full_server_name = full_server_name ? g_ref_string_acquire (full_server_name) : NULL;
+  self->options = options & LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
+  self->state = LS_LOCAL_SOCKET_STATE_CONNECTED;
+  self->is_open = TRUE;
+  if (!attach_fd (self, ls_event_core_ref_for_context (ls_event_core_get_context (core)), fd))
+    {
+      g_set_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SOCKET_RESOURCE,
+                   "Cannot accept a connection on “%s”: Out of resources (%s)",
+                   full_server_name ? full_server_name : "", g_strerror (errno));
+      g_object_unref (self);
+      return NULL;
+    }
+  return self;
+}
+
+static void
+connect_failed (LsLocalSocket *self,
+                LsSocketError  code,
+                char          *message)
+{
+  emit_error (self, code, message);
+  release_fd (self);
+  clear_names (self);
+  set_state (self, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+}
+
+static void
+connect_succeeded (LsLocalSocket *self)
+{
+  cancel_retry (self);
+  if (!attach_fd (self, self->core, self->fd))
+    {
+      int saved_errno = errno;
+      connect_failed (self, LS_SOCKET_ERROR_SOCKET_RESOURCE,
+                      g_strdup_printf ("Cannot connect to “%s”: Out of resources (%s)",
+                                       self->address.full_name, g_strerror (saved_errno)));
+      return;
+    }
+  g_clear_pointer (&self->full_server_name, g_ref_string_release);
+  self->full_server_name = g_ref_string_new (self->address.full_name);
+  ls_address_clear (&self->address);
+  self->is_open = TRUE;
+  record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
+  set_state (self, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTED)
+    g_signal_emit (self, signals[CONNECTED], 0);
+}
+
+static void
+connect_failed_errno (LsLocalSocket *self,
+                      int            errno_value)
+{
+  LsSocketError code;
+  const char *category;
+
+  switch (errno_value)
+    {
+    case ENOENT:
+    case ENOTDIR:
+    case ENAMETOOLONG:
+      code = LS_SOCKET_ERROR_SERVER_NOT_FOUND;
+      category = "Invalid name";
+      break;
+    case ECONNREFUSED:
+    case ENOTSOCK:
+    case EINVAL:
+    case EPROTOTYPE:
+      code = LS_SOCKET_ERROR_CONNECTION_REFUSED;
+      category = "Connection refused";
+      break;
+    case EACCES:
+    case EPERM:
+      code = LS_SOCKET_ERROR_SOCKET_ACCESS;
+      category = "Socket access error";
+      break;
+    case ETIMEDOUT:
+      code = LS_SOCKET_ERROR_SOCKET_TIMEOUT;
+      category = "Socket operation timed out";
+      break;
+    default:
+      if (ls_errno_is_resource (errno_value))
+        {
+          code = LS_SOCKET_ERROR_SOCKET_RESOURCE;
+          category = "Socket resource error";
+        }
+      else
+        {
+          code = LS_SOCKET_ERROR_UNKNOWN;
+          category = "Unknown error";
+        }
+    }
+  connect_failed (self, code,
+                  g_strdup_printf ("Cannot connect to “%s”: %s (%s)",
+                                   self->address.full_name, category, g_strerror (errno_value)));
+}
+
+static gboolean retry_connect_cb (gpointer user_data);
+
+/* One connect() attempt; on EAGAIN (listen backlog full) schedules the next
+ * one with a doubling delay instead of Qt's busy retry. */
+static void
+try_connect (LsLocalSocket *self,
+             gboolean       schedule_retry)
+{
+  if (connect (self->fd, (struct sockaddr *) &self->address.addr, self->address.addr_len) == 0 ||
+      errno == EISCONN)
+    {
+      connect_succeeded (self);
+      return;
+    }
+  if (errno != EAGAIN && errno != EINTR && errno != EINPROGRESS)
+    {
+      connect_failed_errno (self, errno);
+      return;
+    }
+  if (g_get_monotonic_time () >= self->connect_deadline)
+    {
+      connect_failed (self, LS_SOCKET_ERROR_SOCKET_TIMEOUT,
+                      g_strdup_printf ("Cannot connect to “%s”: Socket operation timed out "
+                                       "(the server's listen backlog stayed full for %d ms)",
+                                       self->address.full_name, self->connect_timeout));
+      return;
+    }
+
+  self->retry_ms = self->retry_ms == 0 ? RETRY_FIRST_MS : MIN (self->retry_ms * 2, RETRY_MAX_MS);
+  if (schedule_retry && self->retry_source == NULL)
+    {
+      gint64 left_ms = (self->connect_deadline - g_get_monotonic_time ()) / 1000;
+
+      self->retry_source = g_timeout_source_new (CLAMP (left_ms, 0, self->retry_ms));
+      g_source_set_static_name (self->retry_source, "[ls] connect retry");
+      g_source_set_callback (self->retry_source, retry_connect_cb, self, NULL);
+      g_source_attach (self->retry_source, ls_event_core_get_context (self->core));
+    }
+}
+
+static gboolean
+retry_connect_cb (gpointer user_data)
+{
+  LsLocalSocket *self = g_object_ref (user_data);
+
+  g_clear_pointer (&self->retry_source, g_source_unref);
+  if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING && self->fd >= 0)
+    try_connect (self, TRUE);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+/**
+ * ls_local_socket_connect_to_server:
+ * @self: a socket
+ * @name: (nullable): the server name, or %NULL to use
+ *   [property@Ls.LocalSocket:server-name]
+ *
+ * Connects to a server, as `QLocalSocket::connectToServer()` does: names
+ * resolve like [method@Ls.LocalServer.listen] (relative names in `$TMPDIR`
+ * or `/tmp`), and the call is synchronous. On success
+ * [signal@Ls.LocalSocket::state-changed] (connecting, then connected) and
+ * [signal@Ls.LocalSocket::connected] are emitted before it returns; on
+ * failure state-changed (connecting), [signal@Ls.LocalSocket::error-occurred]
+ * and state-changed (unconnected). Read the outcome with
+ * [method@Ls.LocalSocket.get_state] and [method@Ls.LocalSocket.get_error].
+ *
+ * If the server's listen backlog is full, the socket stays connecting and
+ * retries with a bounded back-off until
+ * [property@Ls.LocalSocket:connect-timeout].
+ *
+ * Since: 1.0
+ */
+void
+ls_local_socket_connect_to_server (LsLocalSocket *self,
+                                   const char    *name)
+{
+  GError *error = NULL;
+
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+
+  if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+    {
+      emit_error (self, LS_SOCKET_ERROR_OPERATION,
+                  g_strdup_printf ("Cannot connect to “%s”: Operation not permitted when "
+                                   "socket is in this state (already connected to “%s”)",
+                                   name ? name : display_name (self), display_name (self)));
+      return;
+    }
+
+  g_object_ref (self);
+  if (name != NULL)
+    ls_local_socket_set_server_name (self, name);
+  record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
+  set_state (self, LS_LOCAL_SOCKET_STATE_CONNECTING);
+  if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTING || self->fd >= 0)
+    goto out;
+
+  if (!ls_address_resolve (&self->address, "connect to", self->server_name,
+                           self->options, &error))
+    {
+      connect_failed (self, error->code, g_strdup (error->message));
+      g_error_free (error);
+      goto out;
+    }
+
+  self->core = ref_thread_default_core ();
+  if (self->core != NULL)
+    self->fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (self->fd < 0)
+    {
+      connect_failed_errno (self, errno);
+      goto out;
+    }
+
+  self->retry_ms = 0;
+  self->connect_deadline = g_get_monotonic_time () + (gint64) self->connect_timeout * 1000;
+  try_connect (self, TRUE);
+
+out:
+  g_object_unref (self);
+}
+
+/**
+ * ls_local_socket_set_server_name: (set-property server-name)
+ * @self: a socket
+ * @name: (nullable): the name for the next connect
+ *
+ * Sets the name [method@Ls.LocalSocket.connect_to_server] uses when given
+ * %NULL. Ignored unless the socket is unconnected.
+ *
+ * Since: 1.0
+ */
+void
+ls_local_socket_set_server_name (LsLocalSocket *self,
+                                 const char    *name)
+{
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+
+  if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+    return;
+  if (g_strcmp0 (self->server_name, name) == 0)
+    return;
+  g_clear_pointer (&self->server_name, g_ref_string_release);
+  self->server_name = name ? g_ref_string_new (name) : NULL;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER_NAME]);
+}
+
+/**
+ * ls_local_socket_get_server_name: (get-property server-name)
+ * @self: a socket
+ *
+ * Gets : the server name, or "".
+ *
+ * Returns: (not nullable): the server name, or ""
+ *
+ * Since: 1.0
+ */
+const char *
+ls_local_socket_get_server_name (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), "");
+
+  return self->server_name ? self->server_name : "";
+}
+
+/**
+ * ls_local_socket_get_full_server_name: (get-property full-server-name)
+ * @self: a socket
+ *
+ * Gets : the resolved path or abstract name, or "".
+ *
+ * Returns: (not nullable): the resolved path or abstract name, or ""
+ *
+ * Since: 1.0
+ */
+const char *
+ls_local_socket_get_full_server_name (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), "");
+
+  return self->full_server_name ? self->full_server_name : "";
+}
+
+/**
+ * ls_local_socket_get_socket_options: (get-property socket-options)
+ * @self: a socket
+ *
+ * Gets the socket options.
+ *
+ * Returns: the socket options
+ *
+ * Since: 1.0
+ */
+LsSocketOptions
+ls_local_socket_get_socket_options (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), LS_SOCKET_OPTION_NONE);
+
+  return self->options;
+}
+
+/**
+ * ls_local_socket_set_socket_options: (set-property socket-options)
+ * @self: a socket
+ * @options: the options
+ *
+ * Sets the options for the next connect. Ignored unless unconnected.
+ *
+ * Since: 1.0
+ */
+void
+ls_local_socket_set_socket_options (LsLocalSocket   *self,
+                                    LsSocketOptions  options)
+{
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+
+  if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED || self->options == options)
+    return;
+  self->options = options;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOCKET_OPTIONS]);
+}
+
+/**
+ * ls_local_socket_get_connect_timeout: (get-property connect-timeout)
+ * @self: a socket
+ *
+ * Gets the connect timeout in milliseconds.
+ *
+ * Returns: the connect timeout in milliseconds
+ *
+ * Since: 1.0
+ */
+gint
+ls_local_socket_get_connect_timeout (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), 0);
+
+  return self->connect_timeout;
+}
+
+/**
+ * ls_local_socket_set_connect_timeout: (set-property connect-timeout)
+ * @self: a socket
+ * @msec: milliseconds
+ *
+ * Sets how long a connect retries while the listen backlog is full.
+ *
+ * Since: 1.0
+ */
+void
+ls_local_socket_set_connect_timeout (LsLocalSocket *self,
+                                     gint           msec)
+{
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+
+  msec = MAX (msec, 0);
+  if (self->connect_timeout == msec)
+    return;
+  self->connect_timeout = msec;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONNECT_TIMEOUT]);
+}
+
+/**
+ * ls_local_socket_disconnect_from_server:
+ * @self: a socket
+ *
+ * Closes the connection gracefully: queued data is written first (the
+ * state is %LS_LOCAL_SOCKET_STATE_CLOSING meanwhile), then the socket
+ * becomes unconnected and [signal@Ls.LocalSocket::disconnected] is emitted.
+ * Received data stays readable. Does nothing when unconnected.
+ *
+ * Since: 1.0
+ */
+void
+ls_local_socket_disconnect_from_server (LsLocalSocket *self)
+{
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+
+  if (self->tearing_down)
+    return;
+  g_object_ref (self);
+  if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
+    {
+      release_fd (self);
+      clear_names (self);
+      set_state (self, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+    }
+  else if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTED)
+    {
+      set_state (self, LS_LOCAL_SOCKET_STATE_CLOSING);
+      if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->fd >= 0)
+        {
+          if (self->out_len == 0)
+            finish_disconnect (self);
+          else
+            flush_output (self);
+        }
+    }
+  g_object_unref (self);
+}
+
+static void
+close_device (LsLocalSocket *self)
+{
+  if (!self->is_open)
+    return;
+  self->is_open = FALSE;
+  g_signal_emit (self, signals[ABOUT_TO_CLOSE], 0);
+  clear_input (self);
+  update_watch (self);
+}
+
+/**
+ * ls_local_socket_abort:
+ * @self: a socket
+ *
+ * Closes at once, dropping queued data. A connected socket emits
+ * [signal@Ls.LocalSocket::state-changed] (unconnected),
+ * [signal@Ls.LocalSocket::read-channel-finished],
+ * [signal@Ls.LocalSocket::disconnected] and then
+ * [signal@Ls.LocalSocket::about-to-close]; the read buffer is dropped.
+ *
+ * Since: 1.0
+ */
+void
+ls_local_socket_abort (LsLocalSocket *self)
+{
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+
+  if (self->tearing_down)
+    return;
+  g_object_ref (self);
+  clear_output (self);
+  if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+    teardown (self, FALSE);
+  close_device (self);
+  g_object_unref (self);
+}
+
+/**
+ * ls_local_socket_close:
+ * @self: a socket
+ *
+ * Emits [signal@Ls.LocalSocket::about-to-close], drops the read buffer and
+ * disconnects gracefully like [method@Ls.LocalSocket.disconnect_from_server]
+ * (queued data is still written).
+ *
+ * Since: 1.0
+ */
+void
+ls_local_socket_close (LsLocalSocket *self)
+{
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+
+  if (self->tearing_down)
+    return;
+  g_object_ref (self);
+  close_device (self);
+  ls_local_socket_disconnect_from_server (self);
+  g_object_unref (self);
+}
+
+static gssize
+queue_output (LsLocalSocket *self,
+              GBytes        *bytes)
+{
+  gsize size = g_bytes_get_size (bytes);
+
+  if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTED || self->fd < 0)
+    {
+      record_error (self, self->error,
+                    g_strdup_printf ("Cannot write to “%s”: the socket is not connected",
+                                     display_name (self)));
+      g_bytes_unref (bytes);
+      return -1;
+    }
+  if (size == 0)
+    {
+      g_bytes_unref (bytes);
+      return 0;
+    }
+  g_queue_push_tail (&self->out_queue, bytes);
+  self->out_len += size;
+  /* Written after the current dispatch (or at the next iteration): one
+   * write per socket however many times the application wrote. */
+  if (self->out_queue.length == 1)
+    ls_watch_defer (self->watch);
+  return size;
+}
+
+/**
+ * ls_local_socket_write:
+ * @self: a connected socket
+ * @data: (array length=size) (element-type guint8): bytes to send
+ * @size: the number of bytes
+ *
+ * Queues @data for sending (copying it). Everything is queued; nothing is
+ * dropped. The data leaves when the main loop runs, on
+ * [method@Ls.LocalSocket.flush] or a wait call.
+ *
+ * Returns: @size, or -1 if the socket is not connected
+ *
+ * Since: 1.0
+ */
+gssize
+ls_local_socket_write (LsLocalSocket *self,
+                       const guint8  *data,
+                       gsize          size)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), -1);
+  g_return_val_if_fail (data != NULL || size == 0, -1);
+
+  return queue_output (self, g_bytes_new (data, size));
+}
+
+/**
+ * ls_local_socket_write_bytes:
+ * @self: a connected socket
+ * @bytes: bytes to send
+ *
+ * Queues @bytes for sending without copying them.
+ *
+ * Returns: the size of @bytes, or -1 if the socket is not connected
+ *
+ * Since: 1.0
+ */
+gssize
+ls_local_socket_write_bytes (LsLocalSocket *self,
+                             GBytes        *bytes)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), -1);
+  g_return_val_if_fail (bytes != NULL, -1);
+
+  return queue_output (self, g_bytes_ref (bytes));
+}
+
+/* Removes @n buffered bytes and returns them. */
+static GBytes *
+take_input (LsLocalSocket *self,
+            gsize          n)
+{
+  gboolean was_full = !read_allowed (self);
+  GBytes *bytes;
+
+  if (n == 0)
+    return g_bytes_new (NULL, 0);
+
+  if (n == self->in_len && self->in_start == 0)
+    {
+      /* The whole buffer: hand it over without copying. */
+      bytes = g_bytes_new_take (g_steal_pointer (&self->in_data), n);
+      self->in_len = self->in_alloc = 0;
+    }
+  else
+    {
+      bytes = g_bytes_new (self->in_data + self->in_start, n);
+      self->in_start += n;
+      self->in_len -= n;
+      if (self->in_len == 0)
+        clear_input (self);
+    }
+
+  if (was_full && read_allowed (self))
+    update_watch (self);
+  return bytes;
+}
+
+/**
+ * ls_local_socket_read:
+ * @self: a socket
+ * @max_size: the most bytes to read
+ *
+ * Takes up to @max_size buffered bytes. Never blocks.
+ *
+ * Returns: (transfer full): the bytes read, possibly empty
+ *
+ * Since: 1.0
+ */
+GBytes *
+ls_local_socket_read (LsLocalSocket *self,
+                      gsize          max_size)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), NULL);
+
+  return take_input (self, MIN (max_size, self->in_len));
+}
+
+/**
+ * ls_local_socket_read_all:
+ * @self: a socket
+ *
+ * Takes all buffered bytes. Never blocks.
+ *
+ * Returns: (transfer full): the bytes read, possibly empty
+ *
+ * Since: 1.0
+ */
+GBytes *
+ls_local_socket_read_all (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), NULL);
+
+  return take_input (self, self->in_len);
+}
+
+/* Length of the first line (with its newline) within @limit bytes, or 0. */
+static gsize
+line_length (LsLocalSocket *self,
+             gsize          limit)
+{
+  const guint8 *start = self->in_data + self->in_start;
+  const guint8 *newline = memchr (start, '\n', MIN (limit, self->in_len));
+
+  return newline != NULL ? (gsize) (newline - start) + 1 : 0;
+}
+
+/**
+ * ls_local_socket_read_line:
+ * @self: a socket
+ * @max_size: the most bytes to return, or 0 for no limit
+ *
+ * Takes buffered bytes up to and including the first newline, at most
+ * @max_size of them; without a newline, whatever is buffered (up to
+ * @max_size). Check [method@Ls.LocalSocket.can_read_line] first to read
+ * whole lines only.
+ *
+ * Returns: (transfer full): the line, possibly empty
+ *
+ * Since: 1.0
+ */
+GBytes *
+ls_local_socket_read_line (LsLocalSocket *self,
+                           gsize          max_size)
+{
+  gsize limit, n;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), NULL);
+
+  limit = max_size == 0 ? self->in_len : MIN (max_size, self->in_len);
+  if (self->in_len == 0)
+    return g_bytes_new (NULL, 0);
+  n = line_length (self, limit);
+  return take_input (self, n > 0 ? n : limit);
+}
+
+/**
+ * ls_local_socket_peek:
+ * @self: a socket
+ * @max_size: the most bytes to return
+ *
+ * Copies up to @max_size buffered bytes without removing them.
+ *
+ * Returns: (transfer full): the bytes, possibly empty
+ *
+ * Since: 1.0
+ */
+GBytes *
+ls_local_socket_peek (LsLocalSocket *self,
+                      gsize          max_size)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), NULL);
+
+  if (self->in_len == 0)
+    return g_bytes_new (NULL, 0);
+  return g_bytes_new (self->in_data + self->in_start, MIN (max_size, self->in_len));
+}
+
+/**
+ * ls_local_socket_can_read_line:
+ * @self: a socket
+ *
+ * Gets whether a whole line (ending in a newline) is buffered.
+ *
+ * Returns: whether a whole line (ending in a newline) is buffered
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_socket_can_read_line (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+
+  return self->in_len > 0 && line_length (self, self->in_len) > 0;
+}
+
+/**
+ * ls_local_socket_get_bytes_available:
+ * @self: a socket
+ *
+ * Gets the number of buffered bytes ready to read.
+ *
+ * Returns: the number of buffered bytes ready to read
+ *
+ * Since: 1.0
+ */
+gint64
+ls_local_socket_get_bytes_available (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), 0);
+
+  return self->in_len;
+}
+
+/**
+ * ls_local_socket_get_bytes_to_write:
+ * @self: a socket
+ *
+ * Gets the number of queued bytes not yet written to the kernel.
+ *
+ * Returns: the number of queued bytes not yet written to the kernel
+ *
+ * Since: 1.0
+ */
+gint64
+ls_local_socket_get_bytes_to_write (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), 0);
+
+  return self->out_len;
+}
+
+/**
+ * ls_local_socket_flush:
+ * @self: a socket
+ *
+ * Writes as much queued data as the kernel takes now, without blocking.
+ *
+ * Returns: %TRUE if something was written
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_socket_flush (LsLocalSocket *self)
+{
+  gssize written;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+
+  if (self->fd < 0 || self->out_len == 0)
+    return FALSE;
+  g_object_ref (self);
+  written = flush_output (self);
+  g_object_unref (self);
+  return written > 0;
+}
+
+static gint
+remaining_ms (gint64 deadline)
+{
+  if (deadline < 0)
+    return -1;
+  return (gint) CLAMP ((deadline - g_get_monotonic_time () + 999) / 1000, 0, G_MAXINT);
+}
+
+static void
+record_timeout (LsLocalSocket *self,
+                const char    *what,
+                int            msec)
+{
+  record_error (self, LS_SOCKET_ERROR_SOCKET_TIMEOUT,
+                g_strdup_printf ("Cannot wait for %s on “%s”: Socket operation timed out "
+                                 "(%d ms)", what, display_name (self), msec));
+}
+
+typedef enum
+{
+  WAIT_READY_READ,
+  WAIT_BYTES_WRITTEN,
+  WAIT_DISCONNECTED,
+} WaitGoal;
+
+/* The loop behind the blocking calls: polls our own descriptor, reads and
+ * writes as the event core would, until @goal is met, the connection ends
+ * or the deadline passes. */
+static gboolean
+wait_for (LsLocalSocket *self,
+          WaitGoal       goal,
+          int            msec,
+          const char    *what)
+{
+  gint64 deadline = msec < 0 ? -1 : g_get_monotonic_time () + (gint64) msec * 1000;
+  gboolean result = FALSE;
+
+  g_object_ref (self);
+  if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING &&
+      !ls_local_socket_wait_for_connected (self, msec))
+    goto out;
+
+  while (self->fd >= 0)
+    {
+      struct pollfd pfd = { .fd = self->fd };
+      int n;
+
+      if (read_allowed (self))
+        pfd.events |= POLLIN;
+      if (self->out_len > 0)
+        pfd.events |= POLLOUT;
+
+      n = poll (&pfd, 1, remaining_ms (deadline));
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n == 0)
+        {
+          record_timeout (self, what, msec);
+          break;
+        }
+      if (n < 0 || (pfd.revents & POLLNVAL))
+        break;
+
+      if (pfd.revents & (POLLOUT | POLLERR | POLLHUP) && self->out_len > 0)
+        {
+          gssize written = flush_output (self);
+
+          if (goal == WAIT_BYTES_WRITTEN && written > 0)
+            {
+              result = TRUE;
+              break;
+            }
+        }
+      if (self->fd >= 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)))
+        {
+          if ((pfd.events & POLLIN) == 0)
+            {
+              /* A hang-up with a full read buffer: wait for the reader. */
+              if (deadline >= 0)
+                g_usleep (MIN ((gint64) remaining_ms (deadline) * 1000, 10000));
+              else
+                g_usleep (10000);
+            }
+          else if (read_and_notify (self) && goal == WAIT_READY_READ)
+            {
+              result = TRUE;
+              break;
+            }
+        }
+    }
+
+  if (goal == WAIT_DISCONNECTED)
+    result = self->state == LS_LOCAL_SOCKET_STATE_UNCONNECTED;
+
+out:
+  g_object_unref (self);
+  return result;
+}
+
+/**
+ * ls_local_socket_wait_for_connected:
+ * @self: a socket
+ * @msec: milliseconds to wait; -1 waits forever
+ *
+ * Blocks while the socket is connecting (only while the server's listen
+ * backlog is full), retrying with a bounded back-off.
+ *
+ * Returns: whether the socket is connected
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_socket_wait_for_connected (LsLocalSocket *self,
+                                    int            msec)
+{
+  gint64 deadline;
+  gboolean connected;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+
+  deadline = msec < 0 ? -1 : g_get_monotonic_time () + (gint64) msec * 1000;
+  g_object_ref (self);
+  while (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING && self->fd >= 0)
+    {
+      gint left = remaining_ms (deadline);
+
+      cancel_retry (self);
+      try_connect (self, FALSE);
+      if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTING)
+        break;
+      if (left == 0)
+        {
+          /* Still retrying in the background until connect-timeout. */
+          record_timeout (self, "the connection", msec);
+          try_connect (self, TRUE);
+          break;
+        }
+      g_usleep ((gulong) MIN ((gint64) self->retry_ms, left < 0 ? G_MAXINT : left) * 1000);
+    }
+  connected = self->state == LS_LOCAL_SOCKET_STATE_CONNECTED;
+  g_object_unref (self);
+  return connected;
+}
+
+/**
+ * ls_local_socket_wait_for_ready_read:
+ * @self: a socket
+ * @msec: milliseconds to wait; -1 waits forever
+ *
+ * Blocks until new data is buffered ([signal@Ls.LocalSocket::ready-read] is
+ * emitted inside the call), the connection ends, or the time is up.
+ * Queued output is written meanwhile.
+ *
+ * Returns: %TRUE if new data arrived
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_socket_wait_for_ready_read (LsLocalSocket *self,
+                                     int            msec)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+
+  if (self->state == LS_LOCAL_SOCKET_STATE_UNCONNECTED ||
+      self->state == LS_LOCAL_SOCKET_STATE_CLOSING)
+    return FALSE;
+  return wait_for (self, WAIT_READY_READ, msec, "ready read");
+}
+
+/**
+ * ls_local_socket_wait_for_bytes_written:
+ * @self: a socket
+ * @msec: milliseconds to wait; -1 waits forever
+ *
+ * Blocks until some queued data was written to the kernel
+ * ([signal@Ls.LocalSocket::bytes-written] is emitted inside the call).
+ *
+ * Returns: %TRUE if data was written; %FALSE if nothing was queued, the
+ *   connection ended or the time is up
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_socket_wait_for_bytes_written (LsLocalSocket *self,
+                                        int            msec)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+
+  if (self->state == LS_LOCAL_SOCKET_STATE_UNCONNECTED || self->out_len == 0)
+    return FALSE;
+  return wait_for (self, WAIT_BYTES_WRITTEN, msec, "bytes written");
+}
+
+/**
+ * ls_local_socket_wait_for_disconnected:
+ * @self: a socket
+ * @msec: milliseconds to wait; -1 waits forever
+ *
+ * Blocks until the socket is unconnected: the peer closed, or a
+ * [method@Ls.LocalSocket.disconnect_from_server] finished writing.
+ * Incoming data is buffered meanwhile.
+ *
+ * Returns: %TRUE if the socket became unconnected; %FALSE if it already was,
+ *   or the time is up
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_socket_wait_for_disconnected (LsLocalSocket *self,
+                                       int            msec)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+
+  if (self->state == LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+    return FALSE;
+  return wait_for (self, WAIT_DISCONNECTED, msec, "disconnection");
+}
+
+/**
+ * ls_local_socket_get_state:
+ * @self: a socket
+ *
+ * Gets the state.
+ *
+ * Returns: the state
+ *
+ * Since: 1.0
+ */
+LsLocalSocketState
+ls_local_socket_get_state (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+
+  return self->state;
+}
+
+/**
+ * ls_local_socket_get_error:
+ * @self: a socket
+ *
+ * Gets the last error; %LS_SOCKET_ERROR_UNKNOWN if none.
+ *
+ * Returns: the last error; %LS_SOCKET_ERROR_UNKNOWN if none
+ *
+ * Since: 1.0
+ */
+LsSocketError
+ls_local_socket_get_error (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), LS_SOCKET_ERROR_UNKNOWN);
+
+  return self->error;
+}
+
+/**
+ * ls_local_socket_get_error_string:
+ * @self: a socket
+ *
+ * The last error's text, naming the operation, the server and the reason;
+ * "Unknown error" (as in Qt) when there was none.
+ *
+ * Returns: (not nullable): the error text
+ *
+ * Since: 1.0
+ */
+const char *
+ls_local_socket_get_error_string (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), UNKNOWN_ERROR_TEXT);
+
+  return self->error_string ? self->error_string : UNKNOWN_ERROR_TEXT;
+}
+
+/**
+ * ls_local_socket_set_socket_descriptor:
+ * @self: an unconnected socket
+ * @socket_descriptor: a connected `AF_UNIX` stream socket
+ * @state: the state to take, normally %LS_LOCAL_SOCKET_STATE_CONNECTED
+ * @error: return location for an error
+ *
+ * Adopts a connected descriptor (the socket owns it from now on). It must
+ * be a local stream socket; otherwise the call fails with
+ * %LS_SOCKET_ERROR_UNSUPPORTED_SOCKET_OPERATION and the descriptor stays the
+ * caller's. The names come from the peer's address, or from the local one
+ * when the peer is unnamed, as in Qt 6. The socket attaches to the
+ * thread-default main context of the caller.
+ *
+ * Returns: %TRUE on success
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_socket_set_socket_descriptor (LsLocalSocket       *self,
+                                       int                  socket_descriptor,
+                                       LsLocalSocketState   state,
+                                       GError             **error)
+{
+  struct sockaddr_un addr;
+  socklen_t addr_len = sizeof addr;
+  LsAddress address;
+  LsEventCore *core;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (self->fd >= 0 || self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+    {
+      g_set_error (&local_error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
+                   "Cannot adopt descriptor %d: the socket is already in use for “%s”",
+                   socket_descriptor, display_name (self));
+      goto fail;
+    }
+  if (state == LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+    {
+      g_set_error (&local_error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
+                   "Cannot adopt descriptor %d: a descriptor cannot be adopted in the "
+                   "unconnected state", socket_descriptor);
+      goto fail;
+    }
+  if (!ls_fd_check_local_stream (socket_descriptor, FALSE, "adopt", &local_error))
+    goto fail;
+  if (!ls_fd_set_nonblocking (socket_descriptor) || (core = ref_thread_default_core ()) == NULL)
+    {
+      g_set_error (&local_error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SOCKET_RESOURCE,
+                   "Cannot adopt descriptor %d: %s", socket_descriptor, g_strerror (errno));
+      goto fail;
+    }
+  if (!attach_fd (self, core, socket_descriptor))
+    {
+      int saved_errno = errno;
+      self->fd = -1;
+      g_clear_pointer (&self->core, ls_event_core_unref);
+      g_set_error (&local_error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SOCKET_RESOURCE,
+                   "Cannot adopt descriptor %d: %s", socket_descriptor, g_strerror (saved_errno));
+      goto fail;
+    }
+
+  clear_names (self);
+  memset (&addr, 0, sizeof addr);
+  if ((getpeername (socket_descriptor, (struct sockaddr *) &addr, &addr_len) == 0 &&
+       ls_address_from_native (&address, &addr, addr_len)) ||
+      ((addr_len = sizeof addr), memset (&addr, 0, sizeof addr),
+       getsockname (socket_descriptor, (struct sockaddr *) &addr, &addr_len) == 0 &&
+       ls_address_from_native (&address, &addr, addr_len)))
+    {
+      g_autofree char *basename = ls_name_basename (address.full_name);
+
+      self->full_server_name = g_ref_string_new (address.full_name);
+      if (address.abstract)
+        {
+          self->server_name = g_ref_string_acquire (self->full_server_name);
+          self->options |= LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
+        }
+      else
+        self->server_name = g_ref_string_new (basename);
+      ls_address_clear (&address);
+    }
+
+  self->is_open = TRUE;
+  record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
+  set_state (self, state);
+  return TRUE;
+
+fail:
+  record_error (self, local_error->code, g_strdup (local_error->message));
+  g_propagate_error (error, local_error);
+  return FALSE;
+}
+
+/**
+ * ls_local_socket_get_socket_descriptor:
+ * @self: a socket
+ *
+ * Gets the descriptor (still owned by the socket), or -1.
+ *
+ * Returns: the descriptor (still owned by the socket), or -1
+ *
+ * Since: 1.0
+ */
+int
+ls_local_socket_get_socket_descriptor (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), -1);
+
+  return self->state == LS_LOCAL_SOCKET_STATE_CONNECTING ? -1 : self->fd;
+}
+
+/**
+ * ls_local_socket_is_valid:
+ * @self: a socket
+ *
+ * Gets whether the socket is connected (or closing).
+ *
+ * Returns: whether the socket is connected (or closing)
+ *
+ * Since: 1.0
+ */
+gboolean
+ls_local_socket_is_valid (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+
+  return self->state == LS_LOCAL_SOCKET_STATE_CONNECTED ||
+         self->state == LS_LOCAL_SOCKET_STATE_CLOSING;
+}
+
+/**
+ * ls_local_socket_get_read_buffer_size: (get-property read-buffer-size)
+ * @self: a socket
+ *
+ * Gets the read buffer limit; 0 means unlimited.
+ *
+ * Returns: the read buffer limit; 0 means unlimited
+ *
+ * Since: 1.0
+ */
+gint64
+ls_local_socket_get_read_buffer_size (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), 0);
+
+  return self->read_buffer_size;
+}
+
+/**
+ * ls_local_socket_set_read_buffer_size: (set-property read-buffer-size)
+ * @self: a socket
+ * @size: the most bytes to buffer; 0 for no limit
+ *
+ * Limits how much incoming data is buffered; the rest waits in the kernel.
+ *
+ * Since: 1.0
+ */
+void
+ls_local_socket_set_read_buffer_size (LsLocalSocket *self,
+                                      gint64         size)
+{
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+
+  size = MAX (size, 0);
+  if (self->read_buffer_size == size)
+    return;
+  self->read_buffer_size = size;
+  update_watch (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_READ_BUFFER_SIZE]);
+}
+
+/**
+ * ls_local_socket_get_peer_credentials:
+ * @self: a socket
+ *
+ * The credentials of the process at the other end, from `SO_PEERCRED`
+ * (taken when the connection was made).
+ *
+ * Returns: (transfer full) (nullable): the peer's credentials, or %NULL if
+ *   not connected
+ *
+ * Since: 1.0
+ */
+GCredentials *
+ls_local_socket_get_peer_credentials (LsLocalSocket *self)
+{
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  GCredentials *credentials;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), NULL);
+
+  if (self->fd < 0 || self->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
+    return NULL;
+  if (getsockopt (self->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return NULL;
+  credentials = g_credentials_new ();
+  g_credentials_set_native (credentials, G_CREDENTIALS_TYPE_LINUX_UCRED, &cred);
+  return credentials;
+}

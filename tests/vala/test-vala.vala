@@ -1,0 +1,274 @@
+/* test-vala.vala: Ls from Vala, through the generated ls-1.0.vapi
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Listens, connects, exchanges bytes both ways, checks error codes (thrown
+ * and recorded), the signal order of a connect, a peer close, and a Vala
+ * subclass overriding the incoming_connection virtual method.
+ */
+
+static string make_dir () {
+    try {
+        return DirUtils.make_tmp ("ls-vala-XXXXXX");
+    } catch (FileError e) {
+        GLib.error ("make_tmp: %s", e.message);
+    }
+}
+
+static void remove_dir (string dir) {
+    try {
+        var d = Dir.open (dir);
+        string? name;
+        while ((name = d.read_name ()) != null)
+            FileUtils.unlink (Path.build_filename (dir, name));
+    } catch (FileError e) {
+    }
+    DirUtils.remove (dir);
+}
+
+/* Reads exactly @n bytes with the blocking, Qt-style API. */
+static uint8[] read_exactly (Ls.LocalSocket sock, size_t n) {
+    var buf = new ByteArray ();
+    while (buf.len < n) {
+        if (sock.get_bytes_available () == 0)
+            assert_true (sock.wait_for_ready_read (-1));
+        var chunk = sock.read (n - buf.len);
+        buf.append (chunk.get_data ());
+    }
+    return buf.steal ();
+}
+
+static Ls.LocalSocket take_connection (Ls.LocalServer server) {
+    bool timed_out;
+    try {
+        assert_true (server.wait_for_new_connection (-1, out timed_out));
+    } catch (Error e) {
+        GLib.error ("wait_for_new_connection: %s", e.message);
+    }
+    assert_false (timed_out);
+    var conn = server.next_pending_connection ();
+    assert_nonnull (conn);
+    return (!) conn;
+}
+
+static void test_exchange () {
+    var dir = make_dir ();
+    var path = Path.build_filename (dir, "s");
+
+    var server = new Ls.LocalServer ();
+    try {
+        assert_true (server.listen (path));
+    } catch (Error e) {
+        GLib.error ("listen: %s", e.message);
+    }
+    assert_true (server.is_listening ());
+    assert_true (server.listening);
+    assert_cmpstr (server.get_full_server_name (), CompareOperator.EQ, path);
+    assert_true (FileUtils.test (path, FileTest.EXISTS));
+
+    var client = new Ls.LocalSocket ();
+    var events = new GenericArray<string> ();
+    client.state_changed.connect ((s, state) => events.add ("state-changed %d".printf ((int) state)));
+    client.connected.connect ((s) => events.add ("connected"));
+    client.connect_to_server (path);
+    assert_true (client.get_state () == Ls.LocalSocketState.CONNECTED);
+    assert_cmpuint (events.length, CompareOperator.EQ, 3);
+    assert_cmpstr (events[0], CompareOperator.EQ, "state-changed 2");
+    assert_cmpstr (events[1], CompareOperator.EQ, "state-changed 3");
+    assert_cmpstr (events[2], CompareOperator.EQ, "connected");
+
+    var conn = take_connection (server);
+    assert_true (conn.get_state () == Ls.LocalSocketState.CONNECTED);
+
+    /* Client -> server, as a uint8[] (array length=size). */
+    uint8[] hello = "hello from vala\n".data;
+    assert_cmpint ((int) client.write (hello), CompareOperator.EQ, hello.length);
+    assert_true (client.wait_for_bytes_written (-1));
+    var got = read_exactly (conn, hello.length);
+    assert_cmpmem (got, hello);
+
+    /* Server -> client, as a GBytes, all byte values. */
+    var all = new uint8[256];
+    for (int i = 0; i < 256; i++)
+        all[i] = (uint8) i;
+    assert_cmpint ((int) conn.write_bytes (new Bytes (all)), CompareOperator.EQ, 256);
+    assert_true (conn.wait_for_bytes_written (-1));
+    assert_cmpmem (read_exactly (client, 256), all);
+
+    /* Lines. */
+    conn.write ("one\ntwo\n".data);
+    conn.flush ();
+    while (client.get_bytes_available () < 8)
+        assert_true (client.wait_for_ready_read (-1));
+    assert_true (client.can_read_line ());
+    assert_cmpmem (client.read_line (0).get_data (), "one\n".data);
+    assert_cmpmem (client.peek (3).get_data (), "two".data);
+    assert_cmpmem (client.read_all ().get_data (), "two\n".data);
+
+    /* Peer credentials (beyond Qt). */
+    var creds = conn.get_peer_credentials ();
+    assert_nonnull (creds);
+    try {
+        assert_cmpint (((!) creds).get_unix_pid (), CompareOperator.EQ, (int) Posix.getpid ());
+    } catch (Error e) {
+        GLib.error ("get_unix_pid: %s", e.message);
+    }
+
+    /* The peer closes: PEER_CLOSED, then disconnected. */
+    var errors = new GenericArray<string> ();
+    int disconnected = 0;
+    client.error_occurred.connect ((s, code) => errors.add ("%d".printf ((int) code)));
+    client.disconnected.connect ((s) => disconnected++);
+    conn.write ("bye".data);
+    conn.disconnect_from_server ();
+    assert_true (client.wait_for_disconnected (-1));
+    assert_cmpint (disconnected, CompareOperator.EQ, 1);
+    assert_cmpuint (errors.length, CompareOperator.EQ, 1);
+    assert_cmpstr (errors[0], CompareOperator.EQ, "%d".printf ((int) Ls.SocketError.PEER_CLOSED));
+    assert_true (client.get_error () == Ls.SocketError.PEER_CLOSED);
+    assert_cmpmem (client.read_all ().get_data (), "bye".data);
+
+    server.close ();
+    assert_false (FileUtils.test (path, FileTest.EXISTS));
+    remove_dir (dir);
+}
+
+static void test_errors () {
+    var dir = make_dir ();
+    var server = new Ls.LocalServer ();
+
+    try {
+        server.listen ("");
+        assert_not_reached ();
+    } catch (Ls.SocketError e) {
+        assert_true (e is Ls.SocketError.SERVER_NOT_FOUND);
+        assert_true (e.domain == Ls.SocketError.quark ());
+        assert_cmpint (e.code, CompareOperator.EQ, 2);
+    } catch (Error e) {
+        GLib.error ("wrong error domain: %s", e.message);
+    }
+    assert_true (server.get_server_error () == Ls.SocketError.SERVER_NOT_FOUND);
+    assert_cmpstr (server.get_error_string (), CompareOperator.NE, "");
+
+    /* A regular file in the way: ADDRESS_IN_USE, file untouched. */
+    var path = Path.build_filename (dir, "file");
+    try {
+        FileUtils.set_contents (path, "keep");
+    } catch (FileError e) {
+        GLib.error ("set_contents: %s", e.message);
+    }
+    try {
+        server.listen (path);
+        assert_not_reached ();
+    } catch (Ls.SocketError e) {
+        assert_true (e is Ls.SocketError.ADDRESS_IN_USE);
+        assert_true (e.message.contains (path));
+    } catch (Error e) {
+        GLib.error ("wrong error domain: %s", e.message);
+    }
+    string contents;
+    try {
+        FileUtils.get_contents (path, out contents);
+    } catch (FileError e) {
+        GLib.error ("get_contents: %s", e.message);
+    }
+    assert_cmpstr (contents, CompareOperator.EQ, "keep");
+
+    /* wait_for_new_connection on a server that does not listen. */
+    try {
+        bool timed_out;
+        server.wait_for_new_connection (0, out timed_out);
+        assert_not_reached ();
+    } catch (Ls.SocketError e) {
+        assert_true (e is Ls.SocketError.OPERATION);
+    } catch (Error e) {
+        GLib.error ("wrong error domain: %s", e.message);
+    }
+
+    /* Connect failures are reported Qt-style: state, signal, get_error. */
+    var sock = new Ls.LocalSocket ();
+    int seen = Ls.SocketError.UNKNOWN;
+    sock.error_occurred.connect ((s, code) => seen = code);
+    sock.connect_to_server (Path.build_filename (dir, "nobody"));
+    assert_true (sock.get_state () == Ls.LocalSocketState.UNCONNECTED);
+    assert_true (seen == Ls.SocketError.SERVER_NOT_FOUND);
+    assert_true (sock.get_error () == Ls.SocketError.SERVER_NOT_FOUND);
+
+    sock.connect_to_server (path);  /* a regular file: refused */
+    assert_true (sock.get_error () == Ls.SocketError.CONNECTION_REFUSED);
+
+    try {
+        assert_true (Ls.LocalServer.remove_server (path));
+    } catch (Error e) {
+        GLib.error ("remove_server: %s", e.message);
+    }
+    assert_false (FileUtils.test (path, FileTest.EXISTS));
+    remove_dir (dir);
+}
+
+static void test_options () {
+    var dir = make_dir ();
+    var path = Path.build_filename (dir, "priv");
+    var server = new Ls.LocalServer ();
+    server.socket_options = Ls.SocketOptions.USER_ACCESS;
+    assert_true (server.get_socket_options () == Ls.SocketOptions.USER_ACCESS);
+    server.max_pending_connections = 5;
+    assert_cmpint (server.get_max_pending_connections (), CompareOperator.EQ, 5);
+    try {
+        server.listen (path);
+    } catch (Error e) {
+        GLib.error ("listen: %s", e.message);
+    }
+    Posix.Stat st;
+    assert_cmpint (Posix.stat (path, out st), CompareOperator.EQ, 0);
+    assert_cmpint ((int) (st.st_mode & 07777), CompareOperator.EQ, 0700);
+    server.close ();
+    remove_dir (dir);
+}
+
+class CountingServer : Ls.LocalServer {
+    public int incoming = 0;
+
+    public override void incoming_connection (int socket_descriptor) {
+        incoming++;
+        var sock = new Ls.LocalSocket ();
+        try {
+            sock.set_socket_descriptor (socket_descriptor, Ls.LocalSocketState.CONNECTED);
+        } catch (Error e) {
+            GLib.error ("set_socket_descriptor: %s", e.message);
+        }
+        add_pending_connection (sock);
+    }
+}
+
+static void test_subclass () {
+    var dir = make_dir ();
+    var path = Path.build_filename (dir, "sub");
+    var server = new CountingServer ();
+    int signals = 0;
+    server.new_connection.connect (() => signals++);
+    try {
+        server.listen (path);
+    } catch (Error e) {
+        GLib.error ("listen: %s", e.message);
+    }
+    var client = new Ls.LocalSocket ();
+    client.connect_to_server (path);
+    var conn = take_connection (server);
+    assert_cmpint (server.incoming, CompareOperator.EQ, 1);
+    assert_cmpint (signals, CompareOperator.EQ, 1);
+    client.write ("sub".data);
+    client.flush ();
+    assert_cmpmem (read_exactly (conn, 3), "sub".data);
+    server.close ();
+    remove_dir (dir);
+}
+
+int main (string[] args) {
+    Test.init (ref args);
+    Test.add_func ("/ls/vala/exchange", test_exchange);
+    Test.add_func ("/ls/vala/errors", test_errors);
+    Test.add_func ("/ls/vala/options", test_options);
+    Test.add_func ("/ls/vala/subclass", test_subclass);
+    return Test.run ();
+}
