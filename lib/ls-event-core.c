@@ -154,6 +154,11 @@ ls_event_core_new (GMainContext *context)
   core->source = g_source_new (&ls_event_source_funcs, sizeof (LsEventSource));
   ((LsEventSource *) core->source)->core = core;
   g_source_set_static_name (core->source, "[ls] event core");
+  /* GLib blocks a non-recursive source while dispatching it by removing
+   * its fd from the poll set and re-adding it afterwards, which wakes the
+   * context twice per dispatch (three syscalls). The dispatch copes with
+   * nesting, so allow recursion instead. */
+  g_source_set_can_recurse (core->source, TRUE);
   g_source_add_unix_fd (core->source, epoll_fd, G_IO_IN);
   g_source_attach (core->source, context);
   return core;

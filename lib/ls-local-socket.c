@@ -92,12 +92,13 @@ struct _LsLocalSocket
   gint64              out_len;
 
   /* Connecting while the listen backlog is full. */
-  LsAddress           address;
+  LsAddress          *address;                /* only while connecting */
   GSource            *retry_source;
   guint               retry_ms;
   gint64              connect_deadline;
 
   guint               is_open : 1;              /* QIODevice-style "open" */
+  guint               flush_deferred : 1;       /* a deferred flush is coming */
   guint               emitting_ready_read : 1;
   guint               emitting_bytes_written : 1;
   guint               tearing_down : 1;
@@ -177,6 +178,7 @@ clear_output (LsLocalSocket *self)
   g_queue_clear_full (&self->out_queue, (GDestroyNotify) g_bytes_unref);
   self->out_offset = 0;
   self->out_len = 0;
+  self->flush_deferred = FALSE;
 }
 
 static void
@@ -208,7 +210,7 @@ release_fd (LsLocalSocket *self)
       close (self->fd);
       self->fd = -1;
     }
-  ls_address_clear (&self->address);
+  g_clear_pointer (&self->address, ls_address_free);
   g_clear_pointer (&self->core, ls_event_core_unref);
 }
 
@@ -234,7 +236,9 @@ update_watch (LsLocalSocket *self)
     return;
   if (read_allowed (self))
     events |= LS_WATCH_READ;
-  if (self->out_len > 0)
+  /* Writability only matters once the kernel refused data; a flush that
+   * is already scheduled needs no epoll_ctl round trip. */
+  if (self->out_len > 0 && !self->flush_deferred)
     events |= LS_WATCH_WRITE;
   ls_watch_set_events (self->watch, events);
 }
@@ -414,6 +418,7 @@ flush_output (LsLocalSocket *self)
 {
   gssize total = 0;
 
+  self->flush_deferred = FALSE;
   while (self->fd >= 0 && self->out_queue.length > 0)
     {
       struct iovec iov[MAX_IOV];
@@ -495,6 +500,9 @@ on_watch (gpointer         owner,
     read_and_notify (self);
   if ((condition & (LS_WATCH_WRITE | LS_WATCH_DEFERRED)) && self->fd >= 0 && self->out_len > 0)
     flush_output (self);
+  else if ((condition & LS_WATCH_DEFERRED) && self->state == LS_LOCAL_SOCKET_STATE_CLOSING &&
+           self->fd >= 0 && !self->tearing_down)
+    finish_disconnect (self);
   g_object_unref (self);
 }
 
@@ -852,12 +860,12 @@ connect_succeeded (LsLocalSocket *self)
       int saved_errno = errno;
       connect_failed (self, LS_SOCKET_ERROR_SOCKET_RESOURCE,
                       g_strdup_printf ("Cannot connect to “%s”: Out of resources (%s)",
-                                       self->address.full_name, g_strerror (saved_errno)));
+                                       self->address->full_name, g_strerror (saved_errno)));
       return;
     }
   g_clear_pointer (&self->full_server_name, g_ref_string_release);
-  self->full_server_name = g_ref_string_new (self->address.full_name);
-  ls_address_clear (&self->address);
+  self->full_server_name = g_ref_string_new (self->address->full_name);
+  g_clear_pointer (&self->address, ls_address_free);
   self->is_open = TRUE;
   record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
   set_state (self, LS_LOCAL_SOCKET_STATE_CONNECTED);
@@ -910,7 +918,7 @@ connect_failed_errno (LsLocalSocket *self,
     }
   connect_failed (self, code,
                   g_strdup_printf ("Cannot connect to “%s”: %s (%s)",
-                                   self->address.full_name, category, g_strerror (errno_value)));
+                                   self->address->full_name, category, g_strerror (errno_value)));
 }
 
 static gboolean retry_connect_cb (gpointer user_data);
@@ -921,7 +929,7 @@ static void
 try_connect (LsLocalSocket *self,
              gboolean       schedule_retry)
 {
-  if (connect (self->fd, (struct sockaddr *) &self->address.addr, self->address.addr_len) == 0 ||
+  if (connect (self->fd, (struct sockaddr *) &self->address->addr, self->address->addr_len) == 0 ||
       errno == EISCONN)
     {
       connect_succeeded (self);
@@ -937,7 +945,7 @@ try_connect (LsLocalSocket *self,
       connect_failed (self, LS_SOCKET_ERROR_SOCKET_TIMEOUT,
                       g_strdup_printf ("Cannot connect to “%s”: Socket operation timed out "
                                        "(the server's listen backlog stayed full for %d ms)",
-                                       self->address.full_name, self->connect_timeout));
+                                       self->address->full_name, self->connect_timeout));
       return;
     }
 
@@ -1006,12 +1014,16 @@ ls_local_socket_connect_to_server (LsLocalSocket *self,
   g_object_ref (self);
   if (name != NULL)
     ls_local_socket_set_server_name (self, name);
+  /* Like Qt's open(): a new connection starts with empty buffers, so the
+   * unread bytes of the previous peer never look like the new peer's. */
+  clear_input (self);
   record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
   set_state (self, LS_LOCAL_SOCKET_STATE_CONNECTING);
   if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTING || self->fd >= 0)
     goto out;
 
-  if (!ls_address_resolve (&self->address, "connect to", self->server_name,
+  self->address = g_new0 (LsAddress, 1);
+  if (!ls_address_resolve (self->address, "connect to", self->server_name,
                            self->options, &error))
     {
       connect_failed (self, error->code, g_strdup (error->message));
@@ -1300,7 +1312,10 @@ queue_output (LsLocalSocket *self,
   /* Written after the current dispatch (or at the next iteration): one
    * write per socket however many times the application wrote. */
   if (self->out_queue.length == 1)
-    ls_watch_defer (self->watch);
+    {
+      self->flush_deferred = TRUE;
+      ls_watch_defer (self->watch);
+    }
   return size;
 }
 
@@ -1873,11 +1888,11 @@ ls_local_socket_set_socket_descriptor (LsLocalSocket       *self,
                    socket_descriptor, display_name (self));
       goto fail;
     }
-  if (state == LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+  if (state != LS_LOCAL_SOCKET_STATE_CONNECTED && state != LS_LOCAL_SOCKET_STATE_CLOSING)
     {
       g_set_error (&local_error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
-                   "Cannot adopt descriptor %d: a descriptor cannot be adopted in the "
-                   "unconnected state", socket_descriptor);
+                   "Cannot adopt descriptor %d: a connected descriptor can only be adopted "
+                   "in the connected or closing state, not %d", socket_descriptor, state);
       goto fail;
     }
   if (!ls_fd_check_local_stream (socket_descriptor, FALSE, "adopt", &local_error))
@@ -1899,6 +1914,7 @@ ls_local_socket_set_socket_descriptor (LsLocalSocket       *self,
     }
 
   clear_names (self);
+  clear_input (self);
   memset (&addr, 0, sizeof addr);
   if ((getpeername (socket_descriptor, (struct sockaddr *) &addr, &addr_len) == 0 &&
        ls_address_from_native (&address, &addr, addr_len)) ||
@@ -1922,6 +1938,9 @@ ls_local_socket_set_socket_descriptor (LsLocalSocket       *self,
   self->is_open = TRUE;
   record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
   set_state (self, state);
+  /* Closing with nothing to write: finish from the event core. */
+  if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->watch != NULL)
+    ls_watch_defer (self->watch);
   return TRUE;
 
 fail:

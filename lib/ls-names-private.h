@@ -29,6 +29,7 @@ gboolean       ls_address_resolve       (LsAddress        *address,
                                          LsSocketOptions   options,
                                          GError          **error);
 void           ls_address_clear         (LsAddress        *address);
+void           ls_address_free          (LsAddress        *address);
 
 /* Fills @address from what getsockname()/getpeername() returned; FALSE for
  * an unnamed socket. */

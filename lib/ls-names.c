@@ -101,6 +101,13 @@ ls_address_clear (LsAddress *address)
   address->addr_len = 0;
 }
 
+void
+ls_address_free (LsAddress *address)
+{
+  ls_address_clear (address);
+  g_free (address);
+}
+
 gboolean
 ls_address_from_native (LsAddress                *address,
                         const struct sockaddr_un *addr,

@@ -990,12 +990,18 @@ def test_authorize_peer_signal_accepts_and_refuses(sock_path):
 
 def test_authorize_peer_is_asked_on_wait_for_new_connection(sock_path):
     server = listen(sock_path)
-    server.connect("authorize-peer", lambda s, creds: False)
+    asked = []
+    server.connect("authorize-peer", lambda s, creds: asked.append(creds) and False)
     client = connect(sock_path)
-    ok, timed_out = server.wait_for_new_connection(-1)
-    assert ok is False
+    crec = record_socket(client, ["disconnected"])
+    # A refused peer is not a new connection: the wait goes on until the
+    # timeout.
+    ok, timed_out = server.wait_for_new_connection(200)
+    assert (ok, timed_out) == (False, True)
+    assert len(asked) == 1
     assert not server.has_pending_connections()
-    client.abort()
+    assert client.wait_for_disconnected(-1)
+    assert crec.count("disconnected") == 1
 
 
 class PickyServer(Ls.LocalServer):
