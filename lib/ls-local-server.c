@@ -65,6 +65,7 @@ typedef struct
   LsWatch         *watch;
   char            *server_name;       /* GRefStrings, shared with accepted sockets */
   char            *full_server_name;
+  char            *accepted_name;     /* what accepted sockets report (Qt 6: basename) */
   LsSocketOptions  options;
   gint             max_pending;
   gint             backlog;
@@ -193,6 +194,35 @@ set_errno_error (LsLocalServer *self,
                                        : g_strerror (errno_value));
 }
 
+static gboolean ls_local_server_real_authorize_peer (LsLocalServer *self,
+                                                     GCredentials  *credentials);
+
+/* Sets the names after a successful bind or adoption. */
+static void
+set_names (LsLocalServer *self,
+           const char    *server_name,
+           const char    *full_server_name,
+           gboolean       abstract)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+  g_autofree char *basename = abstract ? g_strdup (full_server_name)
+                                       : ls_name_basename (full_server_name);
+
+  priv->server_name = g_ref_string_new (server_name);
+  priv->full_server_name = g_ref_string_new (full_server_name);
+  priv->accepted_name = g_ref_string_new (basename);
+}
+
+static void
+clear_names (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+
+  g_clear_pointer (&priv->server_name, g_ref_string_release);
+  g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+  g_clear_pointer (&priv->accepted_name, g_ref_string_release);
+}
+
 static void
 update_watch (LsLocalServer *self)
 {
@@ -256,7 +286,8 @@ authorize_peer (LsLocalServer *self,
   socklen_t len = sizeof cred;
   gboolean authorized = TRUE;
 
-  if (!g_signal_has_handler_pending (self, signals[AUTHORIZE_PEER], 0, FALSE))
+  if (LS_LOCAL_SERVER_GET_CLASS (self)->authorize_peer == ls_local_server_real_authorize_peer &&
+      !g_signal_has_handler_pending (self, signals[AUTHORIZE_PEER], 0, FALSE))
     return TRUE;
   if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
     return FALSE;
@@ -340,7 +371,7 @@ ls_local_server_real_incoming_connection (LsLocalServer *self,
   g_autoptr(GError) error = NULL;
 
   socket = ls_local_socket_new_accepted (priv->core, socket_descriptor,
-                                         priv->server_name, priv->full_server_name,
+                                         priv->accepted_name, priv->full_server_name,
                                          priv->options, &error);
   if (socket == NULL)
     {
@@ -395,8 +426,7 @@ ls_local_server_finalize (GObject *object)
   LsLocalServer *self = LS_LOCAL_SERVER (object);
   LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
 
-  g_clear_pointer (&priv->server_name, g_ref_string_release);
-  g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+  clear_names (self);
   g_free (priv->error_string);
   G_OBJECT_CLASS (ls_local_server_parent_class)->finalize (object);
 }
@@ -821,10 +851,8 @@ ls_local_server_listen (LsLocalServer  *self,
         }
     }
 
-  g_clear_pointer (&priv->server_name, g_ref_string_release);
-  priv->server_name = g_ref_string_new (name);
-  g_clear_pointer (&priv->full_server_name, g_ref_string_release);
-  priv->full_server_name = g_ref_string_new (address.full_name);
+  clear_names (self);
+  set_names (self, name, address.full_name, address.abstract);
 
   if (listen (fd, priv->backlog) != 0)
     {
@@ -842,8 +870,7 @@ ls_local_server_listen (LsLocalServer  *self,
   return TRUE;
 
 fail_names:
-  g_clear_pointer (&priv->server_name, g_ref_string_release);
-  g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+  clear_names (self);
 fail:
   close (fd);
   ls_address_clear (&address);
@@ -904,38 +931,31 @@ ls_local_server_listen_socket_descriptor (LsLocalServer  *self,
       return FALSE;
     }
 
-  g_clear_pointer (&priv->server_name, g_ref_string_release);
-  g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+  clear_names (self);
   memset (&addr, 0, sizeof addr);
   if (getsockname (socket_descriptor, (struct sockaddr *) &addr, &addr_len) == 0 &&
       ls_address_from_native (&address, &addr, addr_len))
     {
+      /* Qt 6: a path gives the path and its basename, an abstract address
+       * its name for both. */
       g_autofree char *basename = ls_name_basename (address.full_name);
 
-      gboolean abstract = address.abstract;
-
-      priv->full_server_name = g_ref_string_new (address.full_name);
-      ls_address_clear (&address);
-      if (abstract)
-        {
-          priv->server_name = g_ref_string_acquire (priv->full_server_name);
-        }
-      else
-        priv->server_name = g_ref_string_new (basename);
+      set_names (self, address.abstract ? address.full_name : basename,
+                 address.full_name, address.abstract);
       /* Like Qt 6: the option follows the descriptor's address. */
-      if (abstract != ((priv->options & LS_SOCKET_OPTION_ABSTRACT_NAMESPACE) != 0))
+      if (address.abstract != ((priv->options & LS_SOCKET_OPTION_ABSTRACT_NAMESPACE) != 0))
         {
           priv->options ^= LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
           g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOCKET_OPTIONS]);
         }
+      ls_address_clear (&address);
     }
   priv->owns_file = FALSE;
 
   if (!start_listening (self, socket_descriptor, "listen on descriptor",
                         priv->full_server_name ? priv->full_server_name : "", error))
     {
-      g_clear_pointer (&priv->server_name, g_ref_string_release);
-      g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+      clear_names (self);
       return FALSE;
     }
   return TRUE;
@@ -977,8 +997,7 @@ ls_local_server_close (LsLocalServer *self)
   clear_pending (self);
   g_clear_pointer (&priv->core, ls_event_core_unref);
 
-  g_clear_pointer (&priv->server_name, g_ref_string_release);
-  g_clear_pointer (&priv->full_server_name, g_ref_string_release);
+  clear_names (self);
   g_clear_pointer (&priv->error_string, g_free);
   priv->error = LS_SOCKET_ERROR_UNKNOWN;
 

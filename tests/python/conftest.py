@@ -8,7 +8,6 @@
 import os
 import shutil
 import socket
-import sys
 import tempfile
 import threading
 import time
@@ -19,7 +18,7 @@ gi.require_version("GLib", "2.0")
 gi.require_version("GObject", "2.0")
 gi.require_version("Gio", "2.0")
 gi.require_version("Ls", "1.0")
-from gi.repository import GLib, GObject, Gio, Ls  # noqa: E402
+from gi.repository import GLib, GObject, Gio, Ls  # noqa: E402,F401  (re-exported to the tests)
 
 import pytest  # noqa: E402
 

@@ -9,7 +9,7 @@ import stat
 import pytest
 
 from conftest import (GLib, GObject, Ls, NotifyRecorder, Recorder,
-                      accept, assert_ls_error, bytes_of, connect, listen,
+                      accept, assert_ls_error, connect, listen,
                       read_exactly, record_socket, run_for, run_until,
                       stale_socket)
 
