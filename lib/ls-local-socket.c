@@ -1653,6 +1653,11 @@ wait_for (LsLocalSocket *self,
           if ((pfd.events & POLLIN) == 0)
             {
               /* A hang-up with a full read buffer: wait for the reader. */
+              if (deadline >= 0 && g_get_monotonic_time () >= deadline)
+                {
+                  record_timeout (self, what, msec);
+                  break;
+                }
               if (deadline >= 0)
                 g_usleep (MIN ((gint64) remaining_ms (deadline) * 1000, 10000));
               else

@@ -24,6 +24,8 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
 
@@ -703,8 +705,14 @@ op_end (void)
   else
     check (after == LS_LOCAL_SOCKET_STATE_UNCONNECTED || after == LS_LOCAL_SOCKET_STATE_CLOSING,
            "disconnect/close left state %d", after);
+  /* CLOSING means "pending data is still being written". */
   if (after == LS_LOCAL_SOCKET_STATE_CLOSING)
-    check (ls_local_socket_get_bytes_to_write (ep->socket) > 0, "closing with nothing to write");
+    check (ls_local_socket_get_bytes_to_write (ep->socket) > 0,
+           "%s: closing with nothing to write (read-buffer-size %" G_GINT64_FORMAT ", %"
+           G_GINT64_FORMAT " bytes available, error %d “%s”)", ep_name (ep),
+           ls_local_socket_get_read_buffer_size (ep->socket),
+           ls_local_socket_get_bytes_available (ep->socket),
+           ls_local_socket_get_error (ep->socket), ls_local_socket_get_error_string (ep->socket));
 }
 
 static void
@@ -972,6 +980,136 @@ test_reconnect_stale_input (void)
   ls_test_remove_tmpdir (dir);
 }
 
+/* Found by the sequence above: a socket whose read buffer is full while the
+ * peer has hung up. Each wait must return by its deadline (FALSE: nothing
+ * new can be buffered until the application reads). Run in a child process,
+ * so a wait that never returns fails the test instead of hanging it. */
+static void
+test_wait_full_buffer_hangup (void)
+{
+  static const struct
+  {
+    const char *name;
+    int         which;
+    int         msec;
+  } waits[] = {
+    { "wait_for_ready_read (0)", 0, 0 },
+    { "wait_for_ready_read (100)", 0, 100 },
+    { "wait_for_disconnected (0)", 1, 0 },
+    { "wait_for_disconnected (100)", 1, 100 },
+  };
+  g_autoptr(GString) failures = g_string_new (NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (waits); i++)
+    {
+      int pair[2], status = 0;
+      gint64 deadline;
+      pid_t pid;
+
+      g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+      g_assert_cmpint (write (pair[1], "0123456789", 10), ==, 10);
+      close (pair[1]);
+      fflush (stdout);
+      pid = fork ();
+      g_assert_cmpint (pid, >=, 0);
+      if (pid == 0)
+        {
+          GMainContext *context = g_main_context_new ();
+          LsLocalSocket *socket;
+
+          g_main_context_push_thread_default (context);
+          socket = ls_local_socket_new ();
+          ls_local_socket_set_read_buffer_size (socket, 4);
+          if (!ls_local_socket_set_socket_descriptor (socket, pair[0],
+                                                      LS_LOCAL_SOCKET_STATE_CONNECTED, NULL))
+            _exit (2);
+          /* Fill the buffer: 4 of the 10 bytes. */
+          if (!ls_local_socket_wait_for_ready_read (socket, 1000) ||
+              ls_local_socket_get_bytes_available (socket) != 4)
+            _exit (3);
+          if (waits[i].which == 0)
+            ls_local_socket_wait_for_ready_read (socket, waits[i].msec);
+          else
+            ls_local_socket_wait_for_disconnected (socket, waits[i].msec);
+          _exit (0);
+        }
+      close (pair[0]);
+      deadline = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+      while (waitpid (pid, &status, WNOHANG) == 0)
+        {
+          if (g_get_monotonic_time () > deadline)
+            {
+              kill (pid, SIGKILL);
+              waitpid (pid, &status, 0);
+              g_string_append_printf (failures, "[%s did not return within 5 s] ", waits[i].name);
+              status = 0;
+              break;
+            }
+          g_usleep (5000);
+        }
+      if (WIFEXITED (status) && WEXITSTATUS (status) != 0)
+        g_string_append_printf (failures, "[%s: setup failed (%d)] ", waits[i].name,
+                                WEXITSTATUS (status));
+    }
+  if (failures->len > 0)
+    g_test_fail_printf ("read-buffer-size 4, buffer full, peer hung up: %s", failures->str);
+}
+
+/* Found by the sequence above: close() with queued output, a read-buffer
+ * limit and a peer that already left (the write fails with EPIPE). The
+ * application closed the device and will not read again, so the socket
+ * must still get to UNCONNECTED by itself; CLOSING means "pending data is
+ * still being written", and nothing is left to write. */
+static void
+test_close_after_peer_left_with_read_limit (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "closing", NULL);
+  g_autoptr(LsLocalServer) server = ls_local_server_new ();
+  g_autoptr(LsLocalSocket) client = ls_local_socket_new ();
+  g_autoptr(LsLocalSocket) accepted = NULL;
+  LsTestSignalLog *log;
+  gint64 deadline;
+
+  g_assert_true (ls_local_server_listen (server, path, NULL));
+  ls_local_socket_set_read_buffer_size (client, 1);
+  ls_local_socket_connect_to_server (client, path);
+  g_assert_cmpint (ls_local_socket_get_state (client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  g_assert_true (ls_local_server_wait_for_new_connection (server, 5000, NULL, NULL));
+  accepted = ls_local_server_next_pending_connection (server);
+
+  /* The peer says something and leaves before we look. */
+  g_assert_cmpint (ls_local_socket_write (accepted, (const guint8 *) "0123456789", 10), ==, 10);
+  g_assert_true (ls_local_socket_flush (accepted));
+  ls_local_socket_abort (accepted);
+
+  log = ls_test_signal_log_new (client);
+  g_assert_cmpint (ls_local_socket_write (client, (const guint8 *) "bye", 3), ==, 3);
+  ls_local_socket_close (client);
+  deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+  while (ls_local_socket_get_state (client) != LS_LOCAL_SOCKET_STATE_UNCONNECTED &&
+         g_get_monotonic_time () < deadline)
+    {
+      if (!g_main_context_iteration (NULL, FALSE))
+        g_usleep (1000);
+    }
+  g_test_message ("signals: %s; state %d, %" G_GINT64_FORMAT " to write, %" G_GINT64_FORMAT
+                  " available", ls_test_signal_log_get (log), ls_local_socket_get_state (client),
+                  ls_local_socket_get_bytes_to_write (client),
+                  ls_local_socket_get_bytes_available (client));
+  if (ls_local_socket_get_state (client) != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+    g_test_fail_printf ("close() with the peer gone and read-buffer-size 1: still in state %d "
+                        "after 2 s of main loop, %" G_GINT64_FORMAT " bytes to write, signals %s",
+                        ls_local_socket_get_state (client),
+                        ls_local_socket_get_bytes_to_write (client), ls_test_signal_log_get (log));
+  else
+    g_assert_true (g_str_has_suffix (ls_test_signal_log_get (log), "disconnected "));
+  ls_test_signal_log_free (log);
+  ls_local_socket_abort (client);
+  ls_local_server_close (server);
+  ls_test_remove_tmpdir (dir);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -987,6 +1125,9 @@ main (int    argc,
   g_main_context_default ();
 
   g_test_add_func ("/ls/random/regression/reconnect-stale-input", test_reconnect_stale_input);
+  g_test_add_func ("/ls/random/regression/wait-full-buffer-hangup", test_wait_full_buffer_hangup);
+  g_test_add_func ("/ls/random/regression/close-after-peer-left-with-read-limit",
+                   test_close_after_peer_left_with_read_limit);
   g_test_add_func ("/ls/random/sequence", test_random_sequence);
 
   return g_test_run ();
