@@ -224,7 +224,9 @@ clear_names (LsLocalSocket *self)
 static gboolean
 read_allowed (LsLocalSocket *self)
 {
-  return self->read_buffer_size <= 0 || (gint64) self->in_len < self->read_buffer_size;
+  /* After close() incoming data is discarded, so the limit does not apply. */
+  return !self->is_open || self->read_buffer_size <= 0 ||
+         (gint64) self->in_len < self->read_buffer_size;
 }
 
 static void
@@ -350,6 +352,13 @@ fill_input (LsLocalSocket *self,
       break;
     }
 
+  /* close() dropped the read side: nobody will read this. */
+  if (!self->is_open)
+    {
+      clear_input (self);
+      total = 0;
+    }
+
   /* A small message must not pin a 64 KiB block while it waits. */
   if (self->in_len == 0)
     clear_input (self);
@@ -398,8 +407,9 @@ write_side_closed (LsLocalSocket *self,
         break;
     }
   /* With a full read buffer the end-of-file arrives once the application
-   * has read; otherwise nothing more came, so end it here. */
-  if (self->fd >= 0 && read_allowed (self))
+   * has read, unless it is closing: then nothing is left to wait for.
+   * Otherwise nothing more came, so end it here. */
+  if (self->fd >= 0 && (read_allowed (self) || self->state == LS_LOCAL_SOCKET_STATE_CLOSING))
     peer_closed (self, errno_value);
   else
     update_watch (self);
