@@ -55,7 +55,6 @@
  */
 
 #define READ_CHUNK          (64 * 1024)
-#define READS_PER_DISPATCH  4
 #define MAX_IOV             64
 #define RETRY_FIRST_MS      1
 #define RETRY_MAX_MS        100
@@ -98,6 +97,7 @@ struct _LsLocalSocket
   gint64              connect_deadline;
 
   guint               is_open : 1;              /* QIODevice-style "open" */
+  guint               in_pooled : 1;            /* in_data is a pooled block */
   guint               flush_deferred : 1;       /* a deferred flush is coming */
   guint               emitting_ready_read : 1;
   guint               emitting_bytes_written : 1;
@@ -181,10 +181,49 @@ clear_output (LsLocalSocket *self)
   self->flush_deferred = FALSE;
 }
 
+/* Read blocks are recycled: a bulk transfer hands each one to the
+ * application as a GBytes and gets it back when that is freed, instead of
+ * making glibc grow, fault in and trim heap pages for every chunk. GBytes
+ * may be freed in any thread, hence the lock. */
+#define BLOCK_POOL_SIZE 16
+static GMutex   block_pool_lock;
+static gpointer block_pool[BLOCK_POOL_SIZE];
+static guint    block_pool_len;
+
+static guint8 *
+block_acquire (void)
+{
+  gpointer block = NULL;
+
+  g_mutex_lock (&block_pool_lock);
+  if (block_pool_len > 0)
+    block = block_pool[--block_pool_len];
+  g_mutex_unlock (&block_pool_lock);
+  return block != NULL ? block : g_malloc (READ_CHUNK);
+}
+
+static void
+block_release (gpointer block)
+{
+  g_mutex_lock (&block_pool_lock);
+  if (block_pool_len < BLOCK_POOL_SIZE)
+    {
+      block_pool[block_pool_len++] = block;
+      block = NULL;
+    }
+  g_mutex_unlock (&block_pool_lock);
+  g_free (block);
+}
+
 static void
 clear_input (LsLocalSocket *self)
 {
-  g_clear_pointer (&self->in_data, g_free);
+  if (self->in_pooled)
+    block_release (self->in_data);
+  else
+    g_free (self->in_data);
+  self->in_data = NULL;
+  self->in_pooled = FALSE;
   self->in_start = self->in_len = self->in_alloc = 0;
 }
 
@@ -296,7 +335,18 @@ input_tail (LsLocalSocket *self,
       self->in_start = 0;
     }
   needed = self->in_start + self->in_len + space;
-  if (needed > self->in_alloc)
+  if (needed > self->in_alloc && self->in_pooled)
+    {
+      guint8 *data = g_malloc (MAX (needed, self->in_alloc * 2));
+
+      memcpy (data, self->in_data + self->in_start, self->in_len);
+      block_release (self->in_data);
+      self->in_data = data;
+      self->in_alloc = MAX (needed, self->in_alloc * 2);
+      self->in_start = 0;
+      self->in_pooled = FALSE;
+    }
+  else if (needed > self->in_alloc)
     {
       gsize alloc = MAX (needed, self->in_alloc * 2);
       self->in_data = g_realloc (self->in_data, alloc);
@@ -305,69 +355,81 @@ input_tail (LsLocalSocket *self,
   return self->in_data + self->in_start + self->in_len;
 }
 
-/* Moves what the kernel has into the input buffer. Returns the number of
- * new bytes; sets *eof when the peer has closed. */
+/* Moves what the kernel has into the input buffer: one recv() per
+ * readiness event (level-triggered epoll reports the rest). Returns the
+ * number of new bytes; sets *eof when the peer has closed. */
 static gsize
 fill_input (LsLocalSocket *self,
             int           *eof_errno,
             gboolean      *eof)
 {
-  gsize total = 0;
+  gsize space = READ_CHUNK;
+  guint8 *block = NULL;
+  guint8 *target;
+  gssize n;
 
   *eof = FALSE;
   *eof_errno = 0;
-  for (guint i = 0; i < READS_PER_DISPATCH && self->fd >= 0; i++)
+  if (self->read_buffer_size > 0 && self->is_open)
     {
-      gsize space = READ_CHUNK;
-      gssize n;
+      if ((gint64) self->in_len >= self->read_buffer_size)
+        return 0;
+      space = MIN (space, (gsize) (self->read_buffer_size - self->in_len));
+    }
 
-      if (self->read_buffer_size > 0)
-        {
-          if ((gint64) self->in_len >= self->read_buffer_size)
-            break;
-          space = MIN (space, (gsize) (self->read_buffer_size - self->in_len));
-        }
+  /* Into an empty buffer, read into a pooled block: big reads keep it and
+   * hand it to the application without copying; small ones are copied out
+   * so an idle connection never pins 64 KiB. */
+  if (self->in_len == 0)
+    target = block = block_acquire ();
+  else
+    target = input_tail (self, space);
 
-      n = recv (self->fd, input_tail (self, space), space, MSG_DONTWAIT);
-      if (n > 0)
-        {
-          self->in_len += n;
-          total += n;
-          if ((gsize) n < space)
-            break;
-          continue;
-        }
+  do
+    n = recv (self->fd, target, space, MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+
+  if (n <= 0)
+    {
       if (n == 0)
-        {
-          *eof = TRUE;
-          break;
-        }
-      if (errno == EINTR)
-        continue;
-      if (errno != EAGAIN)
+        *eof = TRUE;
+      else if (errno != EAGAIN)
         {
           *eof = TRUE;
           *eof_errno = errno;
         }
-      break;
+      if (block != NULL)
+        block_release (block);
+      return 0;
     }
 
   /* close() dropped the read side: nobody will read this. */
   if (!self->is_open)
     {
-      clear_input (self);
-      total = 0;
+      if (block != NULL)
+        block_release (block);
+      return 0;
     }
 
-  /* A small message must not pin a 64 KiB block while it waits. */
-  if (self->in_len == 0)
-    clear_input (self);
-  else if (self->in_start == 0 && self->in_alloc > 2 * self->in_len && self->in_alloc > 4096)
+  if (block == NULL)
+    self->in_len += n;
+  else if ((gsize) n > READ_CHUNK / 4)
     {
-      self->in_data = g_realloc (self->in_data, self->in_len);
-      self->in_alloc = self->in_len;
+      self->in_data = block;
+      self->in_alloc = READ_CHUNK;
+      self->in_pooled = TRUE;
+      self->in_start = 0;
+      self->in_len = n;
     }
-  return total;
+  else
+    {
+      self->in_data = g_memdup2 (block, n);
+      self->in_alloc = n;
+      self->in_start = 0;
+      self->in_len = n;
+      block_release (block);
+    }
+  return n;
 }
 
 /* Reads, emits ready-read and handles end-of-file. Returns whether new
@@ -488,7 +550,8 @@ flush_output (LsLocalSocket *self)
     }
 
   update_watch (self);
-  if (total > 0 && !self->emitting_bytes_written)
+  if (total > 0 && !self->emitting_bytes_written &&
+      g_signal_has_handler_pending (self, signals[BYTES_WRITTEN], 0, TRUE))
     {
       self->emitting_bytes_written = TRUE;
       g_signal_emit (self, signals[BYTES_WRITTEN], 0, (gint64) total);
@@ -1389,7 +1452,12 @@ take_input (LsLocalSocket *self,
   if (n == self->in_len && self->in_start == 0)
     {
       /* The whole buffer: hand it over without copying. */
-      bytes = g_bytes_new_take (g_steal_pointer (&self->in_data), n);
+      if (self->in_pooled)
+        bytes = g_bytes_new_with_free_func (self->in_data, n, block_release, self->in_data);
+      else
+        bytes = g_bytes_new_take (self->in_data, n);
+      self->in_data = NULL;
+      self->in_pooled = FALSE;
       self->in_len = self->in_alloc = 0;
     }
   else
