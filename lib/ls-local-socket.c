@@ -190,10 +190,19 @@ static GMutex   block_pool_lock;
 static gpointer block_pool[BLOCK_POOL_SIZE];
 static guint    block_pool_len;
 
+/* One block cached per thread spares the lock for every small message. */
+static GPrivate thread_block = G_PRIVATE_INIT (g_free);
+
 static guint8 *
 block_acquire (void)
 {
-  gpointer block = NULL;
+  gpointer block = g_private_get (&thread_block);
+
+  if (block != NULL)
+    {
+      g_private_set (&thread_block, NULL);
+      return block;
+    }
 
   g_mutex_lock (&block_pool_lock);
   if (block_pool_len > 0)
@@ -205,6 +214,12 @@ block_acquire (void)
 static void
 block_release (gpointer block)
 {
+  if (g_private_get (&thread_block) == NULL)
+    {
+      g_private_set (&thread_block, block);
+      return;
+    }
+
   g_mutex_lock (&block_pool_lock);
   if (block_pool_len < BLOCK_POOL_SIZE)
     {
@@ -509,7 +524,10 @@ flush_output (LsLocalSocket *self)
           offset = 0;
         }
 
-      n = sendmsg (self->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+      if (msg.msg_iovlen == 1)
+        n = send (self->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
+      else
+        n = sendmsg (self->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (n < 0)
         {
           int saved_errno = errno;
