@@ -151,6 +151,19 @@ ls_test_signal_log_free (LsTestSignalLog *log)
   g_free (log);
 }
 
+guint
+ls_test_count_open_fds (void)
+{
+  GDir *dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  g_dir_close (dir);
+  return n;
+}
+
 int
 ls_test_raw_connect (const char *path)
 {

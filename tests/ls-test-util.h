@@ -25,6 +25,9 @@ const char      *ls_test_signal_log_get   (LsTestSignalLog *log);
 void             ls_test_signal_log_clear (LsTestSignalLog *log);
 void             ls_test_signal_log_free  (LsTestSignalLog *log);
 
+/* The number of open descriptors of this process (/proc/self/fd). */
+guint     ls_test_count_open_fds     (void);
+
 /* Plain blocking socket() + connect() to a file path; -1 on failure. */
 int       ls_test_raw_connect        (const char *path);
 

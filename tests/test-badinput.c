@@ -41,19 +41,6 @@ typedef struct
   guint          fds_before;
 } Fixture;
 
-static guint
-count_open_fds (void)
-{
-  GDir *dir = g_dir_open ("/proc/self/fd", 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
-  g_dir_close (dir);
-  return n;
-}
-
 static void
 drain_context (void)
 {
@@ -67,7 +54,7 @@ fixture_setup (Fixture *f, gconstpointer data)
   g_autoptr(GError) error = NULL;
 
   drain_context ();
-  f->fds_before = count_open_fds ();
+  f->fds_before = ls_test_count_open_fds ();
   f->dir = ls_test_make_tmpdir ();
   f->old_tmpdir = g_strdup (g_getenv ("TMPDIR"));
   g_setenv ("TMPDIR", f->dir, TRUE);
@@ -102,7 +89,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   else
     g_unsetenv ("TMPDIR");
   ls_test_remove_tmpdir (f->dir);
-  g_assert_cmpuint (count_open_fds (), ==, f->fds_before);
+  g_assert_cmpuint (ls_test_count_open_fds (), ==, f->fds_before);
   g_free (f->old_tmpdir);
   g_free (f->live_path);
   g_free (f->dir);
