@@ -2,6 +2,7 @@
 #include "ls-test-util.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -149,6 +150,21 @@ ls_test_signal_log_free (LsTestSignalLog *log)
   g_object_unref (log->socket);
   g_string_free (log->text, TRUE);
   g_free (log);
+}
+
+void
+ls_test_send_and_expect (LsLocalSocket *from,
+                         LsLocalSocket *to,
+                         const char    *text)
+{
+  gsize len = strlen (text);
+  g_autoptr(GBytes) got = NULL;
+
+  g_assert_cmpint (ls_local_socket_write (from, (const guint8 *) text, len), ==, len);
+  g_assert_true (ls_local_socket_wait_for_bytes_written (from, 5000));
+  g_assert_true (ls_local_socket_wait_for_ready_read (to, 5000));
+  got = ls_local_socket_read_all (to);
+  g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got), text, len);
 }
 
 guint

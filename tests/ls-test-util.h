@@ -25,6 +25,12 @@ const char      *ls_test_signal_log_get   (LsTestSignalLog *log);
 void             ls_test_signal_log_clear (LsTestSignalLog *log);
 void             ls_test_signal_log_free  (LsTestSignalLog *log);
 
+/* Writes @text on @from and asserts that @to receives exactly it, using the
+ * blocking calls (no main loop needed). */
+void      ls_test_send_and_expect    (LsLocalSocket  *from,
+                                      LsLocalSocket  *to,
+                                      const char     *text);
+
 /* The number of open descriptors of this process (/proc/self/fd). */
 guint     ls_test_count_open_fds     (void);
 

@@ -866,7 +866,6 @@ case_socket_connect_twice (Fixture *f, gconstpointer data)
 {
   g_autoptr(LsLocalSocket) client = ls_local_socket_new ();
   g_autoptr(LsLocalSocket) accepted = NULL;
-  g_autoptr(GBytes) got = NULL;
   LsTestSignalLog *log;
   int fd;
 
@@ -887,11 +886,7 @@ case_socket_connect_twice (Fixture *f, gconstpointer data)
   /* Still the same working connection. */
   g_assert_true (ls_local_server_wait_for_new_connection (f->live, 5000, NULL, NULL));
   accepted = ls_local_server_next_pending_connection (f->live);
-  g_assert_cmpint (ls_local_socket_write (client, (const guint8 *) "ok", 2), ==, 2);
-  g_assert_true (ls_local_socket_wait_for_bytes_written (client, 5000));
-  g_assert_true (ls_local_socket_wait_for_ready_read (accepted, 5000));
-  got = ls_local_socket_read_all (accepted);
-  g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got), "ok", 2);
+  ls_test_send_and_expect (client, accepted, "ok");
   ls_test_signal_log_free (log);
 }
 

@@ -1041,7 +1041,6 @@ test_reconnect_stale_input (void)
   g_autoptr(LsLocalSocket) client = ls_local_socket_new ();
   g_autoptr(LsLocalSocket) first = NULL;
   g_autoptr(LsLocalSocket) second = NULL;
-  g_autoptr(GBytes) got = NULL;
 
   g_assert_true (ls_local_server_listen (server, path, NULL));
 
@@ -1074,11 +1073,7 @@ test_reconnect_stale_input (void)
     }
   g_assert_true (ls_local_server_wait_for_new_connection (server, 5000, NULL, NULL));
   second = ls_local_server_next_pending_connection (server);
-  g_assert_cmpint (ls_local_socket_write (second, (const guint8 *) "new", 3), ==, 3);
-  g_assert_true (ls_local_socket_wait_for_bytes_written (second, 5000));
-  g_assert_true (ls_local_socket_wait_for_ready_read (client, 5000));
-  got = ls_local_socket_read_all (client);
-  g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got), "new", 3);
+  ls_test_send_and_expect (second, client, "new");
 
   ls_local_server_close (server);
   ls_test_remove_tmpdir (dir);

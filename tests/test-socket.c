@@ -890,10 +890,7 @@ test_connect_abstract (void)
   socket = connect_ok (name, LS_SOCKET_OPTION_ABSTRACT_NAMESPACE, name, name);
   g_assert_cmpint (ls_local_socket_get_socket_options (socket), ==, LS_SOCKET_OPTION_ABSTRACT_NAMESPACE);
   peer = server_take (server);
-  g_assert_cmpint (ls_local_socket_write (socket, (const guint8 *) "hi", 2), ==, 2);
-  g_assert_true (ls_local_socket_wait_for_bytes_written (socket, 5000));
-  g_assert_true (ls_local_socket_wait_for_ready_read (peer, 5000));
-  assert_bytes_str (ls_local_socket_read_all (peer), "hi");
+  ls_test_send_and_expect (socket, peer, "hi");
   g_object_unref (peer);
   g_object_unref (socket);
   /* No file anywhere: not in $TMPDIR, not in the current directory. */
@@ -1098,10 +1095,7 @@ test_connect_while_connected (void)
 
   /* The existing connection is untouched. */
   ls_test_signal_log_clear (log);
-  g_assert_cmpint (ls_local_socket_write (pair.client, (const guint8 *) "still", 5), ==, 5);
-  g_assert_true (ls_local_socket_wait_for_bytes_written (pair.client, 5000));
-  g_assert_true (ls_local_socket_wait_for_ready_read (pair.peer, 5000));
-  assert_bytes_str (ls_local_socket_read_all (pair.peer), "still");
+  ls_test_send_and_expect (pair.client, pair.peer, "still");
 
   ls_test_signal_log_free (log);
   pair_clear (&pair);
@@ -2347,10 +2341,7 @@ test_descriptor_connected_to_server (void)
 
   peer = server_take (server);
   assert_peer_is_us (peer);
-  g_assert_cmpint (ls_local_socket_write (socket, (const guint8 *) "x", 1), ==, 1);
-  g_assert_true (ls_local_socket_wait_for_bytes_written (socket, 5000));
-  g_assert_true (ls_local_socket_wait_for_ready_read (peer, 5000));
-  assert_bytes_str (ls_local_socket_read_all (peer), "x");
+  ls_test_send_and_expect (socket, peer, "x");
   g_object_unref (peer);
   g_object_unref (socket);
 

@@ -1975,7 +1975,6 @@ test_perm_abstract_authorize (void)
                                            g_test_rand_int ());
   g_autoptr(LsLocalServer) server = ls_local_server_new ();
   g_autoptr(LsLocalSocket) client = NULL;
-  g_autoptr(GBytes) got = NULL;
   g_autoptr(GError) error = NULL;
   struct passwd *pw = getpwnam ("nobody");
   AuthCtx ctx = { g_array_new (FALSE, FALSE, sizeof (uid_t)), 0, NULL };
@@ -2020,11 +2019,7 @@ test_perm_abstract_authorize (void)
   g_assert_cmpuint (ctx.new_connections, ==, 1);
   g_assert_cmpuint (ctx.uids->len, ==, 2);
   g_assert_cmpuint (g_array_index (ctx.uids, uid_t, 1), ==, 0);
-  g_assert_cmpint (ls_local_socket_write (client, (const guint8 *) "root", 4), ==, 4);
-  g_assert_true (ls_local_socket_wait_for_bytes_written (client, 5000));
-  g_assert_true (ls_local_socket_wait_for_ready_read (ctx.socket, 5000));
-  got = ls_local_socket_read_all (ctx.socket);
-  g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got), "root", 4);
+  ls_test_send_and_expect (client, ctx.socket, "root");
 
   g_clear_object (&ctx.socket);
   g_array_unref (ctx.uids);
