@@ -178,6 +178,21 @@ error_from_errno (int errno_value, const char **category)
     }
 }
 
+/* "Cannot <operation> “<path>”: <category> (<reason>)" from errno. */
+static GError *
+errno_error_new (const char *operation,
+                 const char *path,
+                 int         errno_value)
+{
+  const char *category = NULL;
+  LsSocketError code = error_from_errno (errno_value, &category);
+
+  return g_error_new (LS_SOCKET_ERROR, code, "Cannot %s “%s”: %s (%s)",
+                      operation, path, category,
+                      errno_value == EADDRINUSE ? "a file already exists at this path"
+                                                : g_strerror (errno_value));
+}
+
 static void
 set_errno_error (LsLocalServer *self,
                  GError       **error,
@@ -185,13 +200,7 @@ set_errno_error (LsLocalServer *self,
                  const char    *path,
                  int            errno_value)
 {
-  const char *category = NULL;
-  LsSocketError code = error_from_errno (errno_value, &category);
-
-  set_error (self, error, code, "Cannot %s “%s”: %s (%s)",
-             operation, path, category,
-             errno_value == EADDRINUSE ? "a file already exists at this path"
-                                       : g_strerror (errno_value));
+  take_error (self, error, errno_error_new (operation, path, errno_value));
 }
 
 static gboolean ls_local_server_real_authorize_peer (LsLocalServer *self,
@@ -282,17 +291,14 @@ authorize_peer (LsLocalServer *self,
                 int            fd)
 {
   g_autoptr(GCredentials) credentials = NULL;
-  struct ucred cred;
-  socklen_t len = sizeof cred;
   gboolean authorized = TRUE;
 
   if (LS_LOCAL_SERVER_GET_CLASS (self)->authorize_peer == ls_local_server_real_authorize_peer &&
       !g_signal_has_handler_pending (self, signals[AUTHORIZE_PEER], 0, FALSE))
     return TRUE;
-  if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+  credentials = ls_fd_get_peer_credentials (fd);
+  if (credentials == NULL)
     return FALSE;
-  credentials = g_credentials_new ();
-  g_credentials_set_native (credentials, G_CREDENTIALS_TYPE_LINUX_UCRED, &cred);
   g_signal_emit (self, signals[AUTHORIZE_PEER], 0, credentials, &authorized);
   return authorized;
 }
@@ -1469,12 +1475,7 @@ ls_local_server_remove_server (const char  *name,
     {
       if (errno != ENOENT)
         {
-          int saved_errno = errno;
-          const char *category = NULL;
-
-          g_set_error (error, LS_SOCKET_ERROR, error_from_errno (saved_errno, &category),
-                       "Cannot remove “%s”: %s (%s)", address.full_name, category,
-                       g_strerror (saved_errno));
+          g_propagate_error (error, errno_error_new ("remove", address.full_name, errno));
           ok = FALSE;
         }
     }
@@ -1486,12 +1487,7 @@ ls_local_server_remove_server (const char  *name,
     }
   else if (g_unlink (address.full_name) != 0 && errno != ENOENT)
     {
-      int saved_errno = errno;
-      const char *category = NULL;
-
-      g_set_error (error, LS_SOCKET_ERROR, error_from_errno (saved_errno, &category),
-                   "Cannot remove “%s”: %s (%s)", address.full_name, category,
-                   g_strerror (saved_errno));
+      g_propagate_error (error, errno_error_new ("remove", address.full_name, errno));
       ok = FALSE;
     }
 

@@ -2143,17 +2143,9 @@ ls_local_socket_set_read_buffer_size (LsLocalSocket *self,
 GCredentials *
 ls_local_socket_get_peer_credentials (LsLocalSocket *self)
 {
-  struct ucred cred;
-  socklen_t len = sizeof cred;
-  GCredentials *credentials;
-
   g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), NULL);
 
   if (self->fd < 0 || self->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
     return NULL;
-  if (getsockopt (self->fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
-    return NULL;
-  credentials = g_credentials_new ();
-  g_credentials_set_native (credentials, G_CREDENTIALS_TYPE_LINUX_UCRED, &cred);
-  return credentials;
+  return ls_fd_get_peer_credentials (self->fd);
 }

@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
+#include <gio/gio.h>
+
 #include "ls-enums.h"
 
 G_BEGIN_DECLS
@@ -49,6 +51,10 @@ gboolean       ls_fd_check_local_stream (int               fd,
                                          gboolean          listening,
                                          const char       *operation,
                                          GError          **error);
+
+/* The credentials of the process at the other end of @fd (SO_PEERCRED),
+ * or NULL. */
+GCredentials  *ls_fd_get_peer_credentials (int             fd);
 
 /* The basename of a path, as Qt reports serverName() for a path. */
 char          *ls_name_basename         (const char       *full_name);

@@ -215,6 +215,20 @@ ls_fd_check_local_stream (int          fd,
   return TRUE;
 }
 
+GCredentials *
+ls_fd_get_peer_credentials (int fd)
+{
+  struct ucred cred;
+  socklen_t len = sizeof cred;
+  GCredentials *credentials;
+
+  if (getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0)
+    return NULL;
+  credentials = g_credentials_new ();
+  g_credentials_set_native (credentials, G_CREDENTIALS_TYPE_LINUX_UCRED, &cred);
+  return credentials;
+}
+
 char *
 ls_name_basename (const char *full_name)
 {
