@@ -24,6 +24,7 @@ typedef void (*LsWatchFunc) (gpointer         owner,
 
 /* The core of @context (NULL = the global default), created on first use. */
 LsEventCore *ls_event_core_ref_for_context (GMainContext  *context);
+LsEventCore *ls_event_core_ref             (LsEventCore   *core);
 void         ls_event_core_unref           (LsEventCore   *core);
 GMainContext *ls_event_core_get_context    (LsEventCore   *core);
 

@@ -15,6 +15,13 @@
 
 #define MAX_EVENTS_PER_DISPATCH 256
 
+/* A dispatch keeps polling epoll (without blocking) while that finds work,
+ * for at most this many rounds, so other sources still get their turn. */
+#define MAX_ROUNDS_PER_DISPATCH 32
+/* After a re-poll that found nothing, that many dispatches skip it,
+ * doubling up to this bound while it keeps finding nothing. */
+#define MAX_REPOLL_BACKOFF 64
+
 struct _LsWatch
 {
   LsEventCore     *core;
@@ -44,6 +51,9 @@ struct _LsEventCore
   LsWatch      *deferred_tail;
   GPtrArray    *graveyard;     /* watches freed during dispatch */
   guint         dispatching;
+  guint         watches_added;  /* ever; a change ends the re-polling */
+  guint         repoll_skip;    /* dispatches left that do not re-poll */
+  guint         repoll_backoff; /* the next repoll_skip after a miss */
 };
 
 /* One core per context; objects of different threads look theirs up here. */
@@ -82,27 +92,24 @@ run_deferred (LsEventCore *core)
     }
 }
 
-static gboolean
-ls_event_source_dispatch (GSource     *source,
-                          GSourceFunc  callback,
-                          gpointer     user_data)
+/* Waits for nothing: returns the ready events, or 0 (also on error). */
+static int
+poll_ready (LsEventCore        *core,
+            struct epoll_event *events,
+            int                 max_events)
 {
-  LsEventCore *core = ((LsEventSource *) source)->core;
-  struct epoll_event events[MAX_EVENTS_PER_DISPATCH];
   int n;
 
-  g_source_set_ready_time (source, -1);
-
-  /* A callback may drop the last object, and with it the core. */
-  g_mutex_lock (&cores_lock);
-  core->ref_count++;
-  g_mutex_unlock (&cores_lock);
-  core->dispatching++;
-
   do
-    n = epoll_wait (core->epoll_fd, events, G_N_ELEMENTS (events), 0);
+    n = epoll_wait (core->epoll_fd, events, max_events, 0);
   while (n < 0 && errno == EINTR);
+  return MAX (n, 0);
+}
 
+static void
+handle_events (struct epoll_event *events,
+               int                 n)
+{
   for (int i = 0; i < n; i++)
     {
       LsWatch *watch = events[i].data.ptr;
@@ -119,11 +126,73 @@ ls_event_source_dispatch (GSource     *source,
       if (condition != 0)
         watch->func (watch->owner, condition);
     }
+}
 
-  /* Deferred work (mostly: flushing what ready-read handlers wrote) runs
-   * after all reads of this batch, so one dispatch writes once per socket. */
-  while (core->deferred_head != NULL)
-    run_deferred (core);
+/* Whether to poll epoll again before returning to the main loop. When the
+ * peer runs on the same CPU (the common case for local IPC), its answer is
+ * usually queued by the time our writes return: taking it here costs one
+ * epoll_wait() instead of a main-loop iteration (prepare, poll(), check,
+ * epoll_wait()). When it is not, the re-poll is a wasted syscall, so after
+ * a miss it is skipped for a growing number of dispatches. */
+static gboolean
+repoll_wanted (LsEventCore *core)
+{
+  if (core->repoll_skip == 0)
+    return TRUE;
+  core->repoll_skip--;
+  return FALSE;
+}
+
+static void
+repoll_result (LsEventCore *core,
+               gboolean     found)
+{
+  if (found)
+    core->repoll_backoff = 0;
+  else
+    {
+      core->repoll_backoff = CLAMP (core->repoll_backoff * 2, 1, MAX_REPOLL_BACKOFF);
+      core->repoll_skip = core->repoll_backoff;
+    }
+}
+
+static gboolean
+ls_event_source_dispatch (GSource     *source,
+                          GSourceFunc  callback,
+                          gpointer     user_data)
+{
+  LsEventCore *core = ((LsEventSource *) source)->core;
+  struct epoll_event events[MAX_EVENTS_PER_DISPATCH];
+  guint watches_added = core->watches_added;
+  int n;
+
+  g_source_set_ready_time (source, -1);
+
+  /* A callback may drop the last object, and with it the core. */
+  ls_event_core_ref (core);
+  core->dispatching++;
+
+  n = poll_ready (core, events, G_N_ELEMENTS (events));
+  for (guint round = 1; ; round++)
+    {
+      handle_events (events, n);
+
+      /* Deferred work (mostly: flushing what ready-read handlers wrote)
+       * runs after all reads of this batch, so one round writes once per
+       * socket. */
+      while (core->deferred_head != NULL)
+        run_deferred (core);
+
+      /* A socket accepted in this dispatch is read from the next main-loop
+       * iteration on, as in Qt: the application that takes it in
+       * new-connection and then waits for ready-read must see that data
+       * arrive, not find it already read. */
+      if (n == 0 || round == MAX_ROUNDS_PER_DISPATCH || watches_added != core->watches_added ||
+          !repoll_wanted (core))
+        break;
+      n = poll_ready (core, events, G_N_ELEMENTS (events));
+      repoll_result (core, n > 0);
+    }
 
   if (--core->dispatching == 0 && core->graveyard->len > 0)
     g_ptr_array_set_size (core->graveyard, 0);
@@ -184,6 +253,15 @@ ls_event_core_ref_for_context (GMainContext *context)
   return core;
 }
 
+LsEventCore *
+ls_event_core_ref (LsEventCore *core)
+{
+  g_mutex_lock (&cores_lock);
+  core->ref_count++;
+  g_mutex_unlock (&cores_lock);
+  return core;
+}
+
 void
 ls_event_core_unref (LsEventCore *core)
 {
@@ -240,6 +318,7 @@ ls_watch_new (LsEventCore      *core,
       return NULL;
     }
   watch->registered = TRUE;
+  core->watches_added++;
   ls_watch_set_events (watch, events);
   return watch;
 }

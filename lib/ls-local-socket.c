@@ -78,6 +78,11 @@ struct _LsLocalSocket
 
   LsSocketError       error;
   char               *error_string;
+  /* A peer-closed message is formatted only when asked for: a server of
+   * many short connections would otherwise format one per connection for
+   * nobody. closed_name is a GRefString (or NULL), closed_errno 0 for EOF. */
+  char               *closed_name;
+  int                 closed_errno;
 
   /* Input: in_data[in_start .. in_start + in_len) is unread. */
   guint8             *in_data;
@@ -85,8 +90,10 @@ struct _LsLocalSocket
   gsize               in_len;
   gsize               in_alloc;
 
-  /* Output: a queue of GBytes, the head partially sent up to out_offset. */
-  GQueue              out_queue;
+  /* Output: out_head, partially sent up to out_offset, then out_rest (a
+   * queue of GBytes). Most writes are one chunk, which needs no list node. */
+  GBytes             *out_head;
+  GQueue              out_rest;
   gsize               out_offset;
   gint64              out_len;
 
@@ -102,6 +109,7 @@ struct _LsLocalSocket
   guint               emitting_ready_read : 1;
   guint               emitting_bytes_written : 1;
   guint               tearing_down : 1;
+  guint               closed_message_due : 1;   /* error_string still to format */
 };
 
 G_DEFINE_FINAL_TYPE (LsLocalSocket, ls_local_socket, G_TYPE_OBJECT)
@@ -151,6 +159,24 @@ record_error (LsLocalSocket *self,
   g_free (self->error_string);
   self->error_string = message;
   self->error = code;
+  self->closed_message_due = FALSE;
+  g_clear_pointer (&self->closed_name, g_ref_string_release);
+}
+
+static const char *
+format_closed_message (LsLocalSocket *self)
+{
+  if (self->closed_message_due)
+    {
+      self->error_string =
+        g_strdup_printf ("Connection to “%s” closed: Remote closed (%s)",
+                         self->closed_name ? self->closed_name : "",
+                         self->closed_errno ? g_strerror (self->closed_errno)
+                                            : "the peer closed the connection");
+      self->closed_message_due = FALSE;
+      g_clear_pointer (&self->closed_name, g_ref_string_release);
+    }
+  return self->error_string;
 }
 
 static void
@@ -175,7 +201,8 @@ set_state (LsLocalSocket      *self,
 static void
 clear_output (LsLocalSocket *self)
 {
-  g_queue_clear_full (&self->out_queue, (GDestroyNotify) g_bytes_unref);
+  g_clear_pointer (&self->out_head, g_bytes_unref);
+  g_queue_clear_full (&self->out_rest, (GDestroyNotify) g_bytes_unref);
   self->out_offset = 0;
   self->out_len = 0;
   self->flush_deferred = FALSE;
@@ -190,17 +217,48 @@ static GMutex   block_pool_lock;
 static gpointer block_pool[BLOCK_POOL_SIZE];
 static guint    block_pool_len;
 
-/* One block cached per thread spares the lock for every small message. */
-static GPrivate thread_block = G_PRIVATE_INIT (g_free);
+/* One block cached per thread spares the lock for every small message. The
+ * __thread pointer is the fast path; the GPrivate only frees it when the
+ * thread exits. */
+typedef struct
+{
+  gpointer block;
+} ThreadBlockCache;
+
+static __thread ThreadBlockCache *thread_cache;
+
+static void
+thread_cache_free (gpointer data)
+{
+  ThreadBlockCache *cache = data;
+
+  thread_cache = NULL;
+  g_free (cache->block);
+  g_free (cache);
+}
+
+static GPrivate thread_cache_key = G_PRIVATE_INIT (thread_cache_free);
+
+static ThreadBlockCache *
+get_thread_cache (void)
+{
+  if (G_UNLIKELY (thread_cache == NULL))
+    {
+      thread_cache = g_new0 (ThreadBlockCache, 1);
+      g_private_set (&thread_cache_key, thread_cache);
+    }
+  return thread_cache;
+}
 
 static guint8 *
 block_acquire (void)
 {
-  gpointer block = g_private_get (&thread_block);
+  ThreadBlockCache *cache = get_thread_cache ();
+  gpointer block = cache->block;
 
   if (block != NULL)
     {
-      g_private_set (&thread_block, NULL);
+      cache->block = NULL;
       return block;
     }
 
@@ -214,9 +272,11 @@ block_acquire (void)
 static void
 block_release (gpointer block)
 {
-  if (g_private_get (&thread_block) == NULL)
+  ThreadBlockCache *cache = get_thread_cache ();
+
+  if (cache->block == NULL)
     {
-      g_private_set (&thread_block, block);
+      cache->block = block;
       return;
     }
 
@@ -326,13 +386,15 @@ static void
 peer_closed (LsLocalSocket *self,
              int            errno_value)
 {
+  const char *name = self->full_server_name ? self->full_server_name : self->server_name;
+
   if (self->tearing_down || self->fd < 0)
     return;
-  emit_error (self, LS_SOCKET_ERROR_PEER_CLOSED,
-              g_strdup_printf ("Connection to “%s” closed: Remote closed (%s)",
-                               display_name (self),
-                               errno_value ? g_strerror (errno_value)
-                                           : "the peer closed the connection"));
+  record_error (self, LS_SOCKET_ERROR_PEER_CLOSED, NULL);
+  self->closed_name = name ? g_ref_string_acquire ((char *) name) : NULL;
+  self->closed_errno = errno_value;
+  self->closed_message_due = TRUE;
+  g_signal_emit (self, signals[ERROR_OCCURRED], 0, LS_SOCKET_ERROR_PEER_CLOSED);
   if (self->fd >= 0 && !self->tearing_down)
     teardown (self, TRUE);
 }
@@ -506,22 +568,23 @@ flush_output (LsLocalSocket *self)
   gssize total = 0;
 
   self->flush_deferred = FALSE;
-  while (self->fd >= 0 && self->out_queue.length > 0)
+  while (self->fd >= 0 && self->out_head != NULL)
     {
       struct iovec iov[MAX_IOV];
       struct msghdr msg = { .msg_iov = iov };
-      GList *link = self->out_queue.head;
+      gsize size;
+      const guint8 *data = g_bytes_get_data (self->out_head, &size);
       gssize n;
 
-      for (gsize offset = self->out_offset; link != NULL && msg.msg_iovlen < MAX_IOV; link = link->next)
+      iov[0].iov_base = (guint8 *) data + self->out_offset;
+      iov[0].iov_len = size - self->out_offset;
+      msg.msg_iovlen = 1;
+      for (GList *link = self->out_rest.head; link != NULL && msg.msg_iovlen < MAX_IOV; link = link->next)
         {
-          gsize size;
-          const guint8 *data = g_bytes_get_data (link->data, &size);
-
-          iov[msg.msg_iovlen].iov_base = (guint8 *) data + offset;
-          iov[msg.msg_iovlen].iov_len = size - offset;
+          data = g_bytes_get_data (link->data, &size);
+          iov[msg.msg_iovlen].iov_base = (guint8 *) data;
+          iov[msg.msg_iovlen].iov_len = size;
           msg.msg_iovlen++;
-          offset = 0;
         }
 
       if (msg.msg_iovlen == 1)
@@ -553,8 +616,7 @@ flush_output (LsLocalSocket *self)
       self->out_len -= n;
       while (n > 0)
         {
-          GBytes *head = g_queue_peek_head (&self->out_queue);
-          gsize left = g_bytes_get_size (head) - self->out_offset;
+          gsize left = g_bytes_get_size (self->out_head) - self->out_offset;
 
           if ((gsize) n < left)
             {
@@ -563,7 +625,8 @@ flush_output (LsLocalSocket *self)
             }
           n -= left;
           self->out_offset = 0;
-          g_bytes_unref (g_queue_pop_head (&self->out_queue));
+          g_bytes_unref (self->out_head);
+          self->out_head = g_queue_pop_head (&self->out_rest);
         }
     }
 
@@ -642,7 +705,7 @@ ls_local_socket_finalize (GObject *object)
 
   clear_input (self);
   clear_names (self);
-  g_free (self->error_string);
+  record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
   G_OBJECT_CLASS (ls_local_socket_parent_class)->finalize (object);
 }
 
@@ -887,7 +950,7 @@ ls_local_socket_init (LsLocalSocket *self)
   self->state = LS_LOCAL_SOCKET_STATE_UNCONNECTED;
   self->error = LS_SOCKET_ERROR_UNKNOWN;
   self->connect_timeout = 30000;
-  g_queue_init (&self->out_queue);
+  g_queue_init (&self->out_rest);
 }
 
 /**
@@ -920,7 +983,7 @@ ls_local_socket_new_accepted (LsEventCore      *core,
   self->options = options & LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
   self->state = LS_LOCAL_SOCKET_STATE_CONNECTED;
   self->is_open = TRUE;
-  if (!attach_fd (self, ls_event_core_ref_for_context (ls_event_core_get_context (core)), fd))
+  if (!attach_fd (self, ls_event_core_ref (core), fd))
     {
       g_set_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SOCKET_RESOURCE,
                    "Cannot accept a connection on “%s”: Out of resources (%s)",
@@ -1398,15 +1461,17 @@ queue_output (LsLocalSocket *self,
       g_bytes_unref (bytes);
       return 0;
     }
-  g_queue_push_tail (&self->out_queue, bytes);
   self->out_len += size;
+  if (self->out_head != NULL)
+    {
+      g_queue_push_tail (&self->out_rest, bytes);
+      return size;
+    }
   /* Written after the current dispatch (or at the next iteration): one
    * write per socket however many times the application wrote. */
-  if (self->out_queue.length == 1)
-    {
-      self->flush_deferred = TRUE;
-      ls_watch_defer (self->watch);
-    }
+  self->out_head = bytes;
+  self->flush_deferred = TRUE;
+  ls_watch_defer (self->watch);
   return size;
 }
 
@@ -1946,6 +2011,7 @@ ls_local_socket_get_error_string (LsLocalSocket *self)
 {
   g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), UNKNOWN_ERROR_TEXT);
 
+  format_closed_message (self);
   return self->error_string ? self->error_string : UNKNOWN_ERROR_TEXT;
 }
 

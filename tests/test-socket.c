@@ -1800,6 +1800,8 @@ test_close_disconnect_idle (void)
                    "error-occurred(1) state-changed(6) state-changed(0) read-channel-finished disconnected ");
   g_assert_cmpint (ls_local_socket_get_error (pair.peer), ==, LS_SOCKET_ERROR_PEER_CLOSED);
   assert_fresh_state (pair.peer);
+  /* The text still names the server after the names were cleared. */
+  assert_error_text (ls_local_socket_get_error_string (pair.peer), "remote closed", pair.path);
 
   /* Again: nothing. */
   ls_local_socket_disconnect_from_server (pair.client);
@@ -2725,6 +2727,63 @@ finalize_and_check (LsLocalSocket *socket)
   g_assert_null (weak);
 }
 
+/* Two sockets of one context echoing a byte back and forth are always
+ * ready; the event core polls again while it finds work, but must return to
+ * the main loop often enough for a timer of the same priority to run. */
+typedef struct
+{
+  guint64 echoes;
+  guint   ticks;
+} Busy;
+
+static void
+busy_echo_cb (LsLocalSocket *socket,
+              gpointer       data)
+{
+  Busy *busy = data;
+  g_autoptr(GBytes) bytes = ls_local_socket_read_all (socket);
+
+  busy->echoes++;
+  ls_local_socket_write_bytes (socket, bytes);
+}
+
+static gboolean
+busy_tick_cb (gpointer data)
+{
+  Busy *busy = data;
+
+  busy->ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+busy_ticked_enough (gpointer data)
+{
+  return ((Busy *) data)->ticks >= 10;
+}
+
+static void
+test_busy_pair_fair (void)
+{
+  Pair pair;
+  Busy busy = { 0 };
+  guint timer;
+
+  pair_init (&pair);
+  g_signal_connect (pair.client, "ready-read", G_CALLBACK (busy_echo_cb), &busy);
+  g_signal_connect (pair.peer, "ready-read", G_CALLBACK (busy_echo_cb), &busy);
+  timer = g_timeout_add (10, busy_tick_cb, &busy);
+  g_assert_cmpint (ls_local_socket_write (pair.client, (const guint8 *) "x", 1), ==, 1);
+
+  g_assert_true (run_until_cond (busy_ticked_enough, &busy, 10000));
+  g_test_message ("%" G_GUINT64_FORMAT " echoes during %u ticks", busy.echoes, busy.ticks);
+  /* Both directions kept going all along: the ping-pong was not starved
+   * either. */
+  g_assert_cmpuint (busy.echoes, >, 100);
+  g_source_remove (timer);
+  pair_clear (&pair);
+}
+
 static void
 test_finalize_pending (void)
 {
@@ -2999,6 +3058,7 @@ main (int   argc,
     g_test_add_data_func (unref_cases[i].path, &unref_cases[i], test_unref_in_handler);
 
   g_test_add_func ("/ls/socket/finalize/pending", test_finalize_pending);
+  g_test_add_func ("/ls/socket/fairness/busy-pair", test_busy_pair_fair);
   g_test_add_func ("/ls/socket/thread/worker-context", test_thread_client);
 
   return g_test_run ();
