@@ -18,8 +18,11 @@
 /* A dispatch keeps polling epoll (without blocking) while that finds work,
  * for at most this many rounds, so other sources still get their turn. */
 #define MAX_ROUNDS_PER_DISPATCH 32
-/* After a re-poll that found nothing, that many dispatches skip it,
- * doubling up to this bound while it keeps finding nothing. */
+/* Re-polling pays when it finds work often enough (a miss costs one
+ * epoll_wait(), a hit saves a main loop iteration), so only after this
+ * many misses in a row do dispatches start skipping it: 1, 2, 4, ... up to
+ * MAX_REPOLL_BACKOFF dispatches. */
+#define REPOLL_MISSES_BEFORE_BACKOFF 4
 #define MAX_REPOLL_BACKOFF 64
 
 struct _LsWatch
@@ -52,6 +55,7 @@ struct _LsEventCore
   GPtrArray    *graveyard;     /* watches freed during dispatch */
   guint         dispatching;
   guint         watches_added;  /* ever; a change ends the re-polling */
+  guint         repoll_misses;  /* re-polls in a row that found nothing */
   guint         repoll_skip;    /* dispatches left that do not re-poll */
   guint         repoll_backoff; /* the next repoll_skip after a miss */
 };
@@ -133,7 +137,7 @@ handle_events (struct epoll_event *events,
  * usually queued by the time our writes return: taking it here costs one
  * epoll_wait() instead of a main-loop iteration (prepare, poll(), check,
  * epoll_wait()). When it is not, the re-poll is a wasted syscall, so after
- * a miss it is skipped for a growing number of dispatches. */
+ * a run of misses it is skipped for a growing number of dispatches. */
 static gboolean
 repoll_wanted (LsEventCore *core)
 {
@@ -148,8 +152,11 @@ repoll_result (LsEventCore *core,
                gboolean     found)
 {
   if (found)
-    core->repoll_backoff = 0;
-  else
+    {
+      core->repoll_misses = 0;
+      core->repoll_backoff = 0;
+    }
+  else if (++core->repoll_misses >= REPOLL_MISSES_BEFORE_BACKOFF)
     {
       core->repoll_backoff = CLAMP (core->repoll_backoff * 2, 1, MAX_REPOLL_BACKOFF);
       core->repoll_skip = core->repoll_backoff;

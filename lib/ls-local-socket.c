@@ -163,7 +163,7 @@ record_error (LsLocalSocket *self,
   g_clear_pointer (&self->closed_name, g_ref_string_release);
 }
 
-static const char *
+static void
 format_closed_message (LsLocalSocket *self)
 {
   if (self->closed_message_due)
@@ -176,7 +176,6 @@ format_closed_message (LsLocalSocket *self)
       self->closed_message_due = FALSE;
       g_clear_pointer (&self->closed_name, g_ref_string_release);
     }
-  return self->error_string;
 }
 
 static void
