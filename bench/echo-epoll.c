@@ -7,6 +7,17 @@
  * connection, and that connection stops reading until it is written out
  * (so memory stays bounded and the peer gets back-pressure).
  *
+ * Built a second time with ECHO_GOBJECT_FLOOR defined, as echo-floor: the
+ * same loop plus the GObject work that any signal-based API of Ls's shape
+ * implies, and nothing else. Per connection it creates one LsLocalSocket
+ * (unconnected: no descriptor, no event core), emits new-connection on a
+ * server object, connects the two handlers echo-ls connects, emits
+ * ready-read for every read and the Qt disconnect sequence (error-occurred,
+ * state-changed twice, read-channel-finished, disconnected) at the end, then
+ * unrefs it. The gap between echo-floor and echo-ls is what Ls's own event
+ * handling costs; the gap between epoll and echo-floor is the price of the
+ * GObject API itself.
+ *
  * Usage: echo-epoll SOCKET-PATH   (prints READY, exits on SIGTERM)
  */
 #include <errno.h>
@@ -21,6 +32,10 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#ifdef ECHO_GOBJECT_FLOOR
+#include <ls/ls.h>
+#endif
+
 #define BUF_SIZE   65536
 #define MAX_EVENTS 256
 
@@ -33,6 +48,71 @@ typedef struct
 static Pending **pending;  /* indexed by fd; NULL when nothing is queued */
 static size_t    pending_cap;
 static int       ep;
+
+#ifdef ECHO_GOBJECT_FLOOR
+static LsLocalServer  *floor_server;
+static LsLocalSocket **floor_objects;  /* indexed by fd, like pending */
+static guint           sig_new_connection, sig_ready_read, sig_error_occurred,
+                       sig_state_changed, sig_read_channel_finished, sig_disconnected;
+
+static void
+floor_nothing (LsLocalSocket *socket,
+               gpointer       user_data)
+{
+}
+
+static void
+floor_init (size_t capacity)
+{
+  floor_server = ls_local_server_new ();
+  g_type_class_ref (LS_TYPE_LOCAL_SOCKET);
+  floor_objects = calloc (capacity, sizeof *floor_objects);
+  sig_new_connection = g_signal_lookup ("new-connection", LS_TYPE_LOCAL_SERVER);
+  sig_ready_read = g_signal_lookup ("ready-read", LS_TYPE_LOCAL_SOCKET);
+  sig_error_occurred = g_signal_lookup ("error-occurred", LS_TYPE_LOCAL_SOCKET);
+  sig_state_changed = g_signal_lookup ("state-changed", LS_TYPE_LOCAL_SOCKET);
+  sig_read_channel_finished = g_signal_lookup ("read-channel-finished", LS_TYPE_LOCAL_SOCKET);
+  sig_disconnected = g_signal_lookup ("disconnected", LS_TYPE_LOCAL_SOCKET);
+}
+
+static void
+floor_accepted (int fd)
+{
+  LsLocalSocket *socket = ls_local_socket_new ();
+
+  g_signal_emit (floor_server, sig_new_connection, 0);
+  g_signal_connect (socket, "ready-read", G_CALLBACK (floor_nothing), NULL);
+  g_signal_connect (socket, "disconnected", G_CALLBACK (floor_nothing), NULL);
+  floor_objects[fd] = socket;
+}
+
+static void
+floor_read (int fd)
+{
+  g_signal_emit (floor_objects[fd], sig_ready_read, 0);
+}
+
+static void
+floor_dropped (int fd)
+{
+  LsLocalSocket *socket = floor_objects[fd];
+
+  if (socket == NULL)
+    return;
+  floor_objects[fd] = NULL;
+  g_signal_emit (socket, sig_error_occurred, 0, LS_SOCKET_ERROR_PEER_CLOSED);
+  g_signal_emit (socket, sig_state_changed, 0, LS_LOCAL_SOCKET_STATE_CLOSING);
+  g_signal_emit (socket, sig_state_changed, 0, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  g_signal_emit (socket, sig_read_channel_finished, 0);
+  g_signal_emit (socket, sig_disconnected, 0);
+  g_object_unref (socket);
+}
+#else
+#define floor_init(capacity) ((void) (capacity))
+#define floor_accepted(fd)   ((void) (fd))
+#define floor_read(fd)       ((void) (fd))
+#define floor_dropped(fd)    ((void) (fd))
+#endif
 
 static void
 raise_nofile (void)
@@ -49,6 +129,7 @@ raise_nofile (void)
 static void
 drop (int fd)
 {
+  floor_dropped (fd);
   if ((size_t) fd < pending_cap && pending[fd] != NULL)
     {
       free (pending[fd]);
@@ -109,6 +190,8 @@ on_readable (int fd)
         drop (fd);
       return;
     }
+  if (n > 0)
+    floor_read (fd);
   if (n == 0 || send_or_queue (fd, buf, (size_t) n) < 0)
     drop (fd);
 }
@@ -156,6 +239,7 @@ main (int argc, char **argv)
   getrlimit (RLIMIT_NOFILE, &rl);
   pending_cap = rl.rlim_cur;
   pending = calloc (pending_cap, sizeof *pending);
+  floor_init (pending_cap);
 
   sigemptyset (&mask);
   sigaddset (&mask, SIGTERM);
@@ -211,6 +295,7 @@ main (int argc, char **argv)
                       close (cfd);
                       continue;
                     }
+                  floor_accepted (cfd);
                   ev.events = EPOLLIN;
                   ev.data.fd = cfd;
                   epoll_ctl (ep, EPOLL_CTL_ADD, cfd, &ev);
