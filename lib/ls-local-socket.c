@@ -141,14 +141,17 @@ static guint signals[N_SIGNALS];
 
 static void on_watch (gpointer owner, LsWatchCondition condition);
 
+/* The name errors mention: a GRefString, or NULL before any was set. */
+static char *
+current_name (LsLocalSocket *self)
+{
+  return self->full_server_name != NULL ? self->full_server_name : self->server_name;
+}
+
 static const char *
 display_name (LsLocalSocket *self)
 {
-  if (self->full_server_name != NULL)
-    return self->full_server_name;
-  if (self->server_name != NULL)
-    return self->server_name;
-  return "";
+  return current_name (self) != NULL ? current_name (self) : "";
 }
 
 static void
@@ -385,12 +388,10 @@ static void
 peer_closed (LsLocalSocket *self,
              int            errno_value)
 {
-  const char *name = self->full_server_name ? self->full_server_name : self->server_name;
-
   if (self->tearing_down || self->fd < 0)
     return;
   record_error (self, LS_SOCKET_ERROR_PEER_CLOSED, NULL);
-  self->closed_name = name ? g_ref_string_acquire ((char *) name) : NULL;
+  self->closed_name = current_name (self) ? g_ref_string_acquire (current_name (self)) : NULL;
   self->closed_errno = errno_value;
   self->closed_message_due = TRUE;
   g_signal_emit (self, signals[ERROR_OCCURRED], 0, LS_SOCKET_ERROR_PEER_CLOSED);
