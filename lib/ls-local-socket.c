@@ -566,6 +566,7 @@ static gssize
 flush_output (LsLocalSocket *self)
 {
   gssize total = 0;
+  gboolean notify;
 
   self->flush_deferred = FALSE;
   while (self->fd >= 0 && self->out_head != NULL)
@@ -599,6 +600,7 @@ flush_output (LsLocalSocket *self)
             continue;
           if (saved_errno == EAGAIN)
             break;
+          g_object_ref (self);
           if (saved_errno == EPIPE || saved_errno == ECONNRESET)
             write_side_closed (self, saved_errno);
           else if (!self->tearing_down && self->fd >= 0)
@@ -609,6 +611,7 @@ flush_output (LsLocalSocket *self)
               if (self->fd >= 0 && !self->tearing_down)
                 teardown (self, FALSE);
             }
+          g_object_unref (self);
           return -1;
         }
 
@@ -631,8 +634,14 @@ flush_output (LsLocalSocket *self)
     }
 
   update_watch (self);
-  if (total > 0 && !self->emitting_bytes_written &&
-      g_signal_has_handler_pending (self, signals[BYTES_WRITTEN], 0, TRUE))
+  notify = total > 0 && !self->emitting_bytes_written &&
+           g_signal_has_handler_pending (self, signals[BYTES_WRITTEN], 0, TRUE);
+  if (!notify && self->state != LS_LOCAL_SOCKET_STATE_CLOSING)
+    return total;
+
+  /* Handlers may drop the last reference (on_watch holds none for a flush). */
+  g_object_ref (self);
+  if (notify)
     {
       self->emitting_bytes_written = TRUE;
       g_signal_emit (self, signals[BYTES_WRITTEN], 0, (gint64) total);
@@ -641,6 +650,7 @@ flush_output (LsLocalSocket *self)
   if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->out_len == 0 &&
       self->fd >= 0 && !self->tearing_down)
     finish_disconnect (self);
+  g_object_unref (self);
   return total;
 }
 
@@ -648,16 +658,28 @@ static void
 on_watch (gpointer         owner,
           LsWatchCondition condition)
 {
-  LsLocalSocket *self = g_object_ref (owner);
+  LsLocalSocket *self = owner;
+  gboolean reading = (condition & LS_WATCH_READ) && self->fd >= 0;
 
-  if ((condition & LS_WATCH_READ) && self->fd >= 0)
-    read_and_notify (self);
+  /* Handlers may drop the last reference. Reading always emits, so it
+   * holds one; flush_output() takes its own only when it emits, which
+   * spares the common deferred flush a ref/unref pair. */
+  if (reading)
+    {
+      g_object_ref (self);
+      read_and_notify (self);
+    }
   if ((condition & (LS_WATCH_WRITE | LS_WATCH_DEFERRED)) && self->fd >= 0 && self->out_len > 0)
     flush_output (self);
   else if ((condition & LS_WATCH_DEFERRED) && self->state == LS_LOCAL_SOCKET_STATE_CLOSING &&
            self->fd >= 0 && !self->tearing_down)
-    finish_disconnect (self);
-  g_object_unref (self);
+    {
+      g_object_ref (self);
+      finish_disconnect (self);
+      g_object_unref (self);
+    }
+  if (reading)
+    g_object_unref (self);
 }
 
 /* Registers a connected descriptor with the event core of @core. */

@@ -2473,6 +2473,8 @@ typedef enum
   SC_PEER_CLOSE_WAIT,
   SC_DISCONNECT,
   SC_DISCONNECT_PENDING,
+  SC_DISCONNECT_DRAINED,
+  SC_WRITE_PEER_GONE,
   SC_CLOSE,
   SC_ABORT,
 } Scenario;
@@ -2646,6 +2648,31 @@ test_unref_in_handler (gconstpointer data)
           g_assert_cmpint (ls_local_socket_write (socket, big, 4 * MIB), ==, 4 * MIB);
           ls_local_socket_disconnect_from_server (socket);
           break;
+        case SC_DISCONNECT_DRAINED:
+          {
+            Reader reader;
+
+            /* The closing socket finishes from the main loop, when the
+             * peer has taken the last byte. */
+            big = pattern_new (4 * MIB, 1);
+            g_assert_cmpint (ls_local_socket_write (socket, big, 4 * MIB), ==, 4 * MIB);
+            ls_local_socket_disconnect_from_server (socket);
+            g_assert_false (ctx.fired);
+            reader_start (&reader, peer_fd, 1);
+            ls_test_run_until (&ctx.fired, 10000);
+            reader_finish (&reader);
+            g_assert_cmpuint (reader.total, ==, 4 * MIB);
+            g_assert_false (reader.mismatch);
+          }
+          break;
+        case SC_WRITE_PEER_GONE:
+          /* The flush at the end of the dispatch finds the peer gone
+           * (EPIPE). The peer only stops reading, so no end-of-file
+           * reaches the read path first. */
+          g_assert_no_errno (shutdown (peer_fd, SHUT_RD));
+          g_assert_cmpint (ls_local_socket_write (socket, (const guint8 *) "lost", 4), ==, 4);
+          ls_test_run_until (&ctx.fired, 10000);
+          break;
         case SC_CLOSE:
           ls_local_socket_close (socket);
           break;
@@ -2708,6 +2735,10 @@ static const UnrefCase unref_cases[] = {
   { "/ls/socket/unref-in-handler/disconnected-peer-closed-in-wait", "disconnected", SC_PEER_CLOSE_WAIT, -1 },
   { "/ls/socket/unref-in-handler/disconnected-disconnect", "disconnected", SC_DISCONNECT, -1 },
   { "/ls/socket/unref-in-handler/disconnected-abort", "disconnected", SC_ABORT, -1 },
+  { "/ls/socket/unref-in-handler/disconnected-drained", "disconnected", SC_DISCONNECT_DRAINED, -1 },
+  { "/ls/socket/unref-in-handler/read-channel-finished-drained", "read-channel-finished", SC_DISCONNECT_DRAINED, -1 },
+  { "/ls/socket/unref-in-handler/disconnected-write-peer-gone", "disconnected", SC_WRITE_PEER_GONE, -1 },
+  { "/ls/socket/unref-in-handler/error-occurred-write-peer-gone", "error-occurred", SC_WRITE_PEER_GONE, 1 },
   { "/ls/socket/unref-in-handler/about-to-close-close", "about-to-close", SC_CLOSE, -1 },
   { "/ls/socket/unref-in-handler/about-to-close-abort", "about-to-close", SC_ABORT, -1 },
 };
