@@ -107,6 +107,7 @@ struct _LsLocalSocket
   guint               in_pooled : 1;            /* in_data is a pooled block */
   guint               flush_deferred : 1;       /* a deferred flush is coming */
   guint               emitting_ready_read : 1;
+  guint               ready_read_missed : 1;     /* data came during the emission */
   guint               emitting_bytes_written : 1;
   guint               tearing_down : 1;
   guint               closed_message_due : 1;   /* error_string still to format */
@@ -519,11 +520,22 @@ read_and_notify (LsLocalSocket *self)
   gsize got;
 
   got = fill_input (self, &eof_errno, &eof);
-  if (got > 0 && !self->emitting_ready_read)
+  if (got > 0 && self->emitting_ready_read)
+    self->ready_read_missed = TRUE;
+  else if (got > 0)
     {
-      self->emitting_ready_read = TRUE;
-      g_signal_emit (self, signals[READY_READ], 0);
-      self->emitting_ready_read = FALSE;
+      /* Never recursively, as in Qt. But data that arrived while a handler
+       * ran a nested main loop (a modal dialog, say) is announced once the
+       * handler returns; Qt leaves it unannounced until more data comes,
+       * which stalls a request/response peer. */
+      do
+        {
+          self->ready_read_missed = FALSE;
+          self->emitting_ready_read = TRUE;
+          g_signal_emit (self, signals[READY_READ], 0);
+          self->emitting_ready_read = FALSE;
+        }
+      while (self->ready_read_missed && self->in_len > 0 && self->fd >= 0);
     }
   if (eof)
     peer_closed (self, eof_errno);
@@ -917,7 +929,9 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    * LsLocalSocket::ready-read:
    * @self: the socket
    *
-   * Emitted once per arrival of new data (never recursively).
+   * Emitted once per arrival of new data, never recursively. Data that
+   * arrives while a handler runs a nested main loop is announced by one
+   * more emission when that handler returns, if it is still unread.
    *
    * Since: 1.0
    */

@@ -2815,6 +2815,78 @@ test_busy_pair_fair (void)
   pair_clear (&pair);
 }
 
+/* A ready-read handler that runs the main context itself (a nested
+ * dispatch of the event core, which also re-polls) while two connections
+ * echo 1 MiB each: every byte must come back once, in order. */
+typedef struct
+{
+  guint64  received;
+  gboolean mismatch;
+  guint    nested;
+} EchoCheck;
+
+static void
+nested_echo_cb (LsLocalSocket *socket,
+                gpointer       data)
+{
+  guint *nested = data;
+  g_autoptr(GBytes) bytes = ls_local_socket_read_all (socket);
+
+  ls_local_socket_write_bytes (socket, bytes);
+  for (int i = 0; i < 3; i++)
+    *nested += g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+echo_check_cb (LsLocalSocket *socket,
+               gpointer       data)
+{
+  EchoCheck *check = data;
+  g_autoptr(GBytes) bytes = ls_local_socket_read_all (socket);
+  gsize size;
+  const guint8 *got = g_bytes_get_data (bytes, &size);
+
+  if (!pattern_check (got, size, check->received, 7))
+    check->mismatch = TRUE;
+  check->received += size;
+}
+
+static gboolean
+both_echoed (gpointer data)
+{
+  EchoCheck *checks = data;
+
+  return checks[0].received >= MIB && checks[1].received >= MIB;
+}
+
+static void
+test_nested_iteration_in_handler (void)
+{
+  g_autofree guint8 *data = pattern_new (MIB, 7);
+  Pair pairs[2];
+  EchoCheck checks[2] = { { 0 } };
+  guint nested = 0;
+
+  for (int i = 0; i < 2; i++)
+    {
+      pair_init (&pairs[i]);
+      g_signal_connect (pairs[i].peer, "ready-read", G_CALLBACK (nested_echo_cb), &nested);
+      g_signal_connect (pairs[i].client, "ready-read", G_CALLBACK (echo_check_cb), &checks[i]);
+      g_assert_cmpint (ls_local_socket_write (pairs[i].client, data, MIB), ==, MIB);
+    }
+
+  g_assert_true (run_until_cond (both_echoed, checks, 30000));
+  g_test_message ("%u nested dispatches", nested);
+  g_assert_cmpuint (nested, >, 0);
+  for (int i = 0; i < 2; i++)
+    {
+      g_assert_cmpuint (checks[i].received, ==, MIB);
+      g_assert_false (checks[i].mismatch);
+      g_assert_cmpint (ls_local_socket_get_bytes_available (pairs[i].peer), ==, 0);
+      pair_clear (&pairs[i]);
+    }
+}
+
 static void
 test_finalize_pending (void)
 {
@@ -3090,6 +3162,7 @@ main (int   argc,
 
   g_test_add_func ("/ls/socket/finalize/pending", test_finalize_pending);
   g_test_add_func ("/ls/socket/fairness/busy-pair", test_busy_pair_fair);
+  g_test_add_func ("/ls/socket/fairness/nested-iteration", test_nested_iteration_in_handler);
   g_test_add_func ("/ls/socket/thread/worker-context", test_thread_client);
 
   return g_test_run ();
