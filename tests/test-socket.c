@@ -2822,7 +2822,6 @@ typedef struct
 {
   guint64  received;
   gboolean mismatch;
-  guint    nested;
 } EchoCheck;
 
 static void
