@@ -7,16 +7,23 @@
  * connection, and that connection stops reading until it is written out
  * (so memory stays bounded and the peer gets back-pressure).
  *
- * Built a second time with ECHO_GOBJECT_FLOOR defined, as echo-floor: the
- * same loop plus the GObject work that any signal-based API of Ls's shape
- * implies, and nothing else. Per connection it creates one LsLocalSocket
- * (unconnected: no descriptor, no event core), emits new-connection on a
- * server object, connects the two handlers echo-ls connects, emits
- * ready-read for every read and the Qt disconnect sequence (error-occurred,
- * state-changed twice, read-channel-finished, disconnected) at the end, then
- * unrefs it. The gap between echo-floor and echo-ls is what Ls's own event
- * handling costs; the gap between epoll and echo-floor is the price of the
- * GObject API itself.
+ * Built twice more, to split the gap between this reference and Ls:
+ *
+ * - echo-loop (ECHO_GLIB_LOOP): the same loop driven by a GMainLoop, as any
+ *   GLib-integrated library must be. The context poll()s the epoll fd and
+ *   one GSource takes the events with epoll_wait(0), re-polling while that
+ *   finds work, as Ls does. No objects.
+ * - echo-floor (ECHO_GLIB_LOOP and ECHO_GOBJECT_FLOOR): echo-loop plus the
+ *   GObject work that any signal-based API of Ls's shape implies, and
+ *   nothing else. Per connection it creates one LsLocalSocket (unconnected:
+ *   no descriptor, no event core), emits new-connection on a server object,
+ *   connects the two handlers echo-ls connects, emits ready-read for every
+ *   read and the Qt disconnect sequence (error-occurred, state-changed
+ *   twice, read-channel-finished, disconnected) at the end, then unrefs it.
+ *
+ * epoll -> loop is the price of GMainLoop integration, loop -> floor the
+ * price of the GObject API, and floor -> ls what Ls's own event handling
+ * costs.
  *
  * Usage: echo-epoll SOCKET-PATH   (prints READY, exits on SIGTERM)
  */
@@ -32,6 +39,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#ifdef ECHO_GLIB_LOOP
+#include <glib.h>
+#endif
 #ifdef ECHO_GOBJECT_FLOOR
 #include <ls/ls.h>
 #endif
@@ -47,7 +57,7 @@ typedef struct
 
 static Pending **pending;  /* indexed by fd; NULL when nothing is queued */
 static size_t    pending_cap;
-static int       ep;
+static int       ep, lfd, sfd;
 
 #ifdef ECHO_GOBJECT_FLOOR
 static LsLocalServer  *floor_server;
@@ -221,14 +231,117 @@ on_writable (int fd)
   want (fd, EPOLLIN);
 }
 
+/* Handles one batch of epoll events. Returns 0 when told to exit. */
+static int
+handle_events (const struct epoll_event *events, int n)
+{
+  struct epoll_event ev;
+
+  for (int i = 0; i < n; i++)
+    {
+      int fd = events[i].data.fd;
+
+      if (fd == lfd)
+        {
+          for (;;)
+            {
+              int cfd = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+              if (cfd < 0)
+                break;  /* EAGAIN, or out of fds: retried next round */
+              if ((size_t) cfd >= pending_cap)
+                {
+                  close (cfd);
+                  continue;
+                }
+              floor_accepted (cfd);
+              ev.events = EPOLLIN;
+              ev.data.fd = cfd;
+              epoll_ctl (ep, EPOLL_CTL_ADD, cfd, &ev);
+            }
+        }
+      else if (fd == sfd)
+        return 0;
+      else if (pending[fd] != NULL)
+        {
+          if (events[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+            on_writable (fd);
+        }
+      else if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+        on_readable (fd);
+    }
+  return 1;
+}
+
+#ifdef ECHO_GLIB_LOOP
+/* What a GMainLoop-driven library must do at the least: the context polls
+ * the epoll fd, the dispatch takes the events with epoll_wait(0) and keeps
+ * re-polling while that finds work (at most 32 rounds), as Ls does. */
+static gboolean
+dispatch_epoll (GSource *source, GSourceFunc callback, gpointer loop)
+{
+  struct epoll_event events[MAX_EVENTS];
+
+  for (int round = 0; round < 32; round++)
+    {
+      int n = epoll_wait (ep, events, MAX_EVENTS, 0);
+
+      if (n <= 0)
+        break;
+      if (!handle_events (events, n))
+        {
+          g_main_loop_quit (loop);
+          break;
+        }
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+run_loop (void)
+{
+  static GSourceFuncs funcs = { .dispatch = dispatch_epoll };
+  GMainLoop *loop = g_main_loop_new (NULL, FALSE);
+  GSource *source = g_source_new (&funcs, sizeof (GSource));
+
+  g_source_add_unix_fd (source, ep, G_IO_IN);
+  g_source_set_callback (source, NULL, loop, NULL);
+  g_source_set_can_recurse (source, TRUE);
+  g_source_attach (source, NULL);
+  g_main_loop_run (loop);
+  return 0;
+}
+#else
+static int
+run_loop (void)
+{
+  struct epoll_event events[MAX_EVENTS];
+
+  for (;;)
+    {
+      int n = epoll_wait (ep, events, MAX_EVENTS, -1);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          perror ("epoll_wait");
+          return 1;
+        }
+      if (!handle_events (events, n))
+        return 0;
+    }
+}
+#endif
+
 int
 main (int argc, char **argv)
 {
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  struct epoll_event ev, events[MAX_EVENTS];
+  struct epoll_event ev;
   struct rlimit rl;
   sigset_t mask;
-  int lfd, sfd;
+  int status;
 
   if (argc != 2 || strlen (argv[1]) >= sizeof addr.sun_path)
     {
@@ -267,52 +380,7 @@ main (int argc, char **argv)
   printf ("READY\n");
   fflush (stdout);
 
-  for (;;)
-    {
-      int n = epoll_wait (ep, events, MAX_EVENTS, -1);
-
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          perror ("epoll_wait");
-          return 1;
-        }
-      for (int i = 0; i < n; i++)
-        {
-          int fd = events[i].data.fd;
-
-          if (fd == lfd)
-            {
-              for (;;)
-                {
-                  int cfd = accept4 (lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-                  if (cfd < 0)
-                    break;  /* EAGAIN, or out of fds: retried next round */
-                  if ((size_t) cfd >= pending_cap)
-                    {
-                      close (cfd);
-                      continue;
-                    }
-                  floor_accepted (cfd);
-                  ev.events = EPOLLIN;
-                  ev.data.fd = cfd;
-                  epoll_ctl (ep, EPOLL_CTL_ADD, cfd, &ev);
-                }
-            }
-          else if (fd == sfd)
-            {
-              unlink (argv[1]);
-              return 0;
-            }
-          else if (pending[fd] != NULL)
-            {
-              if (events[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
-                on_writable (fd);
-            }
-          else if (events[i].events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-            on_readable (fd);
-        }
-    }
+  status = run_loop ();
+  unlink (argv[1]);
+  return status;
 }
