@@ -16,11 +16,23 @@ typedef enum
   LS_WATCH_READ     = 1 << 0,  /* readable, hang-up or error */
   LS_WATCH_WRITE    = 1 << 1,  /* writable */
   LS_WATCH_DEFERRED = 1 << 2,  /* ls_watch_defer() was called */
+  /* As an interest: stay registered while wanting neither reading nor
+   * writing, to learn that the peer has gone (EPOLLHUP/EPOLLERR, which a
+   * level-triggered registration reports until the descriptor is dropped).
+   * As a condition: that happened. */
+  LS_WATCH_HANGUP   = 1 << 3,
 } LsWatchCondition;
 
 /* Called from the core's dispatch with the conditions that hold. */
 typedef void (*LsWatchFunc) (gpointer         owner,
                              LsWatchCondition condition);
+
+/* Whether a main loop serves the calling thread: it pushed a thread-default
+ * context, or it is the main thread (which runs the global default context
+ * by convention), or it is running the global default context right now.
+ * Objects set up in any other thread are driven by their blocking calls
+ * only, in that thread, as Qt objects of a thread without an event loop. */
+gboolean     ls_event_core_thread_is_served (void);
 
 /* The core of @context (NULL = the global default), created on first use. */
 LsEventCore *ls_event_core_ref_for_context (GMainContext  *context);
@@ -28,7 +40,8 @@ LsEventCore *ls_event_core_ref             (LsEventCore   *core);
 void         ls_event_core_unref           (LsEventCore   *core);
 GMainContext *ls_event_core_get_context    (LsEventCore   *core);
 
-/* Registers @fd (not owned) with interest @events (LS_WATCH_READ/WRITE).
+/* Registers @fd (not owned) with interest @events (LS_WATCH_READ, WRITE,
+ * HANGUP).
  * Returns NULL with errno set if epoll refuses the descriptor. */
 LsWatch     *ls_watch_new                  (LsEventCore   *core,
                                             int            fd,

@@ -10,7 +10,9 @@
 #include "ls-event-core-private.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #define MAX_EVENTS_PER_DISPATCH 256
@@ -24,6 +26,11 @@
  * MAX_REPOLL_BACKOFF dispatches. */
 #define REPOLL_MISSES_BEFORE_BACKOFF 4
 #define MAX_REPOLL_BACKOFF 64
+/* However much work is waiting, a dispatch returns to the main loop after
+ * about this long, so that timers and other sources (a GTK frame clock)
+ * are not starved by a thousand busy peers. What is left stays ready in
+ * the (level-triggered) epoll set for the next iteration. */
+#define DISPATCH_BUDGET_US 2000
 
 struct _LsWatch
 {
@@ -33,6 +40,8 @@ struct _LsWatch
   LsWatchFunc      func;
   gpointer         owner;
   LsWatch         *next_deferred;
+  LsWatch         *prev;           /* in core->watches */
+  LsWatch         *next;
   guint            deferred : 1;
   guint            freed : 1;
   guint            registered : 1;  /* in the epoll set (not when events == 0) */
@@ -50,6 +59,9 @@ struct _LsEventCore
   GMainContext *context;
   GSource      *source;
   int           epoll_fd;
+  gpointer      epoll_fd_tag;
+  guint         fork_generation;  /* of the process that made epoll_fd */
+  LsWatch      *watches;          /* every live watch, to re-register after fork */
   LsWatch      *deferred_head;
   LsWatch      *deferred_tail;
   GPtrArray    *graveyard;     /* watches freed during dispatch */
@@ -63,6 +75,50 @@ struct _LsEventCore
 /* One core per context; objects of different threads look theirs up here. */
 static GMutex      cores_lock;
 static GHashTable *cores;
+
+/* A child of fork() shares the parent's epoll instance: any epoll_ctl() it
+ * made there would change what the parent hears (a child dropping its copy
+ * of a connection would make the parent's go deaf). So a core notices that
+ * it is in a child and moves to an epoll instance of its own first. A
+ * counter bumped by an atfork handler spares getpid() on every call. */
+static volatile guint fork_generation;
+
+static void
+on_fork_child (void)
+{
+  fork_generation++;
+}
+
+static void
+ensure_fork_handler (void)
+{
+  static gsize registered;
+
+  if (g_once_init_enter (&registered))
+    {
+      pthread_atfork (NULL, NULL, on_fork_child);
+      g_once_init_leave (&registered, 1);
+    }
+}
+
+static void rehome_after_fork (LsEventCore *core);
+
+static inline void
+check_fork (LsEventCore *core)
+{
+  if (G_UNLIKELY (core->fork_generation != fork_generation))
+    rehome_after_fork (core);
+}
+
+gboolean
+ls_event_core_thread_is_served (void)
+{
+  if (g_main_context_get_thread_default () != NULL)
+    return TRUE;
+  if (syscall (SYS_gettid) == getpid ())
+    return TRUE;
+  return g_main_context_is_owner (g_main_context_default ());
+}
 
 static guint32
 epoll_events_for (LsWatchCondition events)
@@ -110,9 +166,12 @@ poll_ready (LsEventCore        *core,
   return MAX (n, 0);
 }
 
-static void
+/* Runs the callbacks of @events until the dispatch's time is up; returns
+ * FALSE if it stopped early (the rest stays ready in epoll). */
+static gboolean
 handle_events (struct epoll_event *events,
-               int                 n)
+               int                 n,
+               gint64              deadline)
 {
   for (int i = 0; i < n; i++)
     {
@@ -126,10 +185,15 @@ handle_events (struct epoll_event *events,
         condition |= LS_WATCH_READ;
       if (events[i].events & (EPOLLOUT | EPOLLHUP | EPOLLERR))
         condition |= LS_WATCH_WRITE;
+      if (events[i].events & (EPOLLHUP | EPOLLERR))
+        condition |= LS_WATCH_HANGUP;
       condition &= watch->events;
       if (condition != 0)
         watch->func (watch->owner, condition);
+      if (i + 1 < n && g_get_monotonic_time () >= deadline)
+        return FALSE;
     }
+  return TRUE;
 }
 
 /* Whether to poll epoll again before returning to the main loop. When the
@@ -171,9 +235,13 @@ ls_event_source_dispatch (GSource     *source,
   LsEventCore *core = ((LsEventSource *) source)->core;
   struct epoll_event events[MAX_EVENTS_PER_DISPATCH];
   guint watches_added = core->watches_added;
+  gint64 deadline;
+  gboolean in_time;
   int n;
 
   g_source_set_ready_time (source, -1);
+  check_fork (core);
+  deadline = g_get_monotonic_time () + DISPATCH_BUDGET_US;
 
   /* A callback may drop the last object, and with it the core. */
   ls_event_core_ref (core);
@@ -182,7 +250,7 @@ ls_event_source_dispatch (GSource     *source,
   n = poll_ready (core, events, G_N_ELEMENTS (events));
   for (guint round = 1; ; round++)
     {
-      handle_events (events, n);
+      in_time = handle_events (events, n, deadline);
 
       /* Deferred work (mostly: flushing what ready-read handlers wrote)
        * runs after all reads of this batch, so one round writes once per
@@ -194,8 +262,9 @@ ls_event_source_dispatch (GSource     *source,
        * iteration on, as in Qt: the application that takes it in
        * new-connection and then waits for ready-read must see that data
        * arrive, not find it already read. */
-      if (n == 0 || round == MAX_ROUNDS_PER_DISPATCH || watches_added != core->watches_added ||
-          !repoll_wanted (core))
+      if (n == 0 || !in_time || round == MAX_ROUNDS_PER_DISPATCH ||
+          watches_added != core->watches_added || !repoll_wanted (core) ||
+          g_get_monotonic_time () >= deadline)
         break;
       n = poll_ready (core, events, G_N_ELEMENTS (events));
       repoll_result (core, n > 0);
@@ -218,6 +287,7 @@ ls_event_core_new (GMainContext *context)
   LsEventCore *core;
   int epoll_fd;
 
+  ensure_fork_handler ();
   epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
   if (epoll_fd < 0)
     return NULL;
@@ -226,6 +296,7 @@ ls_event_core_new (GMainContext *context)
   core->ref_count = 1;
   core->context = g_main_context_ref (context);
   core->epoll_fd = epoll_fd;
+  core->fork_generation = fork_generation;
   core->graveyard = g_ptr_array_new_with_free_func (g_free);
   core->source = g_source_new (&ls_event_source_funcs, sizeof (LsEventSource));
   ((LsEventSource *) core->source)->core = core;
@@ -235,9 +306,44 @@ ls_event_core_new (GMainContext *context)
    * context twice per dispatch (three syscalls). The dispatch copes with
    * nesting, so allow recursion instead. */
   g_source_set_can_recurse (core->source, TRUE);
-  g_source_add_unix_fd (core->source, epoll_fd, G_IO_IN);
+  core->epoll_fd_tag = g_source_add_unix_fd (core->source, epoll_fd, G_IO_IN);
   g_source_attach (core->source, context);
   return core;
+}
+
+/* In a child of fork(): leave the parent's epoll instance alone, make one
+ * of our own and register our live watches there. A watch whose descriptor
+ * the child closed without telling us fails to register and stays silent. */
+static void
+rehome_after_fork (LsEventCore *core)
+{
+  int epoll_fd = epoll_create1 (EPOLL_CLOEXEC);
+
+  core->fork_generation = fork_generation;
+  if (epoll_fd < 0)
+    {
+      /* Without one, hearing nothing beats stealing the parent's events. */
+      g_warning ("Cannot create an epoll instance after fork(): %s", g_strerror (errno));
+      for (LsWatch *watch = core->watches; watch != NULL; watch = watch->next)
+        watch->registered = FALSE;
+      g_source_remove_unix_fd (core->source, core->epoll_fd_tag);
+      core->epoll_fd_tag = NULL;
+      close (core->epoll_fd);
+      core->epoll_fd = -1;
+      return;
+    }
+
+  g_source_remove_unix_fd (core->source, core->epoll_fd_tag);
+  close (core->epoll_fd);
+  core->epoll_fd = epoll_fd;
+  core->epoll_fd_tag = g_source_add_unix_fd (core->source, epoll_fd, G_IO_IN);
+  for (LsWatch *watch = core->watches; watch != NULL; watch = watch->next)
+    {
+      struct epoll_event ev = { .events = epoll_events_for (watch->events), .data.ptr = watch };
+
+      if (watch->registered)
+        watch->registered = epoll_ctl (epoll_fd, EPOLL_CTL_ADD, watch->fd, &ev) == 0;
+    }
 }
 
 LsEventCore *
@@ -287,7 +393,8 @@ ls_event_core_unref (LsEventCore *core)
    * owner holds a reference on itself, so no dispatch is running here. */
   g_source_destroy (core->source);
   g_source_unref (core->source);
-  close (core->epoll_fd);
+  if (core->epoll_fd >= 0)
+    close (core->epoll_fd);
   g_ptr_array_unref (core->graveyard);
   g_main_context_unref (core->context);
   g_free (core);
@@ -315,6 +422,7 @@ ls_watch_new (LsEventCore      *core,
   watch->func = func;
   watch->owner = owner;
 
+  check_fork (core);
   ev.events = epoll_events_for (events);
   ev.data.ptr = watch;
   if (epoll_ctl (core->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
@@ -325,6 +433,10 @@ ls_watch_new (LsEventCore      *core,
       return NULL;
     }
   watch->registered = TRUE;
+  watch->next = core->watches;
+  if (core->watches != NULL)
+    core->watches->prev = watch;
+  core->watches = watch;
   core->watches_added++;
   ls_watch_set_events (watch, events);
   return watch;
@@ -336,14 +448,15 @@ ls_watch_set_events (LsWatch          *watch,
 {
   struct epoll_event ev = { 0 };
 
-  events &= LS_WATCH_READ | LS_WATCH_WRITE;
+  events &= LS_WATCH_READ | LS_WATCH_WRITE | LS_WATCH_HANGUP;
   if (watch->events == events && (watch->registered == (events != 0)))
     return;
   watch->events = events;
+  check_fork (watch->core);
 
-  /* epoll reports hang-ups even with an empty mask: a socket that wants
-   * nothing (full read buffer, paused accept) must leave the set, or a dead
-   * peer would wake us forever. */
+  /* epoll reports hang-ups even with an empty mask: a descriptor that
+   * wants nothing (paused accept) must leave the set, or a dead peer would
+   * wake us forever; one that asked for LS_WATCH_HANGUP stays and is told. */
   if (events == 0)
     {
       if (watch->registered)
@@ -398,10 +511,17 @@ ls_watch_free (LsWatch *watch)
     return;
 
   core = watch->core;
+  check_fork (core);
   if (watch->registered)
     epoll_ctl (core->epoll_fd, EPOLL_CTL_DEL, watch->fd, NULL);
   watch->registered = FALSE;
   watch->freed = TRUE;
+  if (watch->prev != NULL)
+    watch->prev->next = watch->next;
+  else
+    core->watches = watch->next;
+  if (watch->next != NULL)
+    watch->next->prev = watch->prev;
 
   /* Pending epoll events or the deferred list may still point at it until
    * the dispatch ends. */

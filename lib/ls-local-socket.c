@@ -66,8 +66,9 @@ struct _LsLocalSocket
 
   int                 fd;
   LsLocalSocketState  state;
-  LsEventCore        *core;
+  LsEventCore        *core;           /* NULL when no main loop serves the socket */
   LsWatch            *watch;
+  GThread            *owner_thread;    /* the one that connected or adopted it */
 
   /* GRefStrings: accepted sockets share their server's names. */
   char               *server_name;
@@ -111,6 +112,8 @@ struct _LsLocalSocket
   guint               emitting_bytes_written : 1;
   guint               tearing_down : 1;
   guint               closed_message_due : 1;   /* error_string still to format */
+  guint               read_eof : 1;             /* the peer sent its last byte */
+  guint               draining : 1;             /* taking in all the gone peer sent */
 };
 
 G_DEFINE_FINAL_TYPE (LsLocalSocket, ls_local_socket, G_TYPE_OBJECT)
@@ -329,6 +332,7 @@ release_fd (LsLocalSocket *self)
     }
   g_clear_pointer (&self->address, ls_address_free);
   g_clear_pointer (&self->core, ls_event_core_unref);
+  self->read_eof = FALSE;
 }
 
 static void
@@ -341,8 +345,11 @@ clear_names (LsLocalSocket *self)
 static gboolean
 read_allowed (LsLocalSocket *self)
 {
-  /* After close() incoming data is discarded, so the limit does not apply. */
-  return !self->is_open || self->read_buffer_size <= 0 ||
+  if (self->read_eof)
+    return FALSE;
+  /* After close() incoming data is discarded, so the limit does not apply;
+   * nor once the peer has gone (see drain_input()). */
+  return !self->is_open || self->draining || self->read_buffer_size <= 0 ||
          (gint64) self->in_len < self->read_buffer_size;
 }
 
@@ -355,6 +362,8 @@ update_watch (LsLocalSocket *self)
     return;
   if (read_allowed (self))
     events |= LS_WATCH_READ;
+  else if (!self->read_eof)
+    events |= LS_WATCH_HANGUP;  /* buffer full: still learn that the peer left */
   /* Writability only matters once the kernel refused data; a flush that
    * is already scheduled needs no epoll_ctl round trip. */
   if (self->out_len > 0 && !self->flush_deferred)
@@ -386,18 +395,47 @@ teardown (LsLocalSocket *self,
 }
 
 static void
-peer_closed (LsLocalSocket *self,
-             int            errno_value)
+emit_peer_closed (LsLocalSocket *self,
+                  int            errno_value)
 {
-  if (self->tearing_down || self->fd < 0)
-    return;
   record_error (self, LS_SOCKET_ERROR_PEER_CLOSED, NULL);
   self->closed_name = current_name (self) ? g_ref_string_acquire (current_name (self)) : NULL;
   self->closed_errno = errno_value;
   self->closed_message_due = TRUE;
   g_signal_emit (self, signals[ERROR_OCCURRED], 0, LS_SOCKET_ERROR_PEER_CLOSED);
+}
+
+static void
+peer_closed (LsLocalSocket *self,
+             int            errno_value)
+{
+  if (self->tearing_down || self->fd < 0)
+    return;
+  emit_peer_closed (self, errno_value);
   if (self->fd >= 0 && !self->tearing_down)
     teardown (self, TRUE);
+}
+
+/* The peer sent its last byte (end-of-file) while our output is still
+ * queued. It may well be waiting for exactly that output (a request,
+ * shutdown (SHUT_WR), then read the reply), so the output is delivered
+ * before the socket closes, as in a graceful disconnect: the state is
+ * CLOSING meanwhile. Closing at once would cut the reply short and the
+ * peer would take the cut for a clean end. */
+static void
+peer_half_closed (LsLocalSocket *self)
+{
+  self->read_eof = TRUE;
+  emit_peer_closed (self, 0);
+  if (self->fd < 0 || self->tearing_down || self->state != LS_LOCAL_SOCKET_STATE_CONNECTED)
+    return;
+  set_state (self, LS_LOCAL_SOCKET_STATE_CLOSING);
+  if (self->fd < 0 || self->state != LS_LOCAL_SOCKET_STATE_CLOSING)
+    return;
+  if (self->out_len == 0)
+    teardown (self, FALSE);
+  else
+    update_watch (self);
 }
 
 /* Makes room for @space more bytes at the end of the input buffer. */
@@ -448,7 +486,7 @@ fill_input (LsLocalSocket *self,
 
   *eof = FALSE;
   *eof_errno = 0;
-  if (self->read_buffer_size > 0 && self->is_open)
+  if (self->read_buffer_size > 0 && self->is_open && !self->draining)
     {
       if ((gint64) self->in_len >= self->read_buffer_size)
         return 0;
@@ -510,6 +548,28 @@ fill_input (LsLocalSocket *self,
   return n;
 }
 
+/* Emits ready-read for newly buffered bytes. Never recursively, as in Qt.
+ * But data that arrived while a handler ran a nested main loop (a modal
+ * dialog, say) is announced once the handler returns; Qt leaves it
+ * unannounced until more data comes, which stalls a request/response peer. */
+static void
+announce_ready_read (LsLocalSocket *self)
+{
+  if (self->emitting_ready_read)
+    {
+      self->ready_read_missed = TRUE;
+      return;
+    }
+  do
+    {
+      self->ready_read_missed = FALSE;
+      self->emitting_ready_read = TRUE;
+      g_signal_emit (self, signals[READY_READ], 0);
+      self->emitting_ready_read = FALSE;
+    }
+  while (self->ready_read_missed && self->in_len > 0 && self->fd >= 0);
+}
+
 /* Reads, emits ready-read and handles end-of-file. Returns whether new
  * bytes arrived. */
 static gboolean
@@ -520,50 +580,45 @@ read_and_notify (LsLocalSocket *self)
   gsize got;
 
   got = fill_input (self, &eof_errno, &eof);
-  if (got > 0 && self->emitting_ready_read)
-    self->ready_read_missed = TRUE;
-  else if (got > 0)
-    {
-      /* Never recursively, as in Qt. But data that arrived while a handler
-       * ran a nested main loop (a modal dialog, say) is announced once the
-       * handler returns; Qt leaves it unannounced until more data comes,
-       * which stalls a request/response peer. */
-      do
-        {
-          self->ready_read_missed = FALSE;
-          self->emitting_ready_read = TRUE;
-          g_signal_emit (self, signals[READY_READ], 0);
-          self->emitting_ready_read = FALSE;
-        }
-      while (self->ready_read_missed && self->in_len > 0 && self->fd >= 0);
-    }
-  if (eof)
+  if (got > 0)
+    announce_ready_read (self);
+  if (eof && eof_errno == 0 && self->out_len > 0 && self->fd >= 0)
+    peer_half_closed (self);
+  else if (eof)
     peer_closed (self, eof_errno);
   else
     update_watch (self);
   return got > 0;
 }
 
-/* The peer is gone but may have sent data before leaving: what it sent
- * must stay readable, so read up to the end-of-file (which then runs the
- * peer-closed sequence) instead of tearing down at once. */
+/* The peer has gone. What it sent before leaving is bounded by the
+ * kernel's socket buffer, so all of it is taken in now, past
+ * read-buffer-size: the connection can then end at once without losing a
+ * byte, and without waiting for the application to make room (a socket
+ * whose reader is slow would otherwise stay connected, accepting writes
+ * that go nowhere). Our queued output can no longer be delivered. */
 static void
-write_side_closed (LsLocalSocket *self,
-                   int            errno_value)
+peer_gone (LsLocalSocket *self,
+           int            errno_value)
 {
+  gboolean eof = FALSE;
+  gboolean got = FALSE;
+  int eof_errno = 0;
+
   clear_output (self);
-  while (self->fd >= 0 && read_allowed (self))
-    {
-      if (!read_and_notify (self))
-        break;
-    }
-  /* With a full read buffer the end-of-file arrives once the application
-   * has read, unless it is closing: then nothing is left to wait for.
-   * Otherwise nothing more came, so end it here. */
-  if (self->fd >= 0 && (read_allowed (self) || self->state == LS_LOCAL_SOCKET_STATE_CLOSING))
-    peer_closed (self, errno_value);
+  self->draining = TRUE;
+  while (self->fd >= 0 && !self->read_eof && !eof && fill_input (self, &eof_errno, &eof) > 0)
+    got = TRUE;
+  self->draining = FALSE;
+  if (got)
+    announce_ready_read (self);
+  if (self->fd < 0 || self->tearing_down)
+    return;
+  /* After a half-close the error was reported already. */
+  if (self->read_eof)
+    teardown (self, FALSE);
   else
-    update_watch (self);
+    peer_closed (self, errno_value ? errno_value : eof_errno);
 }
 
 static void
@@ -614,7 +669,7 @@ flush_output (LsLocalSocket *self)
             break;
           g_object_ref (self);
           if (saved_errno == EPIPE || saved_errno == ECONNRESET)
-            write_side_closed (self, saved_errno);
+            peer_gone (self, saved_errno);
           else if (!self->tearing_down && self->fd >= 0)
             {
               emit_error (self, LS_SOCKET_ERROR_CONNECTION,
@@ -671,7 +726,7 @@ on_watch (gpointer         owner,
           LsWatchCondition condition)
 {
   LsLocalSocket *self = owner;
-  gboolean reading = (condition & LS_WATCH_READ) && self->fd >= 0;
+  gboolean reading = (condition & (LS_WATCH_READ | LS_WATCH_HANGUP)) && self->fd >= 0;
 
   /* Handlers may drop the last reference. Reading always emits, so it
    * holds one; flush_output() takes its own only when it emits, which
@@ -679,7 +734,10 @@ on_watch (gpointer         owner,
   if (reading)
     {
       g_object_ref (self);
-      read_and_notify (self);
+      if (condition & LS_WATCH_READ)
+        read_and_notify (self);
+      else
+        peer_gone (self, 0);
     }
   if ((condition & (LS_WATCH_WRITE | LS_WATCH_DEFERRED)) && self->fd >= 0 && self->out_len > 0)
     flush_output (self);
@@ -706,6 +764,9 @@ attach_fd (LsLocalSocket *self,
       g_clear_pointer (&self->core, ls_event_core_unref);
       self->core = core;
     }
+  /* No main loop serves the socket: only its blocking calls drive it. */
+  if (core == NULL)
+    return TRUE;
   self->watch = ls_watch_new (core, fd, LS_WATCH_READ, on_watch, self);
   if (self->watch == NULL)
     return FALSE;
@@ -713,12 +774,21 @@ attach_fd (LsLocalSocket *self,
   return TRUE;
 }
 
-static LsEventCore *
-ref_thread_default_core (void)
+/* The event core the calling thread's main loop runs, in *core; NULL
+ * there when no main loop serves this thread (then only the blocking calls
+ * drive the socket, in this thread, so no main loop elsewhere can touch it
+ * at the same time). FALSE with errno set if the core cannot be made. */
+static gboolean
+ref_thread_core (LsEventCore **core)
 {
-  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+  g_autoptr(GMainContext) context = NULL;
 
-  return ls_event_core_ref_for_context (context);
+  *core = NULL;
+  if (!ls_event_core_thread_is_served ())
+    return TRUE;
+  context = g_main_context_ref_thread_default ();
+  *core = ls_event_core_ref_for_context (context);
+  return *core != NULL;
 }
 
 static void
@@ -1019,7 +1089,8 @@ ls_local_socket_new_accepted (LsEventCore      *core,
   self->options = options & LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
   self->state = LS_LOCAL_SOCKET_STATE_CONNECTED;
   self->is_open = TRUE;
-  if (!attach_fd (self, ls_event_core_ref (core), fd))
+  self->owner_thread = g_thread_self ();
+  if (!attach_fd (self, core != NULL ? ls_event_core_ref (core) : NULL, fd))
     {
       g_set_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SOCKET_RESOURCE,
                    "Cannot accept a connection on “%s”: Out of resources (%s)",
@@ -1035,8 +1106,11 @@ connect_failed (LsLocalSocket *self,
                 LsSocketError  code,
                 char          *message)
 {
-  emit_error (self, code, message);
+  /* The attempt is over before anyone hears of it: a handler that waits
+   * or flushes must find nothing left to retry, or the failure would be
+   * reported again from inside the handler, and again, without end. */
   release_fd (self);
+  emit_error (self, code, message);
   clear_names (self);
   set_state (self, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
 }
@@ -1140,7 +1214,7 @@ try_connect (LsLocalSocket *self,
     }
 
   self->retry_ms = self->retry_ms == 0 ? RETRY_FIRST_MS : MIN (self->retry_ms * 2, RETRY_MAX_MS);
-  if (schedule_retry && self->retry_source == NULL)
+  if (schedule_retry && self->retry_source == NULL && self->core != NULL)
     {
       gint64 left_ms = (self->connect_deadline - g_get_monotonic_time ()) / 1000;
 
@@ -1221,8 +1295,8 @@ ls_local_socket_connect_to_server (LsLocalSocket *self,
       goto out;
     }
 
-  self->core = ref_thread_default_core ();
-  if (self->core != NULL)
+  self->owner_thread = g_thread_self ();
+  if (ref_thread_core (&self->core))
     self->fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (self->fd < 0)
     {
@@ -1484,6 +1558,14 @@ queue_output (LsLocalSocket *self,
 {
   gsize size = g_bytes_get_size (bytes);
 
+  if (G_UNLIKELY (self->owner_thread != NULL && self->owner_thread != g_thread_self ()))
+    {
+      g_critical ("ls_local_socket_write: the socket connected to “%s” belongs to another "
+                  "thread; writing from a second thread would corrupt the stream",
+                  display_name (self));
+      g_bytes_unref (bytes);
+      return -1;
+    }
   if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTED || self->fd < 0)
     {
       record_error (self, self->error,
@@ -1504,10 +1586,14 @@ queue_output (LsLocalSocket *self,
       return size;
     }
   /* Written after the current dispatch (or at the next iteration): one
-   * write per socket however many times the application wrote. */
+   * write per socket however many times the application wrote. Without a
+   * main loop, by the next flush or wait call, as in Qt. */
   self->out_head = bytes;
-  self->flush_deferred = TRUE;
-  ls_watch_defer (self->watch);
+  if (self->watch != NULL)
+    {
+      self->flush_deferred = TRUE;
+      ls_watch_defer (self->watch);
+    }
   return size;
 }
 
@@ -1847,19 +1933,10 @@ wait_for (LsLocalSocket *self,
         }
       if (self->fd >= 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)))
         {
+          /* A hang-up while not reading (full buffer, or the peer's last
+           * byte came already): the peer has left. */
           if ((pfd.events & POLLIN) == 0)
-            {
-              /* A hang-up with a full read buffer: wait for the reader. */
-              if (deadline >= 0 && g_get_monotonic_time () >= deadline)
-                {
-                  record_timeout (self, what, msec);
-                  break;
-                }
-              if (deadline >= 0)
-                g_usleep (MIN ((gint64) remaining_ms (deadline) * 1000, 10000));
-              else
-                g_usleep (10000);
-            }
+            peer_gone (self, 0);
           else if (read_and_notify (self) && goal == WAIT_READY_READ)
             {
               result = TRUE;
@@ -2100,7 +2177,7 @@ ls_local_socket_set_socket_descriptor (LsLocalSocket       *self,
     }
   if (!ls_fd_check_local_stream (socket_descriptor, FALSE, "adopt", &local_error))
     goto fail;
-  if (!ls_fd_set_nonblocking (socket_descriptor) || (core = ref_thread_default_core ()) == NULL)
+  if (!ls_fd_set_nonblocking (socket_descriptor) || !ref_thread_core (&core))
     {
       g_set_error (&local_error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SOCKET_RESOURCE,
                    "Cannot adopt descriptor %d: %s", socket_descriptor, g_strerror (errno));
@@ -2139,11 +2216,15 @@ ls_local_socket_set_socket_descriptor (LsLocalSocket       *self,
     }
 
   self->is_open = TRUE;
+  self->owner_thread = g_thread_self ();
   record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
   set_state (self, state);
-  /* Closing with nothing to write: finish from the event core. */
+  /* Closing with nothing to write: finish from the event core, or at once
+   * when no main loop serves the socket. */
   if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->watch != NULL)
     ls_watch_defer (self->watch);
+  else if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->fd >= 0)
+    finish_disconnect (self);
   return TRUE;
 
 fail:
