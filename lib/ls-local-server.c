@@ -61,7 +61,8 @@
 typedef struct
 {
   int              fd;
-  LsEventCore     *core;
+  guint            listen_serial;     /* bumped by every listen */
+  LsEventCore     *core;              /* NULL when no main loop serves the server */
   LsWatch         *watch;
   char            *server_name;       /* GRefStrings, shared with accepted sockets */
   char            *full_server_name;
@@ -74,8 +75,11 @@ typedef struct
   LsSocketError    error;
   char            *error_string;
 
-  /* The socket file we created, to unlink only that one. */
+  /* The socket file we created, to unlink only that one, through its
+   * directory as we opened it at listen time. */
   gboolean         owns_file;
+  int              dir_fd;
+  char            *file_basename;
   dev_t            file_dev;
   ino_t            file_ino;
 
@@ -275,7 +279,8 @@ pause_accepting (LsLocalServer *self,
   else
     priv->backoff_ms = MIN (priv->backoff_ms * 2, BACKOFF_MAX_MS);
 
-  if (priv->backoff_source != NULL)
+  /* Without a main loop, wait_for_new_connection() reports it instead. */
+  if (priv->backoff_source != NULL || priv->core == NULL)
     return;
   priv->backoff_source = g_timeout_source_new (priv->backoff_ms);
   g_source_set_static_name (priv->backoff_source, "[ls] accept back-off");
@@ -315,6 +320,7 @@ static AcceptResult
 accept_one (LsLocalServer *self)
 {
   LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+  guint serial;
   int fd;
 
   fd = accept4 (priv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -337,7 +343,10 @@ accept_one (LsLocalServer *self)
     }
 
   priv->backoff_ms = 0;
-  if (!authorize_peer (self, fd))
+  serial = priv->listen_serial;
+  /* A handler may have closed the server, or closed it and listened
+   * again: the connection belonged to the socket that is gone. */
+  if (!authorize_peer (self, fd) || priv->fd < 0 || priv->listen_serial != serial)
     {
       close (fd);
       return ACCEPT_SKIPPED;
@@ -409,12 +418,15 @@ remove_own_file (LsLocalServer *self)
   LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
   struct stat st;
 
-  if (!priv->owns_file)
-    return;
+  if (priv->owns_file &&
+      fstatat (priv->dir_fd, priv->file_basename, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+      S_ISSOCK (st.st_mode) && st.st_dev == priv->file_dev && st.st_ino == priv->file_ino)
+    unlinkat (priv->dir_fd, priv->file_basename, 0);
   priv->owns_file = FALSE;
-  if (lstat (priv->full_server_name, &st) == 0 && S_ISSOCK (st.st_mode) &&
-      st.st_dev == priv->file_dev && st.st_ino == priv->file_ino)
-    g_unlink (priv->full_server_name);
+  if (priv->dir_fd >= 0)
+    close (priv->dir_fd);
+  priv->dir_fd = -1;
+  g_clear_pointer (&priv->file_basename, g_free);
 }
 
 static void
@@ -637,6 +649,7 @@ ls_local_server_init (LsLocalServer *self)
   LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
 
   priv->fd = -1;
+  priv->dir_fd = -1;
   priv->max_pending = 30;
   priv->backlog = 50;
   priv->error = LS_SOCKET_ERROR_UNKNOWN;
@@ -666,59 +679,159 @@ mode_for_options (LsSocketOptions options)
          ((options & LS_SOCKET_OPTION_OTHER_ACCESS) ? 0007 : 0);
 }
 
-/* Moves @from to @to unless something exists at @to. */
+/* Links @name in @from_dir as @to_name in @to_dir unless something exists
+ * there already. */
 static int
-link_no_replace (const char *from,
-                 const char *to)
+link_no_replace (int         from_dir,
+                 const char *name,
+                 int         to_dir,
+                 const char *to_name)
 {
-  if (link (from, to) == 0)
+  if (linkat (from_dir, name, to_dir, to_name, 0) == 0)
     return 0;
 #ifdef SYS_renameat2
   /* Some file systems refuse hard links; renameat2 still never replaces. */
   if (errno == EPERM || errno == EOPNOTSUPP)
     {
-      if (syscall (SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1 /* RENAME_NOREPLACE */) == 0)
+      if (syscall (SYS_renameat2, from_dir, name, to_dir, to_name, 1 /* RENAME_NOREPLACE */) == 0)
         return 0;
     }
 #endif
   return -1;
 }
 
-/* Binds @fd to @address with @mode before the name becomes visible: bind in
- * a private 0700 directory next to the final path, chmod, then link into
- * place, which fails instead of replacing an existing file. */
+/* A name for the private directory, no longer than the one Qt's
+ * QTemporaryDir makes (6 characters), so no path Qt accepts is refused. */
+static void
+make_private_name (char name[7])
+{
+  static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+  name[0] = '.';
+  for (int i = 1; i < 6; i++)
+    name[i] = chars[g_random_int_range (0, sizeof chars - 1)];
+  name[6] = '\0';
+}
+
+/* Makes and opens a private 0700 directory in @dir_fd. It is opened by
+ * descriptor (O_NOFOLLOW) and checked to be ours and private: in a
+ * directory another user may write to, that user can swap the name for a
+ * directory (or symlink) of their own at any moment, but not the
+ * descriptor. Returns the descriptor, or -1 with @error set. */
+static int
+open_private_dir (LsLocalServer *self,
+                  int            dir_fd,
+                  const char    *full_name,
+                  char           name[7],
+                  GError       **error)
+{
+  struct stat st;
+  int fd;
+
+  for (guint attempt = 0; ; attempt++)
+    {
+      make_private_name (name);
+      if (mkdirat (dir_fd, name, 0700) == 0)
+        break;
+      if (errno != EEXIST || attempt == 100)
+        {
+          set_errno_error (self, error, "listen on", full_name, errno);
+          return -1;
+        }
+    }
+
+  fd = openat (dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0 && fstat (fd, &st) == 0 && st.st_uid == geteuid () && (st.st_mode & 0077) == 0)
+    return fd;
+
+  set_error (self, error, LS_SOCKET_ERROR_SOCKET_ACCESS,
+             "Cannot listen on “%s”: Permission denied (the private directory “%s” made to "
+             "apply the permissions was replaced by someone else)", full_name, name);
+  if (fd >= 0)
+    close (fd);
+  return -1;
+}
+
+/* Removes the private directory @name of @dir_fd if it is still the one
+ * opened as @private_fd. */
+static void
+remove_private_dir (int         dir_fd,
+                    const char *name,
+                    int         private_fd)
+{
+  struct stat ours, there;
+
+  unlinkat (private_fd, "s", 0);
+  if (fstat (private_fd, &ours) == 0 &&
+      fstatat (dir_fd, name, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+      ours.st_dev == there.st_dev && ours.st_ino == there.st_ino)
+    unlinkat (dir_fd, name, AT_REMOVEDIR);
+  close (private_fd);
+}
+
+/* Binds @fd as @basename in @dir_fd with @mode, before the name becomes
+ * visible and without trusting any path twice: the socket is bound as “s”
+ * in a private directory reached through its descriptor (/proc/self/fd, so
+ * only the final path's length matters), given its mode there, then linked
+ * into place, which fails instead of replacing an existing file. Another
+ * user who can write to the directory can make this fail, but cannot make
+ * it bind, chmod or link anything outside the private directory. */
 static gboolean
 bind_with_mode (LsLocalServer   *self,
                 int              fd,
+                int              dir_fd,
+                const char      *basename,
                 const LsAddress *address,
                 mode_t           mode,
                 GError         **error)
 {
-  g_autofree char *dir = g_path_get_dirname (address->full_name);
-  g_autofree char *private_dir = g_build_filename (dir, ".ls-XXXXXX", NULL);
-  g_autofree char *private_path = NULL;
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  char private_name[7];
+  struct stat st;
+  int private_fd;
   gboolean ok = FALSE;
 
-  if (g_mkdtemp_full (private_dir, 0700) == NULL)
+  private_fd = open_private_dir (self, dir_fd, address->full_name, private_name, error);
+  if (private_fd < 0)
+    return FALSE;
+
+  g_snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/s", private_fd);
+  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
     {
-      set_errno_error (self, error, "listen on", address->full_name, errno);
-      return FALSE;
+      /* No /proc: bind by path, then make sure it landed in our directory. */
+      g_autofree char *dir = g_path_get_dirname (address->full_name);
+      g_autofree char *path = g_build_filename (dir, private_name, "s", NULL);
+
+      if (errno != ENOENT)
+        {
+          set_errno_error (self, error, "listen on", address->full_name, errno);
+          goto out;
+        }
+      if (strlen (path) >= sizeof addr.sun_path)
+        {
+          set_error (self, error, LS_SOCKET_ERROR_SERVER_NOT_FOUND,
+                     "Cannot listen on “%s”: Name error (the temporary path “%s” used to "
+                     "apply the permissions is too long for a local socket address)",
+                     address->full_name, path);
+          goto out;
+        }
+      strcpy (addr.sun_path, path);
+      if (bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
+        {
+          set_errno_error (self, error, "listen on", address->full_name, errno);
+          goto out;
+        }
     }
-  private_path = g_build_filename (private_dir, "s", NULL);
-  if (strlen (private_path) >= sizeof addr.sun_path)
+
+  if (fstatat (private_fd, "s", &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISSOCK (st.st_mode))
     {
-      set_error (self, error, LS_SOCKET_ERROR_SERVER_NOT_FOUND,
-                 "Cannot listen on “%s”: Name error (the temporary path “%s” used to "
-                 "apply the permissions is too long for a local socket address)",
-                 address->full_name, private_path);
+      set_error (self, error, LS_SOCKET_ERROR_SOCKET_ACCESS,
+                 "Cannot listen on “%s”: Permission denied (the socket did not appear in the "
+                 "private directory made to apply the permissions)", address->full_name);
       goto out;
     }
-  strcpy (addr.sun_path, private_path);
-
-  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0 ||
-      chmod (private_path, mode) != 0 ||
-      link_no_replace (private_path, address->full_name) != 0)
+  if (fchmodat (private_fd, "s", mode, 0) != 0 ||
+      link_no_replace (private_fd, "s", dir_fd, basename) != 0)
     {
       set_errno_error (self, error, "listen on", address->full_name, errno);
       goto out;
@@ -726,8 +839,7 @@ bind_with_mode (LsLocalServer   *self,
   ok = TRUE;
 
 out:
-  g_unlink (private_path);
-  g_rmdir (private_dir);
+  remove_private_dir (dir_fd, private_name, private_fd);
   return ok;
 }
 
@@ -740,9 +852,22 @@ start_listening (LsLocalServer  *self,
                  GError        **error)
 {
   LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
-  g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
 
-  priv->core = ls_event_core_ref_for_context (context);
+  priv->listen_serial++;
+  /* No main loop serves this thread: only wait_for_new_connection()
+   * accepts, in this thread, as for a Qt server in a thread without an
+   * event loop. */
+  if (!ls_event_core_thread_is_served ())
+    {
+      priv->fd = fd;
+      goto listening;
+    }
+  else
+    {
+      g_autoptr(GMainContext) context = g_main_context_ref_thread_default ();
+
+      priv->core = ls_event_core_ref_for_context (context);
+    }
   if (priv->core == NULL)
     {
       set_errno_error (self, error, operation, name, errno);
@@ -758,10 +883,70 @@ start_listening (LsLocalServer  *self,
       return FALSE;
     }
   update_watch (self);
+
+listening:
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER_NAME]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FULL_SERVER_NAME]);
   return TRUE;
+}
+
+/* Binds @fd to the file path of @address (with the mode the socket options
+ * ask for) and remembers what it created, through the directory opened
+ * once here: the socket's directory is resolved a single time, so a later
+ * close() removes that file in that directory, whatever happened to the
+ * names on the way. */
+static gboolean
+bind_path (LsLocalServer   *self,
+           int              fd,
+           const LsAddress *address,
+           GError         **error)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+  g_autofree char *dir = g_path_get_dirname (address->full_name);
+  g_autofree char *basename = ls_name_basename (address->full_name);
+  mode_t mode = mode_for_options (priv->options);
+  struct stat st;
+  int dir_fd;
+
+  dir_fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd < 0)
+    {
+      set_errno_error (self, error, "listen on", address->full_name, errno);
+      return FALSE;
+    }
+
+  if (mode != 0)
+    {
+      /* Fail early (and without a private directory) in the common case;
+       * the link still refuses to replace a file that appears meanwhile. */
+      if (fstatat (dir_fd, basename, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        {
+          set_errno_error (self, error, "listen on", address->full_name, EADDRINUSE);
+          goto fail;
+        }
+      if (!bind_with_mode (self, fd, dir_fd, basename, address, mode, error))
+        goto fail;
+    }
+  else if (bind (fd, (struct sockaddr *) &address->addr, address->addr_len) != 0)
+    {
+      set_errno_error (self, error, "listen on", address->full_name, errno);
+      goto fail;
+    }
+
+  if (fstatat (dir_fd, basename, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    {
+      priv->owns_file = TRUE;
+      priv->file_dev = st.st_dev;
+      priv->file_ino = st.st_ino;
+    }
+  priv->dir_fd = dir_fd;
+  priv->file_basename = g_steal_pointer (&basename);
+  return TRUE;
+
+fail:
+  close (dir_fd);
+  return FALSE;
 }
 
 /**
@@ -795,7 +980,6 @@ ls_local_server_listen (LsLocalServer  *self,
   LsLocalServerPrivate *priv;
   LsAddress address;
   GError *local_error = NULL;
-  mode_t mode;
   int fd;
 
   g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
@@ -824,38 +1008,21 @@ ls_local_server_listen (LsLocalServer  *self,
       return FALSE;
     }
 
-  mode = address.abstract ? 0 : mode_for_options (priv->options);
-  if (mode != 0)
+  if (address.abstract)
     {
-      struct stat st;
-
-      /* Fail early (and without a temporary directory) in the common case;
-       * link() below still refuses to replace a file that appears meanwhile. */
-      if (lstat (address.full_name, &st) == 0)
+      if (bind (fd, (struct sockaddr *) &address.addr, address.addr_len) != 0)
         {
-          set_errno_error (self, error, "listen on", address.full_name, EADDRINUSE);
+          if (errno == EADDRINUSE)
+            set_error (self, error, LS_SOCKET_ERROR_ADDRESS_IN_USE,
+                       "Cannot listen on “%s”: Address in use (another socket has this "
+                       "abstract name)", address.full_name);
+          else
+            set_errno_error (self, error, "listen on", address.full_name, errno);
           goto fail;
         }
-      if (!bind_with_mode (self, fd, &address, mode, error))
-        goto fail;
     }
-  else if (bind (fd, (struct sockaddr *) &address.addr, address.addr_len) != 0)
-    {
-      set_errno_error (self, error, "listen on", address.full_name, errno);
-      goto fail;
-    }
-
-  if (!address.abstract)
-    {
-      struct stat st;
-
-      if (lstat (address.full_name, &st) == 0)
-        {
-          priv->owns_file = TRUE;
-          priv->file_dev = st.st_dev;
-          priv->file_ino = st.st_ino;
-        }
-    }
+  else if (!bind_path (self, fd, &address, error))
+    goto fail;
 
   clear_names (self);
   set_names (self, name, address.full_name, address.abstract);
@@ -1351,7 +1518,10 @@ ls_local_server_add_pending_connection (LsLocalServer *self,
   priv = ls_local_server_get_instance_private (self);
   g_queue_push_tail (&priv->pending, g_object_ref (socket));
   update_watch (self);
+  /* A handler may drop the last reference to the server. */
+  g_object_ref (self);
   g_signal_emit (self, signals[NEW_CONNECTION], 0);
+  g_object_unref (self);
 }
 
 /**
@@ -1401,6 +1571,15 @@ ls_local_server_wait_for_new_connection (LsLocalServer  *self,
       int timeout = -1;
       int n;
 
+      /* A handler (authorize-peer, new-connection) closed the server. */
+      if (priv->fd < 0)
+        {
+          g_set_error_literal (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
+                               "Cannot wait for a new connection: the server was closed "
+                               "while waiting");
+          break;
+        }
+
       if (deadline >= 0)
         timeout = (int) MAX ((deadline - g_get_monotonic_time () + 999) / 1000, 0);
       n = poll (&pfd, 1, timeout);
@@ -1445,14 +1624,32 @@ done:
   return result;
 }
 
+static const char *
+describe_file_type (mode_t mode)
+{
+  if (S_ISDIR (mode))
+    return "a directory";
+  if (S_ISREG (mode))
+    return "a regular file";
+  if (S_ISLNK (mode))
+    return "a symbolic link";
+  if (S_ISFIFO (mode))
+    return "a FIFO";
+  if (S_ISCHR (mode) || S_ISBLK (mode))
+    return "a device";
+  return "a file";
+}
+
 /**
  * ls_local_server_remove_server:
  * @name: a server name, resolved as [method@Ls.LocalServer.listen] does
  * @error: return location for an error
  *
  * Removes the socket file at @name, typically a stale one left by a crashed
- * server. Like Qt, this also removes a live server's socket; it refuses to
- * remove a directory. Nothing at the path is a success.
+ * server. Like Qt, this also removes a live server's socket. Unlike Qt, it
+ * removes only a socket: any other file at the path (a regular file, a
+ * FIFO, a directory, a symbolic link) is left alone and reported with
+ * %LS_SOCKET_ERROR_ADDRESS_IN_USE. Nothing at the path is a success.
  *
  * Returns: %TRUE if nothing is left at the path
  *
@@ -1479,10 +1676,12 @@ ls_local_server_remove_server (const char  *name,
           ok = FALSE;
         }
     }
-  else if (S_ISDIR (st.st_mode))
+  else if (!S_ISSOCK (st.st_mode))
     {
+      /* Qt deletes whatever is there; a typo must not cost a file. */
       g_set_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE,
-                   "Cannot remove “%s”: it is a directory, not a socket", address.full_name);
+                   "Cannot remove “%s”: it is %s, not a socket; it was left alone",
+                   address.full_name, describe_file_type (st.st_mode));
       ok = FALSE;
     }
   else if (g_unlink (address.full_name) != 0 && errno != ENOENT)

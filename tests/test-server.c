@@ -2344,6 +2344,7 @@ test_remove_server (void)
   g_autofree char *stale = g_build_filename (dir, "stale", NULL);
   g_autofree char *rel = g_build_filename (dir, "rel", NULL);
   g_autofree char *file = g_build_filename (dir, "file", NULL);
+  g_autofree char *fifo = g_build_filename (dir, "fifo", NULL);
   g_autofree char *live = g_build_filename (dir, "live", NULL);
   g_autofree char *subdir = g_build_filename (dir, "d", NULL);
   g_autofree char *inner = g_build_filename (dir, "d", "inner", NULL);
@@ -2368,11 +2369,23 @@ test_remove_server (void)
   g_assert_no_error (error);
   g_assert_false (path_exists (rel));
 
-  /* Like Qt, any file goes, even a live server's socket. */
+  /* Unlike Qt (API.md fix 12), only a socket goes: a regular file or a
+   * FIFO at the path is left alone and reported. */
   write_file (file, "x");
-  g_assert_true (ls_local_server_remove_server (file, &error));
-  g_assert_no_error (error);
-  g_assert_false (path_exists (file));
+  g_assert_false (ls_local_server_remove_server (file, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE);
+  assert_contains (error->message, file);
+  assert_contains (error->message, "regular file");
+  g_clear_error (&error);
+  assert_file_contents (file, "x");
+  g_assert_cmpint (mkfifo (fifo, 0600), ==, 0);
+  g_assert_false (ls_local_server_remove_server (fifo, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE);
+  assert_contains (error->message, "FIFO");
+  g_clear_error (&error);
+  g_assert_true (path_exists (fifo));
+
+  /* Like Qt, a live server's socket goes too. */
 
   server = listening_server (live);
   g_assert_true (ls_local_server_remove_server (live, &error));
@@ -2401,7 +2414,7 @@ test_remove_server (void)
   g_clear_error (&error);
 
   listing = dir_listing (dir);
-  g_assert_cmpstr (listing, ==, "d");
+  g_assert_cmpstr (listing, ==, "d,fifo,file");
   pop_tmpdir_env (old);
   ls_test_remove_tmpdir (dir);
 }

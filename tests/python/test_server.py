@@ -660,11 +660,22 @@ def test_remove_server(tmpdir_env):
     path = stale_socket(os.path.join(tmpdir_env, "stale"))
     assert Ls.LocalServer.remove_server("stale") is True
     assert not os.path.lexists(path)
-    # By absolute path, any file.
+    # By absolute path; only a socket (API.md fix 12): a regular file or a
+    # FIFO stays, with an error naming it.
     other = os.path.join(tmpdir_env, "file")
-    open(other, "w").close()
-    assert Ls.LocalServer.remove_server(other) is True
-    assert not os.path.lexists(other)
+    with open(other, "w") as f:
+        f.write("keep")
+    with pytest.raises(GLib.Error) as e:
+        Ls.LocalServer.remove_server(other)
+    assert_ls_error(e, E.ADDRESS_IN_USE)
+    assert other in e.value.message and "regular file" in e.value.message
+    assert open(other).read() == "keep"
+    fifo = os.path.join(tmpdir_env, "fifo")
+    os.mkfifo(fifo)
+    with pytest.raises(GLib.Error) as e:
+        Ls.LocalServer.remove_server(fifo)
+    assert "FIFO" in e.value.message
+    assert os.path.exists(fifo)
 
 
 def test_remove_server_errors(tmp_short):
