@@ -78,6 +78,7 @@ typedef struct
   /* The socket file we created, to unlink only that one, through its
    * directory as we opened it at listen time. */
   gboolean         owns_file;
+  pid_t            file_pid;          /* the process that bound it, not a fork child */
   int              dir_fd;
   char            *file_basename;
   dev_t            file_dev;
@@ -418,7 +419,7 @@ remove_own_file (LsLocalServer *self)
   LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
   struct stat st;
 
-  if (priv->owns_file &&
+  if (priv->owns_file && priv->file_pid == getpid () &&
       fstatat (priv->dir_fd, priv->file_basename, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
       S_ISSOCK (st.st_mode) && st.st_dev == priv->file_dev && st.st_ino == priv->file_ino)
     unlinkat (priv->dir_fd, priv->file_basename, 0);
@@ -937,6 +938,7 @@ bind_path (LsLocalServer   *self,
   if (fstatat (dir_fd, basename, &st, AT_SYMLINK_NOFOLLOW) == 0)
     {
       priv->owns_file = TRUE;
+      priv->file_pid = getpid ();
       priv->file_dev = st.st_dev;
       priv->file_ino = st.st_ino;
     }

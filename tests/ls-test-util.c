@@ -2,6 +2,11 @@
 #include "ls-test-util.h"
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -167,6 +172,100 @@ ls_test_send_and_expect (LsLocalSocket *from,
   g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got), text, len);
 }
 
+static gboolean
+tick_cb (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Iterates until @done says so, or @timeout_ms passes. */
+static gboolean
+run_until_cond (gboolean (*done) (gpointer), gpointer data, int timeout_ms)
+{
+  GMainContext *context = g_main_context_ref_thread_default ();
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  gboolean result;
+
+  while (!(result = done (data)) && g_get_monotonic_time () < deadline)
+    {
+      GSource *tick = g_timeout_source_new (10);
+
+      /* Wakes the iteration so the deadline is checked. */
+      g_source_set_callback (tick, tick_cb, NULL, NULL);
+      g_source_attach (tick, context);
+      g_main_context_iteration (context, TRUE);
+      g_source_destroy (tick);
+      g_source_unref (tick);
+    }
+  g_main_context_unref (context);
+  return result;
+}
+
+typedef struct
+{
+  LsTestSignalLog *log;
+  const char      *text;
+} LogHas;
+
+static gboolean
+log_has (gpointer data)
+{
+  LogHas *l = data;
+
+  return strstr (l->log->text->str, l->text) != NULL;
+}
+
+gboolean
+ls_test_run_until_log_has (LsTestSignalLog *log,
+                           const char      *text,
+                           int              timeout_ms)
+{
+  LogHas l = { log, text };
+
+  return run_until_cond (log_has, &l, timeout_ms);
+}
+
+static gboolean
+has_pending (gpointer server)
+{
+  return ls_local_server_has_pending_connections (server);
+}
+
+gboolean
+ls_test_run_until_pending (LsLocalServer *server,
+                           int            timeout_ms)
+{
+  return run_until_cond (has_pending, server, timeout_ms);
+}
+
+typedef struct
+{
+  LsLocalSocket *to;
+  gsize          len;
+} Arrived;
+
+static gboolean
+has_arrived (gpointer data)
+{
+  Arrived *a = data;
+
+  return ls_local_socket_get_bytes_available (a->to) >= (gint64) a->len;
+}
+
+void
+ls_test_send_and_expect_in_loop (LsLocalSocket *from,
+                                 LsLocalSocket *to,
+                                 const char    *text)
+{
+  Arrived a = { to, strlen (text) };
+  g_autoptr(GBytes) got = NULL;
+
+  g_assert_cmpint (ls_local_socket_write (from, (const guint8 *) text, a.len), ==, a.len);
+  g_assert_true (run_until_cond (has_arrived, &a, 20000));
+  got = ls_local_socket_read_all (to);
+  g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got), text, a.len);
+}
+
 guint
 ls_test_count_open_fds (void)
 {
@@ -196,4 +295,61 @@ ls_test_raw_connect (const char *path)
       return -1;
     }
   return fd;
+}
+
+pid_t
+ls_test_fork (void)
+{
+  pid_t pid;
+
+  /* The TAP output must not be written twice. */
+  fflush (stdout);
+  fflush (stderr);
+  pid = fork ();
+  g_assert_cmpint (pid, >=, 0);
+  return pid;
+}
+
+int
+ls_test_wait_child (pid_t pid, int timeout_ms)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
+  int status = 0;
+
+  for (;;)
+    {
+      pid_t r = waitpid (pid, &status, WNOHANG);
+
+      if (r == pid)
+        return status;
+      g_assert_cmpint (r, ==, 0);
+      if (g_get_monotonic_time () > deadline)
+        {
+          kill (pid, SIGKILL);
+          waitpid (pid, &status, 0);
+          g_test_message ("child %d killed after %d ms", (int) pid, timeout_ms);
+          return status;
+        }
+      g_usleep (2000);
+    }
+}
+
+void
+ls_test_assert_child_ok (pid_t pid, int timeout_ms)
+{
+  int status = ls_test_wait_child (pid, timeout_ms);
+
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    g_error ("child %d ended with status 0x%x", (int) pid, status);
+}
+
+gboolean
+ls_test_drop_to_nobody (void)
+{
+  struct passwd *pw = getpwnam ("nobody");
+
+  if (pw == NULL)
+    return FALSE;
+  return setgroups (0, NULL) == 0 && setgid (pw->pw_gid) == 0 && setuid (pw->pw_uid) == 0 &&
+         geteuid () == pw->pw_uid;
 }

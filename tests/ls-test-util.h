@@ -1,6 +1,8 @@
 /* ls-test-util.h: helpers shared by the C test programs */
 #pragma once
 
+#include <sys/types.h>
+
 #include <ls/ls.h>
 
 G_BEGIN_DECLS
@@ -24,6 +26,17 @@ LsTestSignalLog *ls_test_signal_log_new   (LsLocalSocket   *socket);
 const char      *ls_test_signal_log_get   (LsTestSignalLog *log);
 void             ls_test_signal_log_clear (LsTestSignalLog *log);
 void             ls_test_signal_log_free  (LsTestSignalLog *log);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (LsTestSignalLog, ls_test_signal_log_free)
+/* Iterates the thread-default main context until the log contains @text
+ * or @timeout_ms passes; returns whether it does. */
+gboolean         ls_test_run_until_log_has (LsTestSignalLog *log,
+                                            const char      *text,
+                                            int              timeout_ms);
+
+/* Iterates the thread-default main context until @server has a pending
+ * connection or @timeout_ms passes; returns whether it has. */
+gboolean  ls_test_run_until_pending  (LsLocalServer  *server,
+                                      int             timeout_ms);
 
 /* Writes @text on @from and asserts that @to receives exactly it, using the
  * blocking calls (no main loop needed). */
@@ -31,10 +44,27 @@ void      ls_test_send_and_expect    (LsLocalSocket  *from,
                                       LsLocalSocket  *to,
                                       const char     *text);
 
+/* The same, but the bytes travel through the main loop (no blocking
+ * call), which must therefore serve both sockets. */
+void      ls_test_send_and_expect_in_loop (LsLocalSocket *from,
+                                           LsLocalSocket *to,
+                                           const char    *text);
+
 /* The number of open descriptors of this process (/proc/self/fd). */
 guint     ls_test_count_open_fds     (void);
 
 /* Plain blocking socket() + connect() to a file path; -1 on failure. */
 int       ls_test_raw_connect        (const char *path);
+
+/* fork() with the TAP output flushed first, so it is not written twice. */
+pid_t     ls_test_fork               (void);
+/* Waits for @pid; kills it after @timeout_ms. Returns the wait status. */
+int       ls_test_wait_child         (pid_t pid,
+                                      int   timeout_ms);
+/* Fails the test unless @pid exits with status 0 within @timeout_ms. */
+void      ls_test_assert_child_ok    (pid_t pid,
+                                      int   timeout_ms);
+/* Becomes the user "nobody" (for the "other user" of permission tests). */
+gboolean  ls_test_drop_to_nobody     (void);
 
 G_END_DECLS

@@ -169,53 +169,6 @@ read_exact_iterating (int fd, void *data, gsize size, int timeout_ms)
   return TRUE;
 }
 
-static pid_t
-fork_child (void)
-{
-  pid_t pid;
-
-  /* The TAP output must not be written twice. */
-  fflush (stdout);
-  fflush (stderr);
-  pid = fork ();
-  g_assert_cmpint (pid, >=, 0);
-  return pid;
-}
-
-/* Waits for @pid; kills it after @timeout_ms. Returns the wait status. */
-static int
-wait_child (pid_t pid, int timeout_ms)
-{
-  gint64 deadline = g_get_monotonic_time () + (gint64) timeout_ms * 1000;
-  int status = 0;
-
-  for (;;)
-    {
-      pid_t r = waitpid (pid, &status, WNOHANG);
-
-      if (r == pid)
-        return status;
-      g_assert_cmpint (r, ==, 0);
-      if (g_get_monotonic_time () > deadline)
-        {
-          kill (pid, SIGKILL);
-          waitpid (pid, &status, 0);
-          g_test_message ("child %d killed after %d ms", (int) pid, timeout_ms);
-          return status;
-        }
-      g_usleep (2000);
-    }
-}
-
-static void
-assert_child_ok (pid_t pid, int timeout_ms)
-{
-  int status = wait_child (pid, timeout_ms);
-
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    g_error ("child %d ended with status 0x%x", (int) pid, status);
-}
-
 /* The child's own main context, so nothing it does touches the epoll set
  * it shares with the parent through fork(). */
 static GMainContext *
@@ -225,17 +178,6 @@ child_push_context (void)
 
   g_main_context_push_thread_default (context);
   return context;
-}
-
-static gboolean
-drop_to_nobody (void)
-{
-  struct passwd *pw = getpwnam ("nobody");
-
-  if (pw == NULL)
-    return FALSE;
-  return setgroups (0, NULL) == 0 && setgid (pw->pw_gid) == 0 && setuid (pw->pw_uid) == 0 &&
-         geteuid () == pw->pw_uid;
 }
 
 static gboolean
@@ -534,7 +476,7 @@ test_load (void)
   g_assert_cmpint (pipe2 (to_child, O_CLOEXEC), ==, 0);
   g_assert_cmpint (pipe2 (to_parent, O_CLOEXEC), ==, 0);
   start = g_get_monotonic_time ();
-  pid = fork_child ();
+  pid = ls_test_fork ();
   if (pid == 0)
     {
       int rc;
@@ -595,7 +537,7 @@ test_load (void)
   g_assert_cmpint (msg, ==, 'D');
   g_assert_true (read_exact (to_parent[0], &eofs, sizeof eofs, 10000));
   g_assert_cmpuint (eofs, ==, n - n / 2);
-  assert_child_ok (pid, 60000);
+  ls_test_assert_child_ok (pid, 60000);
   close (to_child[1]);
   close (to_parent[0]);
 
@@ -776,7 +718,7 @@ test_emfile_server (void)
 
   g_assert_cmpint (pipe2 (to_child, O_CLOEXEC), ==, 0);
   g_assert_cmpint (pipe2 (to_parent, O_CLOEXEC), ==, 0);
-  pid = fork_child ();
+  pid = ls_test_fork ();
   if (pid == 0)
     _exit (emfile_server_main (path, to_child[0], to_parent[1]));
   close (to_child[0]);
@@ -818,7 +760,7 @@ test_emfile_server (void)
   }
   g_assert_true (write_all (to_child[1], "D", 1));
   g_assert_true (read_exact (to_parent[0], &report, sizeof report, 30000));
-  assert_child_ok (pid, 30000);
+  ls_test_assert_child_ok (pid, 30000);
   for (guint i = 0; i < EMFILE_CLIENTS; i++)
     close (clients[i]);
   close (to_child[1]);
@@ -1620,7 +1562,7 @@ connect_from_child (const char      *name,
 
   memset (out, 0, sizeof *out);
   g_assert_cmpint (pipe2 (to_parent, O_CLOEXEC), ==, 0);
-  pid = fork_child ();
+  pid = ls_test_fork ();
   if (pid == 0)
     {
       GMainContext *context;
@@ -1629,7 +1571,7 @@ connect_from_child (const char      *name,
       ChildConnect r = { 0 };
 
       close (to_parent[0]);
-      if (!as_root && !drop_to_nobody ())
+      if (!as_root && !ls_test_drop_to_nobody ())
         _exit (30);
       context = child_push_context ();
       socket = ls_local_socket_new ();
@@ -1659,7 +1601,7 @@ connect_from_child (const char      *name,
   close (to_parent[1]);
   ok = read_exact_iterating (to_parent[0], out, sizeof *out, 30000);
   close (to_parent[0]);
-  assert_child_ok (pid, 30000);
+  ls_test_assert_child_ok (pid, 30000);
   return ok;
 }
 
