@@ -152,7 +152,7 @@ def main(argv=None):
     parser.add_argument("--stdin", action="store_true",
                         help="second: send standard input instead of the arguments")
     parser.add_argument("arguments", nargs="*")
-    opts = parser.parse_args(argv)
+    opts = parser.parse_intermixed_args(argv)
 
     if opts.role == "second":
         if opts.stdin:
