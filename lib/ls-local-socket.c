@@ -59,6 +59,7 @@
 #define RETRY_FIRST_MS      1
 #define RETRY_MAX_MS        100
 #define UNKNOWN_ERROR_TEXT  "Unknown error"
+#define DEFAULT_MAX_MESSAGE_SIZE (16 * 1024 * 1024)
 
 struct _LsLocalSocket
 {
@@ -76,6 +77,11 @@ struct _LsLocalSocket
   LsSocketOptions     options;
   gint                connect_timeout;
   gint64              read_buffer_size;
+  /* Framed messages: while the frame at the front of the input is
+   * message_need bytes long, that many may be buffered even beyond
+   * read_buffer_size (0 when no frame is being assembled). */
+  guint               max_message_size;
+  gsize               message_need;
 
   LsSocketError       error;
   char               *error_string;
@@ -125,6 +131,7 @@ enum {
   PROP_SOCKET_OPTIONS,
   PROP_READ_BUFFER_SIZE,
   PROP_CONNECT_TIMEOUT,
+  PROP_MAX_MESSAGE_SIZE,
   N_PROPS
 };
 
@@ -306,6 +313,7 @@ clear_input (LsLocalSocket *self)
   self->in_data = NULL;
   self->in_pooled = FALSE;
   self->in_start = self->in_len = self->in_alloc = 0;
+  self->message_need = 0;
 }
 
 static void
@@ -348,9 +356,11 @@ read_allowed (LsLocalSocket *self)
   if (self->read_eof)
     return FALSE;
   /* After close() incoming data is discarded, so the limit does not apply;
-   * nor once the peer has gone (see drain_input()). */
+   * nor once the peer has gone (see peer_gone()), nor to the rest of a
+   * framed message being assembled. */
   return !self->is_open || self->draining || self->read_buffer_size <= 0 ||
-         (gint64) self->in_len < self->read_buffer_size;
+         (gint64) self->in_len < self->read_buffer_size ||
+         self->in_len < self->message_need;
 }
 
 static void
@@ -488,9 +498,11 @@ fill_input (LsLocalSocket *self,
   *eof_errno = 0;
   if (self->read_buffer_size > 0 && self->is_open && !self->draining)
     {
-      if ((gint64) self->in_len >= self->read_buffer_size)
+      gint64 limit = MAX (self->read_buffer_size, (gint64) self->message_need);
+
+      if ((gint64) self->in_len >= limit)
         return 0;
-      space = MIN (space, (gsize) (self->read_buffer_size - self->in_len));
+      space = MIN (space, (gsize) (limit - self->in_len));
     }
 
   /* Into an empty buffer, read into a pooled block: big reads keep it and
@@ -838,6 +850,9 @@ ls_local_socket_get_property (GObject    *object,
     case PROP_CONNECT_TIMEOUT:
       g_value_set_int (value, self->connect_timeout);
       break;
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint (value, self->max_message_size);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -864,6 +879,9 @@ ls_local_socket_set_property (GObject      *object,
       break;
     case PROP_CONNECT_TIMEOUT:
       ls_local_socket_set_connect_timeout (self, g_value_get_int (value));
+      break;
+    case PROP_MAX_MESSAGE_SIZE:
+      ls_local_socket_set_max_message_size (self, g_value_get_uint (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -939,6 +957,21 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
   properties[PROP_CONNECT_TIMEOUT] =
     g_param_spec_int ("connect-timeout", NULL, NULL, 0, G_MAXINT, 30000,
                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalSocket:max-message-size: (getter get_max_message_size) (setter set_max_message_size)
+   *
+   * The largest message, in bytes, [method@Ls.LocalSocket.read_message]
+   * accepts: a frame that announces more fails with
+   * %LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE before anything is buffered for it,
+   * so a hostile peer cannot make the socket allocate gigabytes. The
+   * default is 16 MiB.
+   *
+   * Since: 1.2
+   */
+  properties[PROP_MAX_MESSAGE_SIZE] =
+    g_param_spec_uint ("max-message-size", NULL, NULL, 0, G_MAXUINT, DEFAULT_MAX_MESSAGE_SIZE,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1056,6 +1089,7 @@ ls_local_socket_init (LsLocalSocket *self)
   self->state = LS_LOCAL_SOCKET_STATE_UNCONNECTED;
   self->error = LS_SOCKET_ERROR_UNKNOWN;
   self->connect_timeout = 30000;
+  self->max_message_size = DEFAULT_MAX_MESSAGE_SIZE;
   g_queue_init (&self->out_rest);
 }
 
@@ -2331,4 +2365,264 @@ ls_local_socket_get_peer_credentials (LsLocalSocket *self)
   if (self->fd < 0 || self->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
     return NULL;
   return ls_fd_get_peer_credentials (self->fd);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Messages, framed as Qt's QDataStream frames a QByteArray                  */
+/* ------------------------------------------------------------------------ */
+
+#define FRAME_HEADER_SIZE 4
+/* QDataStream's null QByteArray; 0xFFFFFFFE and up cannot be written. */
+#define NULL_FRAME_LENGTH 0xFFFFFFFFu
+
+typedef enum
+{
+  FRAME_INCOMPLETE,
+  FRAME_COMPLETE,
+  FRAME_TOO_LARGE,
+} FrameStatus;
+
+/* Looks at the frame at the front of the input and sets *length to its
+ * payload size (0 for a null frame). An incomplete frame raises the
+ * read-buffer cap to its full size, so that a message larger than
+ * read-buffer-size can still be assembled; nothing is allocated for it
+ * before its bytes arrive. */
+static FrameStatus
+frame_status (LsLocalSocket *self,
+              guint32       *length)
+{
+  gsize need = FRAME_HEADER_SIZE;
+  FrameStatus status = FRAME_INCOMPLETE;
+
+  *length = 0;
+  if (self->in_len >= FRAME_HEADER_SIZE)
+    {
+      guint32 header;
+
+      memcpy (&header, self->in_data + self->in_start, sizeof header);
+      *length = GUINT32_FROM_BE (header);
+      if (*length == NULL_FRAME_LENGTH)
+        *length = 0;
+      if (*length > self->max_message_size)
+        {
+          need = 0;
+          status = FRAME_TOO_LARGE;
+        }
+      else
+        {
+          need = FRAME_HEADER_SIZE + (gsize) *length;
+          if (self->in_len >= need)
+            status = FRAME_COMPLETE;
+        }
+    }
+  if (status != FRAME_COMPLETE && self->message_need != need)
+    {
+      self->message_need = need;
+      update_watch (self);
+    }
+  return status;
+}
+
+/**
+ * ls_local_socket_write_message:
+ * @self: a connected socket
+ * @message: the message to send
+ * @error: return location for an error
+ *
+ * Queues @message as one frame, the way Qt's `QDataStream` writes a
+ * `QByteArray` (`stream << array` or `stream.writeBytes()`): a 32-bit
+ * big-endian length, then the bytes. A Qt peer reads it with
+ * `stream >> array`; an Ls peer with [method@Ls.LocalSocket.read_message].
+ *
+ * Like [method@Ls.LocalSocket.write_bytes], @message is queued without
+ * copying and leaves when the main loop runs, on
+ * [method@Ls.LocalSocket.flush] or a wait call.
+ *
+ * A message of 0xFFFFFFFE bytes or more cannot be framed: the call fails
+ * with %LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE and writes nothing. On a socket
+ * that is not connected it fails with the error
+ * [method@Ls.LocalSocket.write] records (the code stays that of the last
+ * error, as in Qt). Either failure is also recorded for
+ * [method@Ls.LocalSocket.get_error_string].
+ *
+ * Returns: %TRUE if the message was queued
+ *
+ * Since: 1.2
+ */
+gboolean
+ls_local_socket_write_message (LsLocalSocket  *self,
+                               GBytes         *message,
+                               GError        **error)
+{
+  gsize size;
+  guint32 header;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+  g_return_val_if_fail (message != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  size = g_bytes_get_size (message);
+  if (size >= NULL_FRAME_LENGTH - 1)
+    {
+      record_error (self, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE,
+                    g_strdup_printf ("Cannot write a message to “%s”: Datagram too large "
+                                     "(%" G_GSIZE_FORMAT " bytes; a frame holds at most %u)",
+                                     display_name (self), size, NULL_FRAME_LENGTH - 2));
+      g_set_error_literal (error, LS_SOCKET_ERROR, self->error, self->error_string);
+      return FALSE;
+    }
+
+  header = GUINT32_TO_BE ((guint32) size);
+  if (queue_output (self, g_bytes_new (&header, sizeof header)) < 0)
+    {
+      g_set_error_literal (error, LS_SOCKET_ERROR, self->error, self->error_string);
+      return FALSE;
+    }
+  queue_output (self, g_bytes_ref (message));
+  return TRUE;
+}
+
+/**
+ * ls_local_socket_read_message:
+ * @self: a socket
+ * @error: return location for an error
+ *
+ * Takes the next complete message framed as Qt's `QDataStream` frames a
+ * `QByteArray` (see [method@Ls.LocalSocket.write_message]). When none is
+ * complete yet, returns %NULL without an error and consumes nothing, like
+ * a rolled-back `QDataStream` transaction: call it again on the next
+ * [signal@Ls.LocalSocket::ready-read]. A null `QByteArray` reads as an
+ * empty message.
+ *
+ * A frame larger than [property@Ls.LocalSocket:read-buffer-size] is still
+ * assembled: the socket keeps reading until it is complete. A frame that
+ * announces more than [property@Ls.LocalSocket:max-message-size] fails
+ * with %LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE (also recorded for
+ * [method@Ls.LocalSocket.get_error]) and consumes nothing; nothing is
+ * allocated for it.
+ *
+ * ```c
+ * static void
+ * on_ready_read (LsLocalSocket *socket, gpointer user_data)
+ * {
+ *   g_autoptr(GError) error = NULL;
+ *   GBytes *message;
+ *
+ *   while ((message = ls_local_socket_read_message (socket, &error)) != NULL)
+ *     {
+ *       handle_message (message);
+ *       g_bytes_unref (message);
+ *     }
+ *   if (error != NULL)
+ *     ls_local_socket_abort (socket);
+ * }
+ * ```
+ *
+ * Returns: (transfer full) (nullable): the message, or %NULL if none is
+ *   complete yet or on error
+ *
+ * Since: 1.2
+ */
+GBytes *
+ls_local_socket_read_message (LsLocalSocket  *self,
+                              GError        **error)
+{
+  g_autoptr(GBytes) frame = NULL;
+  guint32 length;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  switch (frame_status (self, &length))
+    {
+    case FRAME_INCOMPLETE:
+      return NULL;
+    case FRAME_TOO_LARGE:
+      record_error (self, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE,
+                    g_strdup_printf ("Cannot read a message from “%s”: Datagram too large "
+                                     "(the peer announced %u bytes; max-message-size is %u)",
+                                     display_name (self), length, self->max_message_size));
+      g_set_error_literal (error, LS_SOCKET_ERROR, self->error, self->error_string);
+      return NULL;
+    case FRAME_COMPLETE:
+    default:
+      break;
+    }
+
+  /* The whole frame comes out without a copy when it is all that is
+   * buffered (the common case); the message is a slice of it. */
+  self->message_need = 0;
+  frame = take_input (self, FRAME_HEADER_SIZE + (gsize) length);
+  if (length == 0)
+    return g_bytes_new (NULL, 0);
+  return g_bytes_new_from_bytes (frame, FRAME_HEADER_SIZE, length);
+}
+
+/**
+ * ls_local_socket_can_read_message:
+ * @self: a socket
+ *
+ * Gets whether a complete message is buffered, so that
+ * [method@Ls.LocalSocket.read_message] returns it. A frame that announces
+ * more than [property@Ls.LocalSocket:max-message-size] is not readable:
+ * this returns %FALSE and read_message() reports the error.
+ *
+ * Returns: whether a complete message is buffered
+ *
+ * Since: 1.2
+ */
+gboolean
+ls_local_socket_can_read_message (LsLocalSocket *self)
+{
+  guint32 length;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+
+  return frame_status (self, &length) == FRAME_COMPLETE;
+}
+
+/**
+ * ls_local_socket_get_max_message_size: (get-property max-message-size)
+ * @self: a socket
+ *
+ * Gets the largest message [method@Ls.LocalSocket.read_message] accepts.
+ *
+ * Returns: the limit in bytes
+ *
+ * Since: 1.2
+ */
+guint
+ls_local_socket_get_max_message_size (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), DEFAULT_MAX_MESSAGE_SIZE);
+
+  return self->max_message_size;
+}
+
+/**
+ * ls_local_socket_set_max_message_size: (set-property max-message-size)
+ * @self: a socket
+ * @size: the largest message to accept, in bytes
+ *
+ * Sets the largest message [method@Ls.LocalSocket.read_message] accepts.
+ *
+ * Since: 1.2
+ */
+void
+ls_local_socket_set_max_message_size (LsLocalSocket *self,
+                                      guint          size)
+{
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+
+  if (self->max_message_size == size)
+    return;
+  self->max_message_size = size;
+  /* A frame being assembled may now be too large, or allowed. */
+  if (self->message_need > 0)
+    {
+      guint32 length;
+
+      frame_status (self, &length);
+    }
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
 }

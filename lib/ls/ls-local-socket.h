@@ -109,4 +109,19 @@ void                ls_local_socket_set_read_buffer_size     (LsLocalSocket     
 LS_AVAILABLE_IN_ALL
 GCredentials       *ls_local_socket_get_peer_credentials     (LsLocalSocket      *self);
 
+LS_AVAILABLE_IN_ALL
+gboolean            ls_local_socket_write_message            (LsLocalSocket      *self,
+                                                              GBytes             *message,
+                                                              GError            **error);
+LS_AVAILABLE_IN_ALL
+GBytes             *ls_local_socket_read_message             (LsLocalSocket      *self,
+                                                              GError            **error);
+LS_AVAILABLE_IN_ALL
+gboolean            ls_local_socket_can_read_message         (LsLocalSocket      *self);
+LS_AVAILABLE_IN_ALL
+guint               ls_local_socket_get_max_message_size     (LsLocalSocket      *self);
+LS_AVAILABLE_IN_ALL
+void                ls_local_socket_set_max_message_size     (LsLocalSocket      *self,
+                                                              guint               size);
+
 G_END_DECLS

@@ -197,12 +197,16 @@ static void test_errors () {
     sock.connect_to_server (path);  /* a regular file: refused */
     assert_true (sock.get_error () == Ls.SocketError.CONNECTION_REFUSED);
 
+    /* remove_server removes only a socket (API.md fix 12). */
     try {
-        assert_true (Ls.LocalServer.remove_server (path));
+        Ls.LocalServer.remove_server (path);
+        GLib.error ("remove_server removed a regular file");
+    } catch (Ls.SocketError e) {
+        assert_true (e is Ls.SocketError.ADDRESS_IN_USE);
     } catch (Error e) {
-        GLib.error ("remove_server: %s", e.message);
+        GLib.error ("wrong error domain: %s", e.message);
     }
-    assert_false (FileUtils.test (path, FileTest.EXISTS));
+    assert_true (FileUtils.test (path, FileTest.EXISTS));
     remove_dir (dir);
 }
 
