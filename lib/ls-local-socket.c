@@ -83,6 +83,11 @@ struct _LsLocalSocket
   guint               max_message_size;
   gsize               message_need;
 
+  /* Counts connections (connect attempts, adoptions): a handler may end
+   * one and start the next inside an emission, and whoever emitted must
+   * then leave the new one alone. */
+  guint               life;
+
   LsSocketError       error;
   char               *error_string;
   /* A peer-closed message is formatted only when asked for: a server of
@@ -119,6 +124,9 @@ struct _LsLocalSocket
   guint               tearing_down : 1;
   guint               closed_message_due : 1;   /* error_string still to format */
   guint               read_eof : 1;             /* the peer sent its last byte */
+  guint               closing_hold : 1;         /* a reference kept while flushing to close */
+  guint               ending : 1;               /* the peer-closed sequence is under way */
+  guint               starting_connect : 1;     /* in connect_to_server's CONNECTING emission */
   guint               draining : 1;             /* taking in all the gone peer sent */
 };
 
@@ -389,25 +397,63 @@ teardown (LsLocalSocket *self,
 {
   gboolean was_connected = self->state == LS_LOCAL_SOCKET_STATE_CONNECTED ||
                            self->state == LS_LOCAL_SOCKET_STATE_CLOSING;
+  gboolean held = self->closing_hold;
+  guint life = self->life;
 
+  self->closing_hold = FALSE;
   release_fd (self);
   self->tearing_down = TRUE;
   if (through_closing && was_connected)
     set_state (self, LS_LOCAL_SOCKET_STATE_CLOSING);
-  set_state (self, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  /* As in Qt, the names go before UNCONNECTED is announced: a handler may
+   * connect again from there, and the new names are not to be touched. */
   clear_names (self);
-  self->tearing_down = FALSE;
+  set_state (self, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  if (self->life == life)
+    {
+      self->tearing_down = FALSE;
+      self->ending = FALSE;
+    }
   if (was_connected)
     {
       g_signal_emit (self, signals[READ_CHANNEL_FINISHED], 0);
       g_signal_emit (self, signals[DISCONNECTED], 0);
     }
+  /* Every caller holds a reference of its own, so this is never the last. */
+  if (held)
+    g_object_unref (self);
+}
+
+/* While a graceful close still has output to deliver from the main loop,
+ * the socket keeps itself alive: an application that disconnects and drops
+ * its reference at once (“reply, disconnect, unref”) still gets every byte
+ * delivered, instead of a reply cut short that the peer would take for a
+ * clean end. The reference goes at the end of teardown(). */
+static void
+hold_while_closing (LsLocalSocket *self)
+{
+  if (self->closing_hold || self->watch == NULL || self->out_len == 0)
+    return;
+  self->closing_hold = TRUE;
+  g_object_ref (self);
+}
+
+/* Has the queued output written from the main loop (after the current
+ * dispatch, or at the next iteration). */
+static void
+schedule_flush (LsLocalSocket *self)
+{
+  self->flush_deferred = TRUE;
+  ls_watch_defer (self->watch);
 }
 
 static void
 emit_peer_closed (LsLocalSocket *self,
                   int            errno_value)
 {
+  /* Nothing more will come: a handler that waits returns at once instead
+   * of finding the end again and reporting it a second time. */
+  self->ending = TRUE;
   record_error (self, LS_SOCKET_ERROR_PEER_CLOSED, NULL);
   self->closed_name = current_name (self) ? g_ref_string_acquire (current_name (self)) : NULL;
   self->closed_errno = errno_value;
@@ -415,15 +461,19 @@ emit_peer_closed (LsLocalSocket *self,
   g_signal_emit (self, signals[ERROR_OCCURRED], 0, LS_SOCKET_ERROR_PEER_CLOSED);
 }
 
+/* The peer-closed sequence: error-occurred (PEER_CLOSED), then, as in Qt,
+ * through CLOSING when the end was read, straight to UNCONNECTED when a
+ * write found the peer gone (Qt aborts then). */
 static void
 peer_closed (LsLocalSocket *self,
-             int            errno_value)
+             int            errno_value,
+             gboolean       through_closing)
 {
   if (self->tearing_down || self->fd < 0)
     return;
   emit_peer_closed (self, errno_value);
   if (self->fd >= 0 && !self->tearing_down)
-    teardown (self, TRUE);
+    teardown (self, through_closing);
 }
 
 /* The peer sent its last byte (end-of-file) while our output is still
@@ -445,7 +495,10 @@ peer_half_closed (LsLocalSocket *self)
   if (self->out_len == 0)
     teardown (self, FALSE);
   else
-    update_watch (self);
+    {
+      hold_while_closing (self);
+      update_watch (self);
+    }
 }
 
 /* Makes room for @space more bytes at the end of the input buffer. */
@@ -597,7 +650,7 @@ read_and_notify (LsLocalSocket *self)
   if (eof && eof_errno == 0 && self->out_len > 0 && self->fd >= 0)
     peer_half_closed (self);
   else if (eof)
-    peer_closed (self, eof_errno);
+    peer_closed (self, eof_errno, TRUE);
   else
     update_watch (self);
   return got > 0;
@@ -611,7 +664,8 @@ read_and_notify (LsLocalSocket *self)
  * that go nowhere). Our queued output can no longer be delivered. */
 static void
 peer_gone (LsLocalSocket *self,
-           int            errno_value)
+           int            errno_value,
+           gboolean       through_closing)
 {
   gboolean eof = FALSE;
   gboolean got = FALSE;
@@ -630,7 +684,7 @@ peer_gone (LsLocalSocket *self,
   if (self->read_eof)
     teardown (self, FALSE);
   else
-    peer_closed (self, errno_value ? errno_value : eof_errno);
+    peer_closed (self, errno_value ? errno_value : eof_errno, through_closing);
 }
 
 static void
@@ -681,7 +735,7 @@ flush_output (LsLocalSocket *self)
             break;
           g_object_ref (self);
           if (saved_errno == EPIPE || saved_errno == ECONNRESET)
-            peer_gone (self, saved_errno);
+            peer_gone (self, saved_errno, FALSE);
           else if (!self->tearing_down && self->fd >= 0)
             {
               emit_error (self, LS_SOCKET_ERROR_CONNECTION,
@@ -749,7 +803,7 @@ on_watch (gpointer         owner,
       if (condition & LS_WATCH_READ)
         read_and_notify (self);
       else
-        peer_gone (self, 0);
+        peer_gone (self, 0, TRUE);
     }
   if ((condition & (LS_WATCH_WRITE | LS_WATCH_DEFERRED)) && self->fd >= 0 && self->out_len > 0)
     flush_output (self);
@@ -762,6 +816,16 @@ on_watch (gpointer         owner,
     }
   if (reading)
     g_object_unref (self);
+}
+
+/* A new connection (attempt) begins: what an emitter of the previous one
+ * still has to do no longer applies to this object. */
+static void
+begin_life (LsLocalSocket *self)
+{
+  self->life++;
+  self->tearing_down = FALSE;
+  self->ending = FALSE;
 }
 
 /* Registers a connected descriptor with the event core of @core. */
@@ -1124,6 +1188,7 @@ ls_local_socket_new_accepted (LsEventCore      *core,
   self->state = LS_LOCAL_SOCKET_STATE_CONNECTED;
   self->is_open = TRUE;
   self->owner_thread = g_thread_self ();
+  begin_life (self);
   if (!attach_fd (self, core != NULL ? ls_event_core_ref (core) : NULL, fd))
     {
       g_set_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SOCKET_RESOURCE,
@@ -1133,6 +1198,18 @@ ls_local_socket_new_accepted (LsEventCore      *core,
       return NULL;
     }
   return self;
+}
+
+/* QIODevice::close(): about-to-close, then the read buffer goes. */
+static void
+close_device (LsLocalSocket *self)
+{
+  if (!self->is_open)
+    return;
+  self->is_open = FALSE;
+  g_signal_emit (self, signals[ABOUT_TO_CLOSE], 0);
+  clear_input (self);
+  update_watch (self);
 }
 
 static void
@@ -1145,6 +1222,8 @@ connect_failed (LsLocalSocket *self,
    * reported again from inside the handler, and again, without end. */
   release_fd (self);
   emit_error (self, code, message);
+  /* As in Qt, a socket still open from an earlier connection is closed. */
+  close_device (self);
   clear_names (self);
   set_state (self, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
 }
@@ -1316,7 +1395,10 @@ ls_local_socket_connect_to_server (LsLocalSocket *self,
    * unread bytes of the previous peer never look like the new peer's. */
   clear_input (self);
   record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
+  begin_life (self);
+  self->starting_connect = TRUE;
   set_state (self, LS_LOCAL_SOCKET_STATE_CONNECTING);
+  self->starting_connect = FALSE;
   if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTING || self->fd >= 0)
     goto out;
 
@@ -1502,7 +1584,9 @@ ls_local_socket_disconnect_from_server (LsLocalSocket *self)
 {
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
 
-  if (self->tearing_down)
+  /* As in Qt, a connect being started (state-changed handlers of
+   * CONNECTING) completes or fails on its own. */
+  if (self->tearing_down || self->starting_connect)
     return;
   g_object_ref (self);
   if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
@@ -1516,24 +1600,20 @@ ls_local_socket_disconnect_from_server (LsLocalSocket *self)
       set_state (self, LS_LOCAL_SOCKET_STATE_CLOSING);
       if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->fd >= 0)
         {
+          /* As in Qt, queued data leaves from the main loop, then the
+           * socket becomes unconnected; without a main loop, at once. */
           if (self->out_len == 0)
             finish_disconnect (self);
+          else if (self->watch != NULL)
+            {
+              hold_while_closing (self);
+              schedule_flush (self);
+            }
           else
             flush_output (self);
         }
     }
   g_object_unref (self);
-}
-
-static void
-close_device (LsLocalSocket *self)
-{
-  if (!self->is_open)
-    return;
-  self->is_open = FALSE;
-  g_signal_emit (self, signals[ABOUT_TO_CLOSE], 0);
-  clear_input (self);
-  update_watch (self);
 }
 
 /**
@@ -1551,15 +1631,25 @@ close_device (LsLocalSocket *self)
 void
 ls_local_socket_abort (LsLocalSocket *self)
 {
+  guint life;
+
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
 
-  if (self->tearing_down)
+  if (self->starting_connect)
     return;
   g_object_ref (self);
+  life = self->life;
   clear_output (self);
-  if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+  /* As in Qt, handlers of the closing signals already find the input
+   * dropped. */
+  clear_input (self);
+  /* Inside the connection's own ending, only the device part is left. */
+  if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED && !self->tearing_down)
     teardown (self, FALSE);
-  close_device (self);
+  /* A handler of those signals may have connected again: that connection
+   * is not the one being aborted. */
+  if (self->life == life)
+    close_device (self);
   g_object_unref (self);
 }
 
@@ -1578,8 +1668,6 @@ ls_local_socket_close (LsLocalSocket *self)
 {
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
 
-  if (self->tearing_down)
-    return;
   g_object_ref (self);
   close_device (self);
   ls_local_socket_disconnect_from_server (self);
@@ -1602,7 +1690,7 @@ queue_output (LsLocalSocket *self,
     }
   if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTED || self->fd < 0)
     {
-      record_error (self, self->error,
+      record_error (self, LS_SOCKET_ERROR_UNKNOWN,
                     g_strdup_printf ("Cannot write to “%s”: the socket is not connected",
                                      display_name (self)));
       g_bytes_unref (bytes);
@@ -1624,10 +1712,7 @@ queue_output (LsLocalSocket *self,
    * main loop, by the next flush or wait call, as in Qt. */
   self->out_head = bytes;
   if (self->watch != NULL)
-    {
-      self->flush_deferred = TRUE;
-      ls_watch_defer (self->watch);
-    }
+    schedule_flush (self);
   return size;
 }
 
@@ -1768,9 +1853,10 @@ line_length (LsLocalSocket *self,
  * @max_size: the most bytes to return, or 0 for no limit
  *
  * Takes buffered bytes up to and including the first newline, at most
- * @max_size of them; without a newline, whatever is buffered (up to
- * @max_size). Check [method@Ls.LocalSocket.can_read_line] first to read
- * whole lines only.
+ * @max_size - 1 of them (Qt's rule, which leaves room for a C string's
+ * terminating NUL: a @max_size of 1 returns nothing); without a newline,
+ * whatever is buffered (within the same limit). Check
+ * [method@Ls.LocalSocket.can_read_line] first to read whole lines only.
  *
  * Returns: (transfer full): the line, possibly empty
  *
@@ -1784,8 +1870,9 @@ ls_local_socket_read_line (LsLocalSocket *self,
 
   g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), NULL);
 
-  limit = max_size == 0 ? self->in_len : MIN (max_size, self->in_len);
-  if (self->in_len == 0)
+  /* Qt's rule: at most max_size - 1 bytes (room for a C string's NUL). */
+  limit = max_size == 0 ? self->in_len : MIN (max_size - 1, self->in_len);
+  if (self->in_len == 0 || limit == 0)
     return g_bytes_new (NULL, 0);
   n = line_length (self, limit);
   return take_input (self, n > 0 ? n : limit);
@@ -1928,13 +2015,19 @@ wait_for (LsLocalSocket *self,
 {
   gint64 deadline = msec < 0 ? -1 : g_get_monotonic_time () + (gint64) msec * 1000;
   gboolean result = FALSE;
+  guint life = self->life;
 
+  /* Called from a handler of the connection's ending: nothing will come. */
+  if (self->ending)
+    return FALSE;
   g_object_ref (self);
   if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING &&
       !ls_local_socket_wait_for_connected (self, msec))
     goto out;
 
-  while (self->fd >= 0)
+  /* Until the connection this wait was made for ends, even if a handler
+   * starts another one meanwhile. */
+  while (self->fd >= 0 && self->life == life)
     {
       struct pollfd pfd = { .fd = self->fd };
       int n;
@@ -1949,13 +2042,29 @@ wait_for (LsLocalSocket *self,
         continue;
       if (n == 0)
         {
-          record_timeout (self, what, msec);
+          /* As in Qt 6, a zero timeout only looks: nothing timed out. */
+          if (msec != 0)
+            record_timeout (self, what, msec);
           break;
         }
       if (n < 0 || (pfd.revents & POLLNVAL))
         break;
 
-      if (pfd.revents & (POLLOUT | POLLERR | POLLHUP) && self->out_len > 0)
+      /* Reading first, as in Qt: a wait for bytes written also takes in
+       * (and announces) what arrived meanwhile. */
+      if (pfd.revents & (POLLIN | POLLERR | POLLHUP))
+        {
+          /* A hang-up while not reading (full buffer, or the peer's last
+           * byte came already): the peer has left. */
+          if ((pfd.events & POLLIN) == 0)
+            peer_gone (self, 0, TRUE);
+          else if (read_and_notify (self) && goal == WAIT_READY_READ)
+            {
+              result = TRUE;
+              break;
+            }
+        }
+      if (self->fd >= 0 && self->out_len > 0 && (pfd.revents & (POLLOUT | POLLERR | POLLHUP)))
         {
           gssize written = flush_output (self);
 
@@ -1965,22 +2074,10 @@ wait_for (LsLocalSocket *self,
               break;
             }
         }
-      if (self->fd >= 0 && (pfd.revents & (POLLIN | POLLERR | POLLHUP)))
-        {
-          /* A hang-up while not reading (full buffer, or the peer's last
-           * byte came already): the peer has left. */
-          if ((pfd.events & POLLIN) == 0)
-            peer_gone (self, 0);
-          else if (read_and_notify (self) && goal == WAIT_READY_READ)
-            {
-              result = TRUE;
-              break;
-            }
-        }
     }
 
   if (goal == WAIT_DISCONNECTED)
-    result = self->state == LS_LOCAL_SOCKET_STATE_UNCONNECTED;
+    result = self->life != life || self->state == LS_LOCAL_SOCKET_STATE_UNCONNECTED;
 
 out:
   g_object_unref (self);
@@ -2229,6 +2326,7 @@ ls_local_socket_set_socket_descriptor (LsLocalSocket       *self,
 
   clear_names (self);
   clear_input (self);
+  begin_life (self);
   memset (&addr, 0, sizeof addr);
   if ((getpeername (socket_descriptor, (struct sockaddr *) &addr, &addr_len) == 0 &&
        ls_address_from_native (&address, &addr, addr_len)) ||
@@ -2289,9 +2387,11 @@ ls_local_socket_get_socket_descriptor (LsLocalSocket *self)
  * ls_local_socket_is_valid:
  * @self: a socket
  *
- * Gets whether the socket is connected (or closing).
+ * Gets whether the socket is usable: connected or closing, or ended by the
+ * peer with its received data still readable, as in Qt. It becomes %FALSE
+ * with [method@Ls.LocalSocket.close] or [method@Ls.LocalSocket.abort].
  *
- * Returns: whether the socket is connected (or closing)
+ * Returns: whether the socket is valid
  *
  * Since: 1.0
  */
@@ -2301,7 +2401,7 @@ ls_local_socket_is_valid (LsLocalSocket *self)
   g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
 
   return self->state == LS_LOCAL_SOCKET_STATE_CONNECTED ||
-         self->state == LS_LOCAL_SOCKET_STATE_CLOSING;
+         self->state == LS_LOCAL_SOCKET_STATE_CLOSING || self->is_open;
 }
 
 /**

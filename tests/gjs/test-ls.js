@@ -203,7 +203,8 @@ test('echo through the main loop, all byte values', () => {
     assertEqual(client.can_read_line(), true);
     assertEqual(T.decode(client.peek(4)), 'line');
     assertEqual(T.decode(client.read_line(0)), 'line one\n');
-    assertEqual(T.decode(client.read_line(4)), 'line');
+    // Qt's rule: read_line(N) returns at most N - 1 bytes.
+    assertEqual(T.decode(client.read_line(5)), 'line');
     assertEqual(T.decode(client.read_all()), ' two\n');
 });
 

@@ -305,7 +305,8 @@ def test_read_peek_readline(sock_path):
     assert accepted.can_read_line() is True
     assert bytes_of(accepted.read_line(0)) == b"first line\n"
     # max includes the newline; a limited read stops at max bytes.
-    assert bytes_of(accepted.read_line(3)) == b"sec"
+    # Qt's rule: read_line(N) returns at most N - 1 bytes.
+    assert bytes_of(accepted.read_line(4)) == b"sec"
     assert bytes_of(accepted.read_line(0)) == b"ond\n"
     assert accepted.can_read_line() is False
     assert bytes_of(accepted.read(2)) == b"th"
@@ -454,6 +455,9 @@ def test_disconnect_with_nothing_queued_is_synchronous(sock_path):
                           ("read-channel-finished",), ("disconnected",)]
     assert client.get_state() == S.UNCONNECTED
     assert client.get_socket_descriptor() == -1
+    # As in Qt, valid (open) until close() or abort().
+    assert client.is_valid()
+    client.close()
     assert not client.is_valid()
     prec = record_socket(accepted, ["disconnected"])
     run_until(lambda: prec.count("disconnected") == 1)

@@ -121,6 +121,9 @@ static void test_exchange () {
     client.disconnected.connect ((s) => disconnected++);
     conn.write ("bye".data);
     conn.disconnect_from_server ();
+    /* As in Qt, the data leaves from the main loop or in a wait. */
+    assert_true (conn.get_state () == Ls.LocalSocketState.CLOSING);
+    assert_true (conn.wait_for_disconnected (-1));
     assert_true (client.wait_for_disconnected (-1));
     assert_cmpint (disconnected, CompareOperator.EQ, 1);
     assert_cmpuint (errors.length, CompareOperator.EQ, 1);
