@@ -118,7 +118,7 @@ typedef enum /*< prefix=LS_LOCAL_SOCKET_STATE >*/
  */
 #define LS_SOCKET_ERROR (ls_socket_error_quark ())
 
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 GQuark ls_socket_error_quark (void);
 
 G_END_DECLS

@@ -18,7 +18,7 @@ G_BEGIN_DECLS
 
 #define LS_TYPE_LOCAL_SERVER (ls_local_server_get_type ())
 
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 G_DECLARE_DERIVABLE_TYPE (LsLocalServer, ls_local_server, LS, LOCAL_SERVER, GObject)
 
 /**
@@ -83,58 +83,58 @@ struct _LsLocalServerClass
   gpointer padding[8];
 };
 
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 LsLocalServer   *ls_local_server_new                        (void);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean         ls_local_server_listen                     (LsLocalServer    *self,
                                                              const char       *name,
                                                              GError          **error);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean         ls_local_server_listen_socket_descriptor   (LsLocalServer    *self,
                                                              int               socket_descriptor,
                                                              GError          **error);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void             ls_local_server_close                      (LsLocalServer    *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean         ls_local_server_is_listening               (LsLocalServer    *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 const char      *ls_local_server_get_error_string           (LsLocalServer    *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 LsSocketError    ls_local_server_get_server_error           (LsLocalServer    *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 const char      *ls_local_server_get_server_name            (LsLocalServer    *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 const char      *ls_local_server_get_full_server_name       (LsLocalServer    *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 int              ls_local_server_get_socket_descriptor      (LsLocalServer    *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gint             ls_local_server_get_max_pending_connections (LsLocalServer   *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void             ls_local_server_set_max_pending_connections (LsLocalServer   *self,
                                                               gint             max_pending);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 LsSocketOptions  ls_local_server_get_socket_options         (LsLocalServer    *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void             ls_local_server_set_socket_options         (LsLocalServer    *self,
                                                              LsSocketOptions   options);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gint             ls_local_server_get_listen_backlog_size    (LsLocalServer    *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void             ls_local_server_set_listen_backlog_size    (LsLocalServer    *self,
                                                              gint              size);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean         ls_local_server_has_pending_connections    (LsLocalServer    *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 LsLocalSocket   *ls_local_server_next_pending_connection    (LsLocalServer    *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void             ls_local_server_add_pending_connection     (LsLocalServer    *self,
                                                              LsLocalSocket    *socket);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean         ls_local_server_wait_for_new_connection    (LsLocalServer    *self,
                                                              int               msec,
                                                              gboolean         *timed_out,
                                                              GError          **error);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean         ls_local_server_remove_server              (const char       *name,
                                                              GError          **error);
 

@@ -17,110 +17,110 @@ G_BEGIN_DECLS
 
 #define LS_TYPE_LOCAL_SOCKET (ls_local_socket_get_type ())
 
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (LsLocalSocket, ls_local_socket, LS, LOCAL_SOCKET, GObject)
 
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 LsLocalSocket      *ls_local_socket_new                      (void);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void                ls_local_socket_connect_to_server        (LsLocalSocket      *self,
                                                               const char         *name);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void                ls_local_socket_set_server_name          (LsLocalSocket      *self,
                                                               const char         *name);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 const char         *ls_local_socket_get_server_name          (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 const char         *ls_local_socket_get_full_server_name     (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 LsSocketOptions     ls_local_socket_get_socket_options       (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void                ls_local_socket_set_socket_options       (LsLocalSocket      *self,
                                                               LsSocketOptions     options);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gint                ls_local_socket_get_connect_timeout      (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void                ls_local_socket_set_connect_timeout      (LsLocalSocket      *self,
                                                               gint                msec);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void                ls_local_socket_disconnect_from_server   (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void                ls_local_socket_abort                    (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void                ls_local_socket_close                    (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gssize              ls_local_socket_write                    (LsLocalSocket      *self,
                                                               const guint8       *data,
                                                               gsize               size);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gssize              ls_local_socket_write_bytes              (LsLocalSocket      *self,
                                                               GBytes             *bytes);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 GBytes             *ls_local_socket_read                     (LsLocalSocket      *self,
                                                               gsize               max_size);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 GBytes             *ls_local_socket_read_all                 (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 GBytes             *ls_local_socket_read_line                (LsLocalSocket      *self,
                                                               gsize               max_size);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 GBytes             *ls_local_socket_peek                     (LsLocalSocket      *self,
                                                               gsize               max_size);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean            ls_local_socket_can_read_line            (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gint64              ls_local_socket_get_bytes_available      (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gint64              ls_local_socket_get_bytes_to_write       (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean            ls_local_socket_flush                    (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean            ls_local_socket_wait_for_connected       (LsLocalSocket      *self,
                                                               int                 msec);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean            ls_local_socket_wait_for_ready_read      (LsLocalSocket      *self,
                                                               int                 msec);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean            ls_local_socket_wait_for_bytes_written   (LsLocalSocket      *self,
                                                               int                 msec);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean            ls_local_socket_wait_for_disconnected    (LsLocalSocket      *self,
                                                               int                 msec);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 LsLocalSocketState  ls_local_socket_get_state                (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 LsSocketError       ls_local_socket_get_error                (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 const char         *ls_local_socket_get_error_string         (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean            ls_local_socket_set_socket_descriptor    (LsLocalSocket      *self,
                                                               int                 socket_descriptor,
                                                               LsLocalSocketState  state,
                                                               GError            **error);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 int                 ls_local_socket_get_socket_descriptor    (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gboolean            ls_local_socket_is_valid                 (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 gint64              ls_local_socket_get_read_buffer_size     (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 void                ls_local_socket_set_read_buffer_size     (LsLocalSocket      *self,
                                                               gint64              size);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_0
 GCredentials       *ls_local_socket_get_peer_credentials     (LsLocalSocket      *self);
 
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_2
 gboolean            ls_local_socket_write_message            (LsLocalSocket      *self,
                                                               GBytes             *message,
                                                               GError            **error);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_2
 GBytes             *ls_local_socket_read_message             (LsLocalSocket      *self,
                                                               GError            **error);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_2
 gboolean            ls_local_socket_can_read_message         (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_2
 guint               ls_local_socket_get_max_message_size     (LsLocalSocket      *self);
-LS_AVAILABLE_IN_ALL
+LS_AVAILABLE_IN_1_2
 void                ls_local_socket_set_max_message_size     (LsLocalSocket      *self,
                                                               guint               size);
 

@@ -8,8 +8,10 @@
 
 #define __LS_INSIDE__
 # include "ls-version-macros.h"
+/* Generated headers: in the build tree they are not next to this file. */
+# include <ls/ls-version.h>
 # include "ls-enums.h"
-# include "ls-enum-types.h"
+# include <ls/ls-enum-types.h>
 # include "ls-local-socket.h"
 # include "ls-local-server.h"
 #undef __LS_INSIDE__
