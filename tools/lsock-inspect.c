@@ -9,7 +9,13 @@
 #include "lsock-private.h"
 
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <pwd.h>
+#include <sys/socket.h>
+#include <sys/sysmacros.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,16 +46,139 @@ entry_free (Entry *e)
   g_free (e);
 }
 
-/* Listening stream sockets: name -> inode (as a pointer-sized key). */
-static GHashTable *
-read_listening (void)
+/* Listening stream sockets, by the name they were bound to ("@name" for
+ * abstract ones) and, where the kernel tells (sock_diag), by the device
+ * and inode of their socket file: Ls and Qt may bind under a temporary
+ * name and rename, so the bound name is not always the path. */
+typedef struct
 {
-  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTable *by_name;   /* name -> guint64 socket inode */
+  GHashTable *by_file;   /* "dev:ino" -> guint64 socket inode */
+} Listeners;
+
+static void
+listeners_clear (Listeners *l)
+{
+  g_clear_pointer (&l->by_name, g_hash_table_unref);
+  g_clear_pointer (&l->by_file, g_hash_table_unref);
+}
+
+static void
+add_listener (GHashTable *table,
+              char       *key,
+              guint64     inode)
+{
+  guint64 *value = g_new (guint64, 1);
+
+  *value = inode;
+  g_hash_table_replace (table, key, value);
+}
+
+static char *
+file_key (dev_t   dev,
+          guint64 ino)
+{
+  return g_strdup_printf ("%u:%u:%" G_GUINT64_FORMAT, major (dev), minor (dev), ino);
+}
+
+static gboolean
+read_listening_diag (Listeners *l)
+{
+  struct
+  {
+    struct nlmsghdr        nlh;
+    struct unix_diag_req   req;
+  } request = { 0 };
+  struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+  int fd = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+  gboolean done = FALSE, ok = FALSE;
+  guint8 buffer[32768];
+
+  if (fd < 0)
+    return FALSE;
+  request.nlh.nlmsg_len = sizeof request;
+  request.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  request.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  request.req.sdiag_family = AF_UNIX;
+  request.req.udiag_states = 1 << 10;     /* TCP_LISTEN */
+  request.req.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_VFS;
+  if (sendto (fd, &request, sizeof request, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
+    goto out;
+
+  while (!done)
+    {
+      ssize_t n = recv (fd, buffer, sizeof buffer, 0);
+      struct nlmsghdr *h;
+
+      if (n <= 0)
+        goto out;
+      for (h = (struct nlmsghdr *) buffer; NLMSG_OK (h, (size_t) n); h = NLMSG_NEXT (h, n))
+        {
+          struct unix_diag_msg *msg;
+          struct rtattr *attr;
+          int len;
+          char *name = NULL;
+          gboolean have_vfs = FALSE;
+          struct unix_diag_vfs vfs = { 0 };
+
+          if (h->nlmsg_type == NLMSG_DONE)
+            {
+              done = TRUE;
+              ok = TRUE;
+              break;
+            }
+          if (h->nlmsg_type == NLMSG_ERROR)
+            goto out;
+          msg = NLMSG_DATA (h);
+          if (msg->udiag_type != SOCK_STREAM)
+            continue;
+          attr = (struct rtattr *) (msg + 1);
+          len = h->nlmsg_len - NLMSG_LENGTH (sizeof *msg);
+          for (; RTA_OK (attr, len); attr = RTA_NEXT (attr, len))
+            {
+              if (attr->rta_type == UNIX_DIAG_NAME && RTA_PAYLOAD (attr) > 0)
+                {
+                  const char *raw = RTA_DATA (attr);
+                  gsize size = RTA_PAYLOAD (attr);
+
+                  g_free (name);
+                  if (raw[0] == '\0')
+                    {
+                      g_autofree char *abstract = g_strndup (raw + 1, size - 1);
+                      name = g_strconcat ("@", abstract, NULL);
+                    }
+                  else
+                    name = g_strndup (raw, size);
+                }
+              else if (attr->rta_type == UNIX_DIAG_VFS && RTA_PAYLOAD (attr) >= sizeof vfs)
+                {
+                  memcpy (&vfs, RTA_DATA (attr), sizeof vfs);
+                  have_vfs = TRUE;
+                }
+            }
+          if (name != NULL)
+            add_listener (l->by_name, name, msg->udiag_ino);
+          if (have_vfs)
+            /* The kernel's dev_t: major in the top 12 bits, minor below. */
+            add_listener (l->by_file,
+                          file_key (makedev (vfs.udiag_vfs_dev >> 20, vfs.udiag_vfs_dev & 0xfffff),
+                                    vfs.udiag_vfs_ino),
+                          msg->udiag_ino);
+        }
+    }
+out:
+  close (fd);
+  return ok;
+}
+
+static void
+read_listening_proc (Listeners *l)
+{
   g_autofree char *contents = NULL;
   g_auto(GStrv) lines = NULL;
 
   if (!g_file_get_contents ("/proc/net/unix", &contents, NULL, NULL))
-    return table;
+    return;
   lines = g_strsplit (contents, "\n", -1);
   for (guint i = 1; lines[i] != NULL; i++)
     {
@@ -64,15 +193,36 @@ read_listening (void)
       if (type != 1 || !(flags & SO_ACCEPTCON_FLAG) || consumed == 0)
         continue;
       path = lines[i] + consumed;
-      if (path[0] == '\0')
-        continue;
-      {
-        guint64 *value = g_new (guint64, 1);
-        *value = inode;
-        g_hash_table_replace (table, g_strdup (path), value);
-      }
+      if (path[0] != '\0')
+        add_listener (l->by_name, g_strdup (path), inode);
     }
-  return table;
+}
+
+static void
+read_listening (Listeners *l)
+{
+  l->by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  l->by_file = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  if (!read_listening_diag (l))
+    {
+      g_hash_table_remove_all (l->by_name);
+      g_hash_table_remove_all (l->by_file);
+      read_listening_proc (l);
+    }
+}
+
+/* The listening socket behind a socket file, or NULL. */
+static guint64 *
+lookup_file (Listeners         *l,
+             const char        *path,
+             const struct stat *st)
+{
+  g_autofree char *key = file_key (st->st_dev, st->st_ino);
+  guint64 *inode = g_hash_table_lookup (l->by_file, key);
+
+  if (inode == NULL && g_hash_table_size (l->by_file) == 0)
+    inode = g_hash_table_lookup (l->by_name, path);
+  return inode;
 }
 
 /* inode -> "pid comm", for the inodes asked for, where /proc lets us see. */
@@ -240,7 +390,7 @@ lsock_cmd_probe (int    argc,
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
     G_OPTION_ENTRY_NULL
   };
-  g_autoptr(GHashTable) listening = NULL;
+  Listeners listening = { 0 };
   g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
   g_autofree char *path = NULL;
   g_autofree char *kind = NULL;
@@ -258,7 +408,7 @@ lsock_cmd_probe (int    argc,
                   "(%" G_GSIZE_FORMAT " bytes, at most 107)", strlen (path));
       return LSOCK_EXIT_NOT_FOUND;
     }
-  listening = read_listening ();
+  read_listening (&listening);
   e = g_new0 (Entry, 1);
   g_ptr_array_add (list, e);
   e->abstract = abstract;
@@ -266,7 +416,7 @@ lsock_cmd_probe (int    argc,
 
   if (abstract)
     {
-      inode = g_hash_table_lookup (listening, e->name);
+      inode = g_hash_table_lookup (listening.by_name, e->name);
       if (inode != NULL)
         e->inode = *inode;
       if (inode != NULL || try_connect (path, TRUE) == CONNECT_LIVE)
@@ -296,6 +446,7 @@ lsock_cmd_probe (int    argc,
             }
           else
             {
+              listeners_clear (&listening);
               lsock_fail (saved == EACCES ? LSOCK_EXIT_ACCESS : LSOCK_EXIT_IO, path,
                           "cannot examine: %s", g_strerror (saved));
               return saved == EACCES ? LSOCK_EXIT_ACCESS : LSOCK_EXIT_IO;
@@ -312,7 +463,7 @@ lsock_cmd_probe (int    argc,
               kind = g_strdup (file_kind (st.st_mode));
               status = LSOCK_EXIT_NOT_SOCKET;
             }
-          else if ((inode = g_hash_table_lookup (listening, path)) != NULL)
+          else if ((inode = lookup_file (&listening, path, &st)) != NULL)
             {
               e->inode = *inode;
               e->state = g_strdup ("live");
@@ -327,6 +478,7 @@ lsock_cmd_probe (int    argc,
                   status = LSOCK_EXIT_OK;
                   break;
                 case CONNECT_DENIED:
+                  listeners_clear (&listening);
                   lsock_fail (LSOCK_EXIT_ACCESS, path,
                               "permission denied: cannot tell a live socket from a stale one");
                   return LSOCK_EXIT_ACCESS;
@@ -344,6 +496,7 @@ lsock_cmd_probe (int    argc,
             }
         }
     }
+  listeners_clear (&listening);
   find_processes (list);
 
   if (json)
@@ -394,7 +547,9 @@ compare_entries (gconstpointer a,
 
 static void
 scan_directory (const char  *dir,
+                Listeners   *listening,
                 GHashTable  *seen,
+                GHashTable  *matched,
                 GPtrArray   *list)
 {
   g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
@@ -415,7 +570,18 @@ scan_directory (const char  *dir,
       e->have_stat = TRUE;
       e->uid = st.st_uid;
       e->mode = st.st_mode & 07777;
-      e->state = g_strdup (try_connect (path, FALSE) == CONNECT_LIVE ? "live" : "stale");
+      {
+        guint64 *inode = lookup_file (listening, path, &st);
+
+        if (inode != NULL)
+          {
+            e->inode = *inode;
+            e->state = g_strdup ("live");
+            g_hash_table_add (matched, inode);
+          }
+        else
+          e->state = g_strdup (try_connect (path, FALSE) == CONNECT_LIVE ? "live" : "stale");
+      }
       g_hash_table_add (seen, g_steal_pointer (&path));
       g_ptr_array_add (list, e);
     }
@@ -430,8 +596,9 @@ lsock_cmd_list (int    argc,
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
     G_OPTION_ENTRY_NULL
   };
-  g_autoptr(GHashTable) listening = NULL;
+  Listeners listening = { 0 };
   g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GHashTable) matched = g_hash_table_new (NULL, NULL);   /* guint64* of listeners shown */
   g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
   g_autofree char *probe = NULL;
   g_autofree char *tmpdir = NULL;
@@ -442,20 +609,41 @@ lsock_cmd_list (int    argc,
   if ((status = lsock_parse_command_line (entries, &argc, &argv, 0, 0, "")) >= 0)
     return status;
 
-  listening = read_listening ();
-  g_hash_table_iter_init (&iter, listening);
+  read_listening (&listening);
+
+  /* The directories Qt names resolve to: $TMPDIR (as Qt cleans it) and /tmp. */
+  probe = lsock_resolve_name ("x", FALSE);
+  tmpdir = g_path_get_dirname (probe);
+  if (g_path_is_absolute (tmpdir))
+    scan_directory (tmpdir, &listening, seen, matched, list);
+  if (!g_str_equal (tmpdir, "/tmp"))
+    scan_directory ("/tmp", &listening, seen, matched, list);
+
+  /* Every other listener, under the name it was bound to. */
+  g_hash_table_iter_init (&iter, listening.by_name);
   while (g_hash_table_iter_next (&iter, &key, &value))
     {
       const char *name = key;
-      Entry *e = g_new0 (Entry, 1);
+      guint64 inode = *(guint64 *) value;
+      gboolean shown = FALSE;
+      GHashTableIter m;
+      gpointer mk;
+      Entry *e;
       struct stat st;
 
+      g_hash_table_iter_init (&m, matched);
+      while (!shown && g_hash_table_iter_next (&m, &mk, NULL))
+        shown = *(guint64 *) mk == inode;
+      if (shown || g_hash_table_contains (seen, name))
+        continue;
+      e = g_new0 (Entry, 1);
       e->name = g_strdup (name);
-      e->inode = *(guint64 *) value;
+      e->inode = inode;
       e->abstract = name[0] == '@';
       if (e->abstract)
         e->state = g_strdup ("live");
-      else if (stat (name, &st) == 0 && S_ISSOCK (st.st_mode))
+      else if (stat (name, &st) == 0 && S_ISSOCK (st.st_mode) &&
+               lookup_file (&listening, name, &st) != NULL)
         {
           e->state = g_strdup ("live");
           e->have_stat = TRUE;
@@ -463,18 +651,10 @@ lsock_cmd_list (int    argc,
           e->mode = st.st_mode & 07777;
         }
       else
-        e->state = g_strdup ("unlinked");   /* listening, but its file is gone */
-      g_hash_table_add (seen, g_strdup (name));
+        e->state = g_strdup ("unlinked");   /* listening, but its file is gone or replaced */
       g_ptr_array_add (list, e);
     }
-
-  /* The directories Qt names resolve to: $TMPDIR (as Qt cleans it) and /tmp. */
-  probe = lsock_resolve_name ("x", FALSE);
-  tmpdir = g_path_get_dirname (probe);
-  if (g_path_is_absolute (tmpdir))
-    scan_directory (tmpdir, seen, list);
-  if (!g_str_equal (tmpdir, "/tmp"))
-    scan_directory ("/tmp", seen, list);
+  listeners_clear (&listening);
 
   find_processes (list);
   g_ptr_array_sort (list, compare_entries);

@@ -266,7 +266,7 @@ encode_message (LsockPump *self,
         if (g_utf8_validate_len ((const char *) data, size, NULL) &&
             memchr (data, '\0', size) == NULL)
           {
-            text = g_strndup ((const char *) data, size);
+            text = size > 0 ? g_strndup ((const char *) data, size) : g_strdup ("");
             json_builder_set_member_name (builder, "text");
             json_builder_add_string_value (builder, text);
           }

@@ -301,10 +301,10 @@ print_peer_connected (Listen        *self,
       lsock_print_json (stderr, b);
     }
   else if (ucred != NULL)
-    fprintf (stderr, "lsock listen: peer %u connected: pid %d uid %u gid %u\n",
+    fprintf (stderr, "peer %u connected: pid %d uid %u gid %u\n",
              peer, (int) ucred->pid, (guint) ucred->uid, (guint) ucred->gid);
   else
-    fprintf (stderr, "lsock listen: peer %u connected: credentials unavailable\n", peer);
+    fprintf (stderr, "peer %u connected: credentials unavailable\n", peer);
   fflush (stderr);
 }
 
@@ -331,7 +331,7 @@ print_peer_disconnected (Listen  *self,
       lsock_print_json (stderr, b);
     }
   else
-    fprintf (stderr, "lsock listen: peer %u disconnected: received %" G_GUINT64_FORMAT
+    fprintf (stderr, "peer %u disconnected: received %" G_GUINT64_FORMAT
              " bytes, sent %" G_GUINT64_FORMAT " bytes\n", peer, received, sent);
   fflush (stderr);
 }
@@ -367,11 +367,11 @@ print_listening (Listen *self)
       lsock_print_json (stderr, b);
     }
   else if (abstract)
-    fprintf (stderr, "lsock listen: listening on @%s\n", full);
+    fprintf (stderr, "listening on @%s\n", full);
   else if (have_mode)
-    fprintf (stderr, "lsock listen: listening on %s (mode %04o)\n", full, st.st_mode & 07777);
+    fprintf (stderr, "listening on %s (mode %04o)\n", full, st.st_mode & 07777);
   else
-    fprintf (stderr, "lsock listen: listening on %s\n", full);
+    fprintf (stderr, "listening on %s\n", full);
   fflush (stderr);
 }
 

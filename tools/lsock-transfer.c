@@ -130,9 +130,9 @@ print_summary (Transfer *self)
       g_autofree char *size_text = lsock_format_size (done);
       g_autofree char *rate_text = lsock_format_size ((guint64) rate);
 
-      fprintf (stderr, "lsock %s: %s: %s %" G_GUINT64_FORMAT " bytes (%s) in %.2f s, %s/s\n",
-               lsock_app.command, self->subject, self->sending ? "sent" : "received",
-               done, size_text, elapsed, rate_text);
+      fprintf (stderr, "%s %" G_GUINT64_FORMAT " bytes (%s) %s %s in %.2f s, %s/s\n",
+               self->sending ? "sent" : "received", done, size_text,
+               self->sending ? "to" : "from", self->subject, elapsed, rate_text);
     }
   fflush (stderr);
 }
@@ -235,7 +235,7 @@ run_transfer (Transfer   *self,
         }
       else
         {
-          fprintf (stderr, "lsock %s: listening on %s\n", lsock_app.command, self->subject);
+          fprintf (stderr, "listening on %s\n", self->subject);
           fflush (stderr);
         }
       on_transfer_connection (server, self);

@@ -158,13 +158,14 @@ on_signal (gpointer data)
 {
   int signum = GPOINTER_TO_INT (data);
 
-  /* Close before anything else: no socket file may outlive us. */
+  /* The status first: aborting below ends sessions "normally". */
+  lsock_quit (128 + signum);
+  /* No socket file may outlive us. */
   if (lsock_app.server != NULL)
     ls_local_server_close (lsock_app.server);
   if (lsock_app.sockets != NULL)
     for (guint i = 0; i < lsock_app.sockets->len; i++)
       ls_local_socket_abort (g_ptr_array_index (lsock_app.sockets, i));
-  lsock_quit (128 + signum);
   return G_SOURCE_CONTINUE;
 }
 
