@@ -9,6 +9,8 @@
 #include "lsock-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -146,13 +148,14 @@ on_transfer_done (LsockPump  *pump,
   Transfer *self = user_data;
 
   g_clear_handle_id (&self->progress_id, g_source_remove);
-  if (self->progress)
-    {
-      fputs ("\n", stderr);
-      self->progress = FALSE;
-    }
   if (message != NULL)
-    lsock_fail (status, self->subject, "%s", message);
+    {
+      /* End the bar's line: the error is a line of its own. */
+      if (self->progress)
+        fputs ("\n", stderr);
+      self->progress = FALSE;
+      lsock_fail (status, self->subject, "%s", message);
+    }
   else
     {
       print_summary (self);
@@ -377,16 +380,20 @@ lsock_cmd_recv (int    argc,
     self.output = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
   else
     {
-      g_autoptr(GFile) file = g_file_new_for_commandline_arg (output);
-      g_autoptr(GError) error = NULL;
+      /* A plain open (): -o may be a device or a pipe, not only a file. */
+      int fd = g_open (output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
 
-      self.output = G_OUTPUT_STREAM (g_file_replace (file, NULL, FALSE, G_FILE_CREATE_NONE, NULL, &error));
-      if (self.output == NULL)
+      if (fd < 0)
         {
-          status = file_error_status (error);
-          lsock_fail (status, output, "cannot write: %s", error->message);
+          int saved = errno;
+
+          status = (saved == ENOENT || saved == ENOTDIR) ? LSOCK_EXIT_NOT_FOUND
+                   : (saved == EACCES || saved == EPERM || saved == EROFS) ? LSOCK_EXIT_ACCESS
+                   : LSOCK_EXIT_IO;
+          lsock_fail (status, output, "cannot write: %s", g_strerror (saved));
           return status;
         }
+      self.output = g_unix_output_stream_new (fd, TRUE);
     }
   self.sending = FALSE;
   self.json = json;

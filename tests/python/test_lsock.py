@@ -827,3 +827,68 @@ def test_sigint_during_a_session(tmpdir_env):
     assert not os.path.exists(os.path.join(tmpdir_env, "busy"))
     cli.stdin.close()
     assert cli.wait(SAFETY_TIMEOUT) == 0     # the server went away: a normal end
+
+
+# ---- session ends and progress ---------------------------------------------------
+
+def test_half_close_for_a_peer_that_reads_until_eof(tmpdir_env):
+    """--half-close: the peer sees the end of stdin, answers, closes."""
+    path = os.path.join(tmpdir_env, "eof")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+
+    def serve():
+        conn, _ = srv.accept()
+        got = b""
+        while True:
+            c = conn.recv(65536)
+            if not c:
+                break
+            got += c
+        conn.sendall(b"got %d bytes\n" % len(got))
+        conn.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    rc, out, err = run("connect", "--half-close", "--linger", "-1", "eof", input=b"x" * 100000)
+    t.join(SAFETY_TIMEOUT)
+    srv.close()
+    assert rc == 0, err
+    assert out == b"got 100000 bytes\n"
+
+
+def test_linger_zero_disconnects_once_stdin_is_sent(tmpdir_env):
+    srv, _ = listen("listen", "--linger", "-1", "lz")
+    rc, out, err = run("connect", "--linger", "0", "lz", input=b"all of it\n")
+    assert rc == 0, err
+    rc, out, err = srv.finish()
+    assert rc == 0 and out == b"all of it\n", err
+
+
+def test_progress_bar_on_a_terminal(tmpdir_env):
+    import pty
+    data = os.urandom(8 * MIB)
+    src = os.path.join(tmpdir_env, "src")
+    with open(src, "wb") as f:
+        f.write(data)
+    rcv, _ = listen("recv", "-o", os.devnull, "tty")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([LSOCK, "send", "tty", src], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            c = os.read(master, 65536)
+        except OSError:
+            break
+        if not c:
+            break
+        shown += c
+    os.close(master)
+    assert p.wait(SAFETY_TIMEOUT) == 0
+    text = shown.decode("utf-8", "replace")
+    # The last redraw is the complete bar, then the summary line.
+    assert "\r" in text and "[" + "#" * 24 + "] 100%" in text and "ETA" in text
+    assert "sent %d bytes" % len(data) in text
+    assert rcv.finish()[0] == 0
