@@ -1,0 +1,941 @@
+# test_lsock.py: the lsock command-line tool, driven as a subprocess
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Peers: lsock itself, an Ls server in this process, and Qt 5 (PySide2)
+# servers and clients in their own processes. Data is checked byte for byte
+# by SHA-256, streamed (1 GiB never sits in memory). Nothing here depends
+# on timing: waits are for lines, files or exits, with a safety timeout.
+
+import hashlib
+import json
+import os
+import random
+import select
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import (HERE, PYTHON, SAFETY_TIMEOUT, GLib, LineProc, Ls, ServerThread,
+                      echo_all, stale_socket)
+
+LSOCK = os.environ.get("LSOCK")
+pytestmark = pytest.mark.skipif(not LSOCK, reason="LSOCK (the built lsock) not set")
+
+QT_PEER = os.path.join(HERE, "qt_peer.py")
+QT_FRAME_PEER = os.path.join(HERE, "qt_frame_peer.py")
+MIB = 1 << 20
+GIB = 1 << 30
+BIG_TIMEOUT = 600
+
+
+def have_pyside2():
+    r = subprocess.run([PYTHON, "-c", "import PySide2.QtNetwork"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
+needs_qt = pytest.mark.skipif(not have_pyside2(), reason="PySide2.QtNetwork not installed")
+
+
+# ---- helpers ---------------------------------------------------------------
+
+def run(*args, input=b"", env=None, timeout=SAFETY_TIMEOUT):
+    """Runs lsock to completion: (returncode, stdout bytes, stderr text)."""
+    r = subprocess.run([LSOCK] + list(args), input=input, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=env, timeout=timeout)
+    return r.returncode, r.stdout, r.stderr.decode("utf-8", errors="replace")
+
+
+class Proc:
+    """An lsock (or other) child process; stderr is read line by line
+    (lsock's events), stdin/stdout are left to the test."""
+
+    def __init__(self, args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, env=None):
+        self.proc = subprocess.Popen(args, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
+                                     bufsize=0, env=env)
+        self.pid = self.proc.pid
+        self._err = b""
+        self.err_lines = []
+
+    def wait_for_err_line(self, prefix, timeout=SAFETY_TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while True:
+            while b"\n" in self._err:
+                raw, self._err = self._err.split(b"\n", 1)
+                line = raw.decode("utf-8", errors="replace")
+                self.err_lines.append(line)
+                if line.startswith(prefix):
+                    return line
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no stderr line %r; so far %r" % (prefix, self.err_lines))
+            r, _, _ = select.select([self.proc.stderr], [], [], left)
+            if not r:
+                continue
+            chunk = os.read(self.proc.stderr.fileno(), 65536)
+            if not chunk:
+                rc = self.proc.wait()
+                raise AssertionError("exited (rc %s) before %r; stderr %r" % (rc, prefix, self.err_lines))
+            self._err += chunk
+
+    def finish(self, timeout=SAFETY_TIMEOUT):
+        """Waits for the exit: (returncode, stdout bytes or None, all stderr text)."""
+        if self.proc.stdin is not None and self.proc.stdin.closed:
+            self.proc.stdin = None
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, err = self.proc.communicate()
+            raise AssertionError("did not exit; stderr %r" % (self._err + err))
+        text = "".join(l + "\n" for l in self.err_lines) + (self._err + err).decode("utf-8", "replace")
+        return self.proc.returncode, out, text
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def listen(*args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE):
+    """Starts lsock listen/recv/send --listen and waits until it listens."""
+    p = Proc([LSOCK] + list(args), stdin=stdin, stdout=stdout)
+    try:
+        line = p.wait_for_err_line("")
+        while "listening" not in line:
+            line = p.wait_for_err_line("")
+    except BaseException:
+        p.kill()
+        raise
+    return p, line
+
+
+def one_error_line(err, command, subject):
+    """Every error is one line naming the operation, the name and the reason."""
+    lines = [l for l in err.splitlines() if l.startswith("lsock " + command + ":")]
+    assert len(lines) == 1, err
+    assert subject in lines[0], lines[0]
+    reason = lines[0].split(subject, 1)[1]
+    assert len(reason.strip(" :“”()")) > 3, lines[0]
+    return lines[0]
+
+
+class Stream:
+    """A deterministic byte stream of @size bytes: 1 MiB random blocks, each
+    stamped with its index so reordering or repetition changes the hash."""
+
+    def __init__(self, size, seed):
+        self.size = size
+        self.block = random.Random(seed).randbytes(MIB)
+
+    def chunks(self):
+        sent = 0
+        index = 0
+        while sent < self.size:
+            n = min(MIB, self.size - sent)
+            yield (index.to_bytes(8, "big") + self.block[8:])[:n]
+            sent += n
+            index += 1
+
+    def sha256(self):
+        h = hashlib.sha256()
+        for c in self.chunks():
+            h.update(c)
+        return h.hexdigest()
+
+
+def feed(pipe, stream):
+    def run_():
+        try:
+            for c in stream.chunks():
+                pipe.write(c)
+        except BrokenPipeError:
+            pass
+        finally:
+            try:
+                pipe.close()
+            except BrokenPipeError:
+                pass
+    t = threading.Thread(target=run_, daemon=True)
+    t.start()
+    return t
+
+
+def drain(pipe):
+    """Hashes everything from @pipe in a thread; result()[0] is (size, sha)."""
+    result = []
+
+    def run_():
+        h = hashlib.sha256()
+        n = 0
+        while True:
+            c = pipe.read(MIB)
+            if not c:
+                break
+            h.update(c)
+            n += len(c)
+        result.append((n, h.hexdigest()))
+    t = threading.Thread(target=run_, daemon=True)
+    t.start()
+    return t, result
+
+
+def drain_counting(pipe):
+    """Like drain (), and progress[0] counts the bytes read so far."""
+    result = []
+    progress = [0]
+
+    def run_():
+        h = hashlib.sha256()
+        while True:
+            c = pipe.read(MIB)
+            if not c:
+                break
+            h.update(c)
+            progress[0] += len(c)
+        result.append((progress[0], h.hexdigest()))
+    t = threading.Thread(target=run_, daemon=True)
+    t.start()
+    return t, result, progress
+
+
+def wait_for(cond, timeout=SAFETY_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, "condition not reached within %.0f s" % timeout
+        time.sleep(0.05)
+
+
+def read_exactly(pipe, n):
+    buf = b""
+    while len(buf) < n:
+        c = pipe.read(n - len(buf))
+        assert c, "EOF after %d of %d bytes" % (len(buf), n)
+        buf += c
+    return buf
+
+
+def popen(args, **kw):
+    return subprocess.Popen([LSOCK] + list(args), stdin=kw.get("stdin", subprocess.PIPE),
+                            stdout=kw.get("stdout", subprocess.PIPE),
+                            stderr=kw.get("stderr", subprocess.PIPE))
+
+
+# ---- help, man page, completion --------------------------------------------
+
+def test_help_lists_commands_and_exit_statuses():
+    rc, out, err = run("--help")
+    assert rc == 0 and err == ""
+    text = out.decode()
+    for word in ("connect", "listen", "probe", "list", "send", "recv", "--frame qt",
+                 "--max-message-size", "--mode", "Exit status", "128+N"):
+        assert word in text
+    # Every command's --help is the same text.
+    rc2, out2, _ = run("probe", "--help")
+    assert rc2 == 0 and out2 == out
+
+
+def test_man_page_is_generated_from_the_help_text():
+    man = os.environ.get("LSOCK_MAN")
+    if not man or not os.path.exists(man):
+        pytest.skip("man page not built")
+    text = open(man, encoding="utf-8").read()
+    assert text.startswith('.\\"') and ".TH LSOCK 1" in text
+    for section in (".SH SYNOPSIS", ".SH COMMANDS", ".SH OPTIONS", ".SH EXIT STATUS"):
+        assert section in text
+    # The same options and statuses as --help (roff escapes its hyphens).
+    _, out, _ = run("--help")
+    for opt in ("--max-message-size", "--half-close", "--linger", "--keep", "--echo"):
+        assert opt in out.decode()
+        assert opt.replace("-", "\\-") in text
+    if shutil.which("man"):
+        r = subprocess.run(["man", "-l", "-P", "cat", man], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, env=dict(os.environ, MANWIDTH="80"))
+        if r.returncode == 0:
+            assert b"max-message-size" in r.stdout.replace(b"\xe2\x80\x90", b"-")
+
+
+def test_bash_completion_parses_and_completes():
+    path = os.environ.get("LSOCK_COMPLETION")
+    if not path or not shutil.which("bash"):
+        pytest.skip("no completion file or bash")
+    script = ('source "%s"; COMP_WORDS=(lsock li); COMP_CWORD=1; _lsock; echo "${COMPREPLY[*]}";'
+              'COMP_WORDS=(lsock listen --mo); COMP_CWORD=2; _lsock; echo "${COMPREPLY[*]}";'
+              'COMP_WORDS=(lsock listen --mode w); COMP_CWORD=3; _lsock; echo "${COMPREPLY[*]}"' % path)
+    r = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.decode().splitlines() == ["listen list", "--mode", "world"]
+
+
+# ---- lsock against itself --------------------------------------------------
+
+def test_connect_listen_both_directions(tmpdir_env):
+    """listen and connect copy both ways; the connect side ends when its
+    stdin ended and the peer closed."""
+    srv, _ = listen("listen", "--linger", "-1", "duo", stdin=subprocess.PIPE)
+    cli = popen(["connect", "--linger", "-1", "duo"])
+    cli.stdin.write(b"from the client\n")
+    cli.stdin.close()
+    srv.proc.stdin.write(b"from the server\n")
+    srv.proc.stdin.close()
+    # The server has nothing more to send and waits for the client, which
+    # waits for the server: --linger -1 on both would wait forever, so the
+    # client gets the server's line and then the test ends the client.
+    assert srv.proc.stdout.read(16) == b"from the client\n"
+    assert cli.stdout.read(16) == b"from the server\n"
+    cli.send_signal(signal.SIGTERM)
+    assert cli.wait(SAFETY_TIMEOUT) == 143
+    rc, out, err = srv.finish()
+    assert rc == 0, err
+    assert "peer 1 disconnected: received 16 bytes, sent 16 bytes" in err
+    assert not os.path.exists(os.path.join(tmpdir_env, "duo"))
+
+
+def test_connect_to_echo_1gib_byte_for_byte(tmpdir_env):
+    """1 GiB to lsock listen --echo and back, checked by SHA-256."""
+    stream = Stream(GIB, seed=16)
+    srv, _ = listen("listen", "--echo", "--json", "big")
+    # --linger -1: the client waits for the server to close, which it does
+    # when the test stops it once everything came back.
+    cli = popen(["connect", "--linger", "-1", "big"])
+    writer = feed(cli.stdin, stream)
+    reader, result, progress = drain_counting(cli.stdout)
+    wait_for(lambda: progress[0] >= GIB, BIG_TIMEOUT)
+    srv.proc.send_signal(signal.SIGTERM)
+    writer.join(BIG_TIMEOUT)
+    reader.join(BIG_TIMEOUT)
+    assert cli.wait(BIG_TIMEOUT) == 0, cli.stderr.read()
+    assert result == [(GIB, stream.sha256())]
+    rc, _, err = srv.finish()
+    assert rc == 143, err
+    assert '"received":%d' % GIB in err.replace(" ", "")
+
+
+@pytest.mark.parametrize("listener", ["recv", "send"])
+def test_send_recv_1gib_byte_for_byte(tmpdir_env, listener):
+    """recv listens and send connects, or send --listen and recv --connect."""
+    stream = Stream(GIB, seed=7)
+    if listener == "recv":
+        srv, line = listen("recv", "bulk", stdout=subprocess.PIPE)
+        reader, result = drain(srv.proc.stdout)
+        snd = popen(["send", "bulk", "-"], stdout=subprocess.DEVNULL)
+        writer = feed(snd.stdin, stream)
+        rcv_proc, snd_proc = srv, None
+    else:
+        srv, line = listen("send", "--listen", "bulk", "-", stdin=subprocess.PIPE,
+                           stdout=subprocess.DEVNULL)
+        writer = feed(srv.proc.stdin, stream)
+        rcv = popen(["recv", "--connect", "bulk"], stdin=subprocess.DEVNULL)
+        reader, result = drain(rcv.stdout)
+        snd = None
+    assert "listening on " + os.path.join(tmpdir_env, "bulk") in line
+    writer.join(BIG_TIMEOUT)
+    reader.join(BIG_TIMEOUT)
+    assert result == [(GIB, stream.sha256())]
+    if listener == "recv":
+        assert snd.wait(BIG_TIMEOUT) == 0
+        summary = snd.stderr.read().decode()
+        assert "sent %d bytes" % GIB in summary
+        rc, _, err = srv.finish()
+        assert rc == 0, err
+        assert "received %d bytes" % GIB in err
+    else:
+        assert rcv.wait(BIG_TIMEOUT) == 0
+        assert "received %d bytes" % GIB in rcv.stderr.read().decode()
+        rc, _, err = srv.finish()
+        assert rc == 0, err
+        assert "sent %d bytes" % GIB in err
+    # Not a terminal: one plain summary line, no progress bar.
+    assert "\r" not in err
+    assert not os.path.exists(os.path.join(tmpdir_env, "bulk"))
+
+
+def test_recv_to_file_and_send_json_summary(tmpdir_env):
+    data = os.urandom(3 * MIB + 17)
+    src = os.path.join(tmpdir_env, "src.bin")
+    dst = os.path.join(tmpdir_env, "dst.bin")
+    with open(src, "wb") as f:
+        f.write(data)
+    srv, _ = listen("recv", "--json", "-o", dst, "f")
+    rc, _, err = run("send", "--json", "f", src)
+    assert rc == 0, err
+    summary = json.loads(err.strip().splitlines()[-1])
+    assert summary["event"] == "done" and summary["sent"] == len(data)
+    rc, _, err = srv.finish()
+    assert rc == 0, err
+    assert json.loads(err.strip().splitlines()[-1])["received"] == len(data)
+    with open(dst, "rb") as f:
+        assert f.read() == data
+
+
+def test_listen_keep_serves_one_after_another(tmpdir_env):
+    srv, _ = listen("listen", "--keep", "k")
+    for i in range(3):
+        rc, out, err = run("connect", "--linger", "0", "k", input=b"message %d\n" % i)
+        assert rc == 0, err
+    # All three were copied to stdout, in order; the server still listens.
+    rc, out, err = run("probe", "k")
+    assert rc == 0, out
+    srv.proc.send_signal(signal.SIGINT)
+    rc, out, err = srv.finish()
+    assert rc == 130
+    assert out == b"message 0\nmessage 1\nmessage 2\n"
+    assert err.count("disconnected") == 3
+    assert not os.path.exists(os.path.join(tmpdir_env, "k"))
+
+
+def test_listen_reports_peer_credentials_and_mode(tmpdir_env):
+    srv, line = listen("listen", "--json", "--mode", "user", "--echo", "cred")
+    listening = json.loads(line)
+    assert listening["event"] == "listening" and listening["mode"] == "0700"
+    assert stat.S_IMODE(os.stat(os.path.join(tmpdir_env, "cred")).st_mode) == 0o700
+    cli = popen(["connect", "--linger", "-1", "cred"])
+    connected = json.loads(srv.wait_for_err_line('{"event":"connected"'))
+    assert connected == {"event": "connected", "peer": 1, "pid": cli.pid,
+                         "uid": os.getuid(), "gid": os.getgid()}
+    out, _ = cli.communicate(b"x" * 10, timeout=SAFETY_TIMEOUT) if False else (None, None)
+    cli.stdin.write(b"0123456789")
+    cli.stdin.close()
+    assert cli.stdout.read(10) == b"0123456789"
+    cli.send_signal(signal.SIGTERM)
+    cli.wait(SAFETY_TIMEOUT)
+    rc, _, err = srv.finish()
+    assert rc == 0, err
+
+
+@pytest.mark.parametrize("mode,bits", [("group", 0o070), ("other", 0o007), ("world", 0o777)])
+def test_listen_modes(tmpdir_env, mode, bits):
+    srv, line = listen("listen", "--mode", mode, "m")
+    assert stat.S_IMODE(os.stat(os.path.join(tmpdir_env, "m")).st_mode) == bits
+    assert "(mode %04o)" % bits in line
+    srv.proc.send_signal(signal.SIGTERM)
+    assert srv.finish()[0] == 143
+    assert not os.path.exists(os.path.join(tmpdir_env, "m"))
+
+
+def test_abstract_connect_and_probe(tmpdir_env):
+    name = "lsock-test-%d" % os.getpid()
+    srv, line = listen("listen", "--abstract", "--echo", name)
+    assert "@" + name in line
+    rc, out, err = run("probe", "--abstract", "--json", name)
+    assert rc == 0, err
+    info = json.loads(out)
+    assert info["state"] == "live" and info["abstract"] and info["name"] == "@" + name
+    rc, out, _ = run("list", "--json")
+    assert any(e["name"] == "@" + name and e["state"] == "live" for e in json.loads(out))
+    rc, out, err = run("connect", "--abstract", "--linger", "0", name, input=b"abstract\n")
+    assert rc == 0, err
+    assert srv.finish()[0] == 0
+    assert not os.listdir(tmpdir_env)
+    rc, out, _ = run("probe", "--abstract", name)
+    assert rc == 2 and out.decode().startswith("missing @" + name)
+
+
+# ---- lsock against an Ls server (this process) -------------------------------
+
+def test_connect_to_ls_echo_server(tmpdir_env):
+    data = os.urandom(8 * MIB)
+    t = ServerThread("ls-echo", on_socket=echo_all).start()
+    try:
+        cli = popen(["connect", "--linger", "-1", "ls-echo"])
+        writer = threading.Thread(target=lambda: (cli.stdin.write(data), cli.stdin.close()),
+                                  daemon=True)
+        writer.start()
+        echoed = read_exactly(cli.stdout, len(data))
+    finally:
+        t.stop()                     # aborts the connection: the client's peer closes
+    writer.join(SAFETY_TIMEOUT)
+    assert cli.wait(SAFETY_TIMEOUT) == 0, cli.stderr.read()
+    assert cli.stdout.read() == b""
+    assert hashlib.sha256(echoed).hexdigest() == hashlib.sha256(data).hexdigest()
+
+
+def test_ls_client_to_lsock_listen(tmpdir_env):
+    srv, _ = listen("listen", "--echo", "ls-cli")
+    sock = Ls.LocalSocket()
+    sock.connect_to_server("ls-cli")
+    assert sock.get_state() == Ls.LocalSocketState.CONNECTED
+    payload = os.urandom(MIB)
+    sock.write(payload)
+    got = bytearray()
+    deadline = time.monotonic() + SAFETY_TIMEOUT
+    while len(got) < len(payload) and time.monotonic() < deadline:
+        sock.wait_for_ready_read(1000)
+        g = sock.read_all()
+        got.extend(g.get_data() or b"")
+    sock.disconnect_from_server()
+    assert bytes(got) == payload
+    assert srv.finish()[0] == 0
+
+
+# ---- lsock against Qt (PySide2) ------------------------------------------------
+
+def qt_payload(size, seed):
+    return random.Random(seed).randbytes(size)
+
+
+class QtProc(LineProc):
+    def tagged(self, tag):
+        return json.loads(self.wait_for_line(tag + " ")[len(tag) + 1:])
+
+    def result(self):
+        rc, out, err = self.finish()
+        for line in out.splitlines():
+            if line.startswith("RESULT "):
+                r = json.loads(line[7:])
+                r["returncode"] = rc
+                return r
+        raise AssertionError("no RESULT (rc %s): %s %s" % (rc, out, err))
+
+
+@needs_qt
+def test_connect_to_qt_server_both_directions(tmpdir_env):
+    up, down = 4 * MIB + 3, 6 * MIB + 5
+    mine = os.urandom(up)
+    qt = QtProc([PYTHON, QT_PEER, "server", "--name", "qt-srv", "--size", str(down),
+                 "--seed", "2002", "--expect", str(up), "--close"], env=dict(os.environ))
+    assert qt.tagged("LISTENING")["ok"]
+    rc, out, err = run("connect", "--linger", "-1", "qt-srv", input=mine, timeout=120)
+    assert rc == 0, err
+    assert out == qt_payload(down, 2002)
+    res = qt.result()
+    assert res["received_size"] == up
+    assert res["received_sha256"] == hashlib.sha256(mine).hexdigest()
+
+
+@needs_qt
+def test_qt_client_to_listen_both_directions(tmpdir_env):
+    up, down = 5 * MIB + 1, 3 * MIB + 9
+    mine = os.urandom(down)
+    srv, _ = listen("listen", "--linger", "-1", "qt-cli", stdin=subprocess.PIPE)
+    qt = QtProc([PYTHON, QT_PEER, "client", "--name", "qt-cli", "--size", str(up),
+                 "--seed", "3003", "--expect", str(down), "--close"], env=dict(os.environ))
+    srv.proc.stdin.write(mine)
+    srv.proc.stdin.close()
+    rc, out, err = srv.finish(timeout=120)
+    assert rc == 0, err
+    assert out == qt_payload(up, 3003)
+    res = qt.result()
+    assert res["connected"] and res["received_size"] == down
+    assert res["received_sha256"] == hashlib.sha256(mine).hexdigest()
+
+
+@needs_qt
+def test_send_to_qt_server_and_recv_from_qt_client(tmpdir_env):
+    size = 16 * MIB
+    data = os.urandom(size)
+    qt = QtProc([PYTHON, QT_PEER, "server", "--name", "qt-bulk", "--expect", str(size)],
+                env=dict(os.environ))
+    assert qt.tagged("LISTENING")["ok"]
+    rc, _, err = run("send", "qt-bulk", "-", input=data, timeout=120)
+    assert rc == 0, err
+    res = qt.result()
+    assert res["received_sha256"] == hashlib.sha256(data).hexdigest()
+
+    srv, _ = listen("recv", "qt-bulk2")
+    qt = QtProc([PYTHON, QT_PEER, "client", "--name", "qt-bulk2", "--size", str(size),
+                 "--seed", "5", "--close"], env=dict(os.environ))
+    rc, out, err = srv.finish(timeout=120)
+    assert rc == 0, err
+    assert out == qt_payload(size, 5)
+    assert qt.result()["returncode"] == 0
+
+
+@needs_qt
+def test_frame_qt_to_qt_server(tmpdir_env):
+    """Messages through QDataStream: binary, empty, and a null array back."""
+    messages = [b"hello", b"", bytes(range(256)) + b"\n\x00"]
+    qt = QtProc([PYTHON, QT_FRAME_PEER, "server", "--name", "qt-frame",
+                 "--count", str(len(messages))], env=dict(os.environ))
+    assert qt.tagged("LISTENING")["ok"]
+    stdin = b"".join(m.hex().encode() + b"\n" for m in messages)
+    rc, out, err = run("connect", "--frame", "qt", "--hex", "--linger", "-1", "qt-frame", input=stdin)
+    assert rc == 0, err
+    expected = [(b"re:" + m).hex() for m in messages] + [""]      # the null array
+    assert out.decode().splitlines() == expected
+    assert qt.result()["received"] == [m.hex() for m in messages]
+
+
+@needs_qt
+def test_frame_qt_json_from_qt_client(tmpdir_env):
+    srv, _ = listen("listen", "--frame", "qt", "--json", "--linger", "-1", "qt-fc",
+                    stdin=subprocess.PIPE)
+    qt = QtProc([PYTHON, QT_FRAME_PEER, "client", "--name", "qt-fc",
+                 "--send", "68690a,,~,00ff", "--expect", "3"], env=dict(os.environ))
+    srv.proc.stdin.write(b'"caf\\u00e9"\n{"base64": "AAEC"}\nnull\n')
+    srv.proc.stdin.close()
+    rc, out, err = srv.finish()
+    assert rc == 0, err
+    got = [json.loads(l) for l in out.decode().splitlines()]
+    assert [g["size"] for g in got] == [3, 0, 0, 2]
+    assert got[0] == {"size": 3, "base64": "aGkK", "text": "hi\n"}
+    assert got[3]["base64"] == "AP8=" and "text" not in got[3]
+    res = qt.result()
+    assert res["received"] == ["636166c3a9", "000102", ""]
+
+
+# ---- framing: hostile and partial input ---------------------------------------
+
+def test_frame_text_round_trip_through_echo(tmpdir_env):
+    srv, _ = listen("listen", "--echo", "fe")
+    lines = b"one\n\ntwo words\n" + "ünïcode\n".encode()
+    cli = popen(["connect", "--frame", "qt", "--linger", "-1", "fe"])
+    cli.stdin.write(lines)
+    cli.stdin.close()
+    assert read_exactly(cli.stdout, len(lines)) == lines
+    srv.proc.send_signal(signal.SIGTERM)
+    assert cli.wait(SAFETY_TIMEOUT) == 0, cli.stderr.read()
+    assert cli.stdout.read() == b""
+    assert srv.finish()[0] == 143
+
+
+def raw_peer_sends(name, data):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(name)
+    s.sendall(data)
+    s.close()
+
+
+@pytest.mark.parametrize("data,needle", [
+    (b"\xff\xff\xff\xf0abc", "4294967280 bytes"),            # hostile length
+    (b"\x01\x00\x00\x01", "16777217 bytes"),                  # just above 16 MiB
+    (b"\x00\x00\x00\x05hel", "inside a message"),            # partial frame, then EOF
+    (b"\x00\x00", "inside a message"),                        # partial header
+])
+def test_frame_rejects_hostile_and_partial_frames(tmpdir_env, data, needle):
+    srv, _ = listen("listen", "--frame", "qt", "--linger", "-1", "hostile")
+    raw_peer_sends(os.path.join(tmpdir_env, "hostile"), data)
+    rc, out, err = srv.finish()
+    assert rc == 7, err
+    line = one_error_line(err, "listen", os.path.join(tmpdir_env, "hostile"))
+    assert needle in line
+    assert out == b""
+
+
+def test_frame_max_message_size_and_good_frames_before_it(tmpdir_env):
+    srv, _ = listen("listen", "--frame", "qt", "--hex", "--max-message-size", "4",
+                    "--linger", "-1", "cap")
+    raw_peer_sends(os.path.join(tmpdir_env, "cap"),
+                   b"\x00\x00\x00\x04abcd\xff\xff\xff\xff\x00\x00\x00\x05hello")
+    rc, out, err = srv.finish()
+    assert rc == 7
+    assert out == b"61626364\n\n"
+    line = one_error_line(err, "listen", "cap")
+    assert "Datagram too large" in line and "announced 5 bytes" in line and "is 4" in line
+
+
+def test_frame_split_across_writes(tmpdir_env):
+    """A frame that arrives a byte at a time is assembled, not misread."""
+    srv, _ = listen("listen", "--frame", "qt", "--linger", "-1", "split")
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(os.path.join(tmpdir_env, "split"))
+    frame = b"\x00\x00\x00\x0bhello world"
+    for b in frame:
+        s.send(bytes([b]))
+    s.close()
+    rc, out, err = srv.finish()
+    assert rc == 0, err
+    assert out == b"hello world\n"
+
+
+@pytest.mark.parametrize("args,stdin,needle", [
+    (["--hex"], b"zz\n", "invalid hex digit"),
+    (["--hex"], b"abc\n", "odd number of hex digits"),
+    (["--json"], b"{not json\n", "stdin line 1"),
+    (["--json"], b"42\n", "expected a JSON string"),
+    (["--json"], b'{"base64": "***"}\n', "not valid base64"),
+    (["--max-message-size", "3"], b"four\n", "larger than the limit of 3 bytes"),
+])
+def test_frame_bad_input_lines(tmpdir_env, args, stdin, needle):
+    srv, _ = listen("listen", "--echo", "bad")
+    rc, out, err = run("connect", "--frame", "qt", *args, "bad", input=stdin)
+    assert rc == 7, err
+    assert needle in one_error_line(err, "connect", os.path.join(tmpdir_env, "bad"))
+    srv.finish()
+
+
+# ---- probe and list -----------------------------------------------------------
+
+def test_probe_states(tmpdir_env):
+    live, _ = listen("listen", "--mode", "user", "live")
+    stale_socket(os.path.join(tmpdir_env, "stale"))
+    open(os.path.join(tmpdir_env, "file"), "w").close()
+    os.mkdir(os.path.join(tmpdir_env, "dir"))
+    try:
+        cases = {"live": 0, "stale": 3, "file": 8, "dir": 8, "missing": 2,
+                 "nodir/x": 2}
+        for name, code in cases.items():
+            rc, out, err = run("probe", name)
+            assert rc == code, (name, out, err)
+            line = out.decode()
+            assert line.count("\n") == 1 and err == ""
+            path = os.path.join(tmpdir_env, name)
+            state = {0: "live", 3: "stale", 8: "not-a-socket", 2: "missing"}[code]
+            assert line.startswith("%s %s" % (state, path)), line
+            rc, out, _ = run("probe", "--json", name)
+            info = json.loads(out)
+            assert info["state"] == state and info["name"] == path
+            if state in ("live", "stale"):
+                assert info["uid"] == os.getuid() and info["type"] == "socket"
+        rc, out, _ = run("probe", "--json", "live")
+        info = json.loads(out)
+        assert info["mode"] == "0700" and info["pid"] == live.pid and info["process"] == "lsock"
+        rc, out, _ = run("probe", "--json", "file")
+        assert json.loads(out)["type"] == "regular file"
+        # probe made no connection: the one-connection server still waits.
+        rc, out, _ = run("probe", "live")
+        assert rc == 0
+        assert not any("connected" in l for l in live.err_lines)
+    finally:
+        live.proc.send_signal(signal.SIGINT)
+        assert live.finish()[0] == 130
+
+
+def test_list_shows_live_stale_and_abstract(tmpdir_env):
+    abstract = "lsock-list-%d" % os.getpid()
+    live, _ = listen("listen", "--mode", "group", "live")
+    ab, _ = listen("listen", "--abstract", abstract)
+    stale_socket(os.path.join(tmpdir_env, "stale"))
+    open(os.path.join(tmpdir_env, "file"), "w").close()
+    try:
+        rc, out, err = run("list", "--json")
+        assert rc == 0, err
+        entries = {e["name"]: e for e in json.loads(out)}
+        e = entries[os.path.join(tmpdir_env, "live")]
+        assert e["state"] == "live" and e["mode"] == "0070" and e["uid"] == os.getuid()
+        assert e["pid"] == live.pid and e["process"] == "lsock"
+        e = entries[os.path.join(tmpdir_env, "stale")]
+        assert e["state"] == "stale" and e["pid"] is None
+        e = entries["@" + abstract]
+        assert e["state"] == "live" and e["abstract"] and e["mode"] is None
+        assert os.path.join(tmpdir_env, "file") not in entries
+        rc, out, _ = run("list")
+        table = out.decode().splitlines()
+        assert table[0].split() == ["NAME", "STATE", "OWNER", "MODE", "PROCESS"]
+        row = [l for l in table if l.startswith(os.path.join(tmpdir_env, "live"))][0].split()
+        assert row[1] == "live" and row[3] == "0070" and row[4] == "%d/lsock" % live.pid
+    finally:
+        for p in (live, ab):
+            p.proc.send_signal(signal.SIGTERM)
+            assert p.finish()[0] == 143
+
+
+# ---- errors: one line each, documented exit statuses ----------------------------
+
+@pytest.mark.parametrize("args,code", [
+    ([], 1),
+    (["frobnicate"], 1),
+    (["--bogus"], 1),
+    (["connect"], 1),
+    (["connect", "a", "b"], 1),
+    (["connect", "--no-such-option", "x"], 1),
+    (["listen", "--mode", "everyone", "x"], 1),
+    (["connect", "--frame", "ws", "x"], 1),
+    (["connect", "--hex", "x"], 1),
+    (["connect", "--frame", "qt", "--hex", "--json", "x"], 1),
+    (["connect", "--frame", "qt", "--max-message-size", "5X", "x"], 1),
+    (["connect", "--frame", "qt", "--max-message-size", "4G", "x"], 1),
+    (["listen", "--echo", "--frame", "qt", "x"], 1),
+    (["send", "x"], 1),
+    (["send", "--mode", "user", "x", "f"], 1),
+    (["recv", "--connect", "--mode", "user", "x"], 1),
+    (["list", "extra"], 1),
+])
+def test_usage_errors(tmpdir_env, args, code):
+    rc, out, err = run(*args)
+    assert rc == code, err
+    assert out == b""
+    assert len(err.splitlines()) == 1 and err.startswith("lsock") and "usage" in err
+    assert not os.listdir(tmpdir_env)
+
+
+def test_connect_errors(tmpdir_env):
+    stale_socket(os.path.join(tmpdir_env, "stale"))
+    open(os.path.join(tmpdir_env, "file"), "w").close()
+    for name, code in (("missing", 2), ("stale", 3), ("file", 8), ("nodir/x", 2),
+                       ("x" * 120, 2)):
+        for command in (["connect"], ["recv", "--connect"], ["send", name]):
+            args = command + [name] if command[0] != "send" else ["send", name, "/dev/null"]
+            rc, out, err = run(*args)
+            assert rc == code, (args, err)
+            cmd = args[0]
+            path = os.path.join(tmpdir_env, name)
+            one_error_line(err, cmd, path if len(path) < 100 else name[:50])
+    rc, _, err = run("connect", "--abstract", "lsock-nobody-%d" % os.getpid())
+    assert rc in (2, 3), err
+    one_error_line(err, "connect", "lsock-nobody")
+
+
+def test_listen_errors(tmpdir_env):
+    stale_socket(os.path.join(tmpdir_env, "stale"))
+    open(os.path.join(tmpdir_env, "file"), "w").close()
+    live, _ = listen("listen", "live")
+    try:
+        for name, code in (("stale", 5), ("file", 5), ("live", 5), ("nodir/x", 2), ("", 2)):
+            for args in (["listen", name], ["recv", name], ["send", "--listen", name, "/dev/null"]):
+                rc, out, err = run(*args)
+                assert rc == code, (args, err)
+                if name:
+                    one_error_line(err, args[0], os.path.join(tmpdir_env, name))
+        # Nothing was touched.
+        assert stat.S_ISSOCK(os.stat(os.path.join(tmpdir_env, "stale")).st_mode)
+        assert stat.S_ISREG(os.stat(os.path.join(tmpdir_env, "file")).st_mode)
+    finally:
+        live.proc.send_signal(signal.SIGINT)
+        live.finish()
+
+
+def test_permission_denied(tmpdir_env):
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        if setpriv is None:
+            pytest.skip("root without setpriv: cannot be denied")
+        os.chmod(tmpdir_env, 0o755)
+        srv, _ = listen("listen", "--mode", "user", "priv")
+        try:
+            r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                LSOCK, "connect", "priv"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=dict(os.environ), timeout=SAFETY_TIMEOUT)
+            assert r.returncode == 4, r.stderr
+            one_error_line(r.stderr.decode(), "connect", os.path.join(tmpdir_env, "priv"))
+            r = subprocess.run([setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
+                                LSOCK, "listen", "other"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=dict(os.environ), timeout=SAFETY_TIMEOUT)
+            assert r.returncode == 4, r.stderr
+            one_error_line(r.stderr.decode(), "listen", os.path.join(tmpdir_env, "other"))
+        finally:
+            srv.proc.send_signal(signal.SIGINT)
+            srv.finish()
+    else:
+        locked = os.path.join(tmpdir_env, "locked")
+        os.mkdir(locked, 0o000)
+        try:
+            rc, _, err = run("listen", os.path.join(locked, "x"))
+            assert rc == 4, err
+            one_error_line(err, "listen", locked)
+        finally:
+            os.chmod(locked, 0o700)
+
+
+def test_file_errors(tmpdir_env):
+    srv, _ = listen("recv", "r")
+    rc, _, err = run("send", "r", os.path.join(tmpdir_env, "no-such-file"))
+    assert rc == 2
+    one_error_line(err, "send", "no-such-file")
+    rc, _, err = run("send", "r", tmpdir_env)      # a directory
+    assert rc == 6, err
+    one_error_line(err, "send", tmpdir_env)
+    srv.proc.send_signal(signal.SIGINT)
+    assert srv.finish()[0] == 130
+    rc, _, err = run("recv", "-o", os.path.join(tmpdir_env, "nodir", "out"), "r")
+    assert rc == 2, err
+    one_error_line(err, "recv", "nodir")
+    assert not os.path.exists(os.path.join(tmpdir_env, "r"))
+
+
+def test_sigpipe_does_not_kill(tmpdir_env):
+    srv, _ = listen("listen", "--echo", "pipe")
+    r, w = os.pipe()
+    os.close(r)                              # nobody reads stdout
+    p = subprocess.Popen([LSOCK, "connect", "--linger", "-1", "pipe"], stdin=subprocess.PIPE, stdout=w,
+                         stderr=subprocess.PIPE)
+    os.close(w)
+    _, err = p.communicate(b"echo me\n", timeout=SAFETY_TIMEOUT)
+    assert p.returncode == 6, err             # not -SIGPIPE
+    assert "Broken pipe" in one_error_line(err.decode(), "connect", os.path.join(tmpdir_env, "pipe"))
+    srv.finish()
+
+
+@pytest.mark.parametrize("args", [["listen", "sig"], ["listen", "--keep", "--echo", "sig"],
+                                  ["recv", "sig"], ["send", "--listen", "sig", "/dev/null"]])
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signals_leave_no_socket_file(tmpdir_env, args, signum):
+    srv, _ = listen(*args)
+    assert os.path.exists(os.path.join(tmpdir_env, "sig"))
+    srv.proc.send_signal(signum)
+    rc, _, err = srv.finish()
+    assert rc == 128 + signum, err
+    assert not os.path.exists(os.path.join(tmpdir_env, "sig"))
+
+
+def test_sigint_during_a_session(tmpdir_env):
+    srv, _ = listen("listen", "--keep", "--echo", "busy")
+    cli = popen(["connect", "--linger", "-1", "busy"])
+    srv.wait_for_err_line("peer 1 connected")
+    srv.proc.send_signal(signal.SIGINT)
+    assert srv.finish()[0] == 130
+    assert not os.path.exists(os.path.join(tmpdir_env, "busy"))
+    cli.stdin.close()
+    assert cli.wait(SAFETY_TIMEOUT) == 0     # the server went away: a normal end
+
+
+# ---- session ends and progress ---------------------------------------------------
+
+def test_half_close_for_a_peer_that_reads_until_eof(tmpdir_env):
+    """--half-close: the peer sees the end of stdin, answers, closes."""
+    path = os.path.join(tmpdir_env, "eof")
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+
+    def serve():
+        conn, _ = srv.accept()
+        got = b""
+        while True:
+            c = conn.recv(65536)
+            if not c:
+                break
+            got += c
+        conn.sendall(b"got %d bytes\n" % len(got))
+        conn.close()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    rc, out, err = run("connect", "--half-close", "--linger", "-1", "eof", input=b"x" * 100000)
+    t.join(SAFETY_TIMEOUT)
+    srv.close()
+    assert rc == 0, err
+    assert out == b"got 100000 bytes\n"
+
+
+def test_linger_zero_disconnects_once_stdin_is_sent(tmpdir_env):
+    srv, _ = listen("listen", "--linger", "-1", "lz")
+    rc, out, err = run("connect", "--linger", "0", "lz", input=b"all of it\n")
+    assert rc == 0, err
+    rc, out, err = srv.finish()
+    assert rc == 0 and out == b"all of it\n", err
+
+
+def test_progress_bar_on_a_terminal(tmpdir_env):
+    import pty
+    data = os.urandom(8 * MIB)
+    src = os.path.join(tmpdir_env, "src")
+    with open(src, "wb") as f:
+        f.write(data)
+    rcv, _ = listen("recv", "-o", os.devnull, "tty")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([LSOCK, "send", "tty", src], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=slave)
+    os.close(slave)
+    shown = b""
+    while True:
+        try:
+            c = os.read(master, 65536)
+        except OSError:
+            break
+        if not c:
+            break
+        shown += c
+    os.close(master)
+    assert p.wait(SAFETY_TIMEOUT) == 0
+    text = shown.decode("utf-8", "replace")
+    # The last redraw is the complete bar, then the summary line.
+    assert "\r" in text and "[" + "#" * 24 + "] 100%" in text and "ETA" in text
+    assert "sent %d bytes" % len(data) in text
+    assert rcv.finish()[0] == 0

@@ -1,0 +1,121 @@
+/* lsock-private.h: shared parts of the lsock command-line tool
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#pragma once
+
+#include <ls/ls.h>
+#include <gio/gio.h>
+#include <json-glib/json-glib.h>
+#include <stdio.h>
+
+G_BEGIN_DECLS
+
+/* The documented exit statuses (lsock.txt, "Exit status"). */
+typedef enum
+{
+  LSOCK_EXIT_OK         = 0,
+  LSOCK_EXIT_USAGE      = 1,
+  LSOCK_EXIT_NOT_FOUND  = 2,
+  LSOCK_EXIT_REFUSED    = 3,
+  LSOCK_EXIT_ACCESS     = 4,
+  LSOCK_EXIT_IN_USE     = 5,
+  LSOCK_EXIT_IO         = 6,
+  LSOCK_EXIT_PROTOCOL   = 7,
+  LSOCK_EXIT_NOT_SOCKET = 8,
+} LsockExit;
+
+typedef enum
+{
+  LSOCK_FORMAT_TEXT,
+  LSOCK_FORMAT_HEX,
+  LSOCK_FORMAT_JSON,
+} LsockFormat;
+
+/* One run of the tool: the command, its loop and what a signal must
+ * clean up. */
+typedef struct
+{
+  const char    *command;
+  GMainLoop     *loop;
+  int            status;
+  gboolean       done;      /* lsock_quit () was called: do not (re)enter the loop */
+  LsLocalServer *server;    /* closed (socket file removed) on SIGINT/SIGTERM */
+  GPtrArray     *sockets;   /* aborted on SIGINT/SIGTERM */
+} LsockApp;
+
+extern LsockApp lsock_app;
+
+void      lsock_fail              (int          status,
+                                   const char  *subject,
+                                   const char  *format,
+                                   ...) G_GNUC_PRINTF (3, 4);
+void      lsock_quit              (int          status);
+void      lsock_run               (void);
+int       lsock_status_for_error  (GError      *error,
+                                   const char  *path);
+char     *lsock_resolve_name      (const char  *name,
+                                   gboolean     abstract);
+gboolean  lsock_parse_size        (const char  *text,
+                                   guint64      *size);
+char     *lsock_format_size       (guint64      bytes);
+
+/* The copy engine between stdin/stdout (or a file) and a connection. */
+typedef struct _LsockPump LsockPump;
+
+typedef struct
+{
+  gboolean     framed;            /* --frame qt */
+  LsockFormat  format;            /* of framed messages on stdin/stdout */
+  guint32      max_message_size;
+  gint         linger_ms;         /* after input ended: -1 wait for the peer */
+  gboolean     half_close;
+} LsockPumpOptions;
+
+typedef void (*LsockPumpDone) (LsockPump  *pump,
+                               int         status,
+                               const char *message,
+                               gpointer    user_data);
+
+LsockPump *lsock_pump_new        (LsLocalSocket          *socket,
+                                  GInputStream           *input,
+                                  GOutputStream          *output,
+                                  const LsockPumpOptions *options,
+                                  LsockPumpDone           done,
+                                  gpointer                user_data);
+void       lsock_pump_start      (LsockPump              *pump);
+void       lsock_pump_free       (LsockPump              *pump);
+guint64    lsock_pump_get_sent     (LsockPump            *pump);
+guint64    lsock_pump_get_received (LsockPump            *pump);
+gboolean   lsock_pump_input_ended  (LsockPump            *pump);
+
+/* Commands */
+int lsock_cmd_connect (int argc, char **argv);
+int lsock_cmd_listen  (int argc, char **argv);
+int lsock_cmd_probe   (int argc, char **argv);
+int lsock_cmd_list    (int argc, char **argv);
+int lsock_cmd_send    (int argc, char **argv);
+int lsock_cmd_recv    (int argc, char **argv);
+
+G_END_DECLS
+
+G_BEGIN_DECLS
+/* Parses a command's options (GOptionContext, our own --help). Returns -1
+ * to go on, else the exit status. On success argc and argv hold the
+ * command name and the positional arguments. */
+int lsock_parse_command_line (GOptionEntry  *entries,
+                              int           *argc,
+                              char        ***argv,
+                              int            min_args,
+                              int            max_args,
+                              const char    *args_help);
+int lsock_pump_options_from_args (LsockPumpOptions *options,
+                                  const char       *frame,
+                                  gboolean          hex,
+                                  gboolean          json,
+                                  const char       *max_message_size,
+                                  double            linger,
+                                  gboolean          half_close);
+/* One JSON object on one line of @stream. */
+void lsock_print_json (FILE *stream, JsonBuilder *builder);
+G_END_DECLS

@@ -1,0 +1,405 @@
+/* lsock-transfer.c: lsock send and lsock recv, bulk transfers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Both run the same pump as connect; send reads a file and ignores what
+ * comes back, recv writes what comes in and sends nothing. On a terminal
+ * stderr shows a progress bar, otherwise one summary line at the end.
+ */
+#include "lsock-private.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
+
+#define PROGRESS_INTERVAL_MS 250
+#define BAR_WIDTH 24
+
+LsLocalServer *lsock_listen_or_fail (const char *name,
+                                     gboolean    abstract,
+                                     const char *mode,
+                                     int        *status);
+
+typedef struct
+{
+  gboolean       sending;
+  gboolean       json;
+  gboolean       progress;     /* stderr is a terminal */
+  char          *subject;      /* path (or @name) for messages */
+  guint64        total;        /* 0: unknown */
+  gint64         started;
+  guint          progress_id;
+  LsockPump     *pump;
+  LsLocalSocket *socket;
+  GInputStream  *input;
+  GOutputStream *output;
+  LsockPumpOptions options;
+} Transfer;
+
+static guint64
+transferred (Transfer *self)
+{
+  if (self->pump == NULL)
+    return 0;
+  return self->sending ? lsock_pump_get_sent (self->pump) : lsock_pump_get_received (self->pump);
+}
+
+static void
+format_duration (GString *out,
+                 double   seconds)
+{
+  guint64 s = (guint64) (seconds + 0.5);
+
+  if (s >= 3600)
+    g_string_append_printf (out, "%" G_GUINT64_FORMAT ":%02u:%02u", s / 3600,
+                            (guint) (s / 60 % 60), (guint) (s % 60));
+  else
+    g_string_append_printf (out, "%u:%02u", (guint) (s / 60), (guint) (s % 60));
+}
+
+static gboolean
+draw_progress (gpointer data)
+{
+  Transfer *self = data;
+  guint64 done = transferred (self);
+  double elapsed = (g_get_monotonic_time () - self->started) / 1e6;
+  double rate = elapsed > 0 ? done / elapsed : 0;
+  g_autofree char *done_text = lsock_format_size (done);
+  g_autofree char *rate_text = lsock_format_size ((guint64) rate);
+  GString *line = g_string_new ("\r\033[K");
+
+  if (self->total > 0)
+    {
+      double fraction = MIN (1.0, (double) done / self->total);
+      int filled = (int) (fraction * BAR_WIDTH);
+      g_autofree char *total_text = lsock_format_size (self->total);
+
+      g_string_append_c (line, '[');
+      for (int i = 0; i < BAR_WIDTH; i++)
+        g_string_append_c (line, i < filled ? '#' : '-');
+      g_string_append_printf (line, "] %3d%%  %s of %s  %s/s  ETA ", (int) (fraction * 100),
+                              done_text, total_text, rate_text);
+      if (rate > 0)
+        format_duration (line, (self->total - MIN (done, self->total)) / rate);
+      else
+        g_string_append (line, "-:--");
+    }
+  else
+    g_string_append_printf (line, "%s  %s/s  ", done_text, rate_text);
+  fputs (line->str, stderr);
+  fflush (stderr);
+  g_string_free (line, TRUE);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+print_summary (Transfer *self)
+{
+  guint64 done = transferred (self);
+  double elapsed = (g_get_monotonic_time () - self->started) / 1e6;
+  double rate = elapsed > 0 ? done / elapsed : 0;
+
+  if (self->progress)
+    {
+      draw_progress (self);
+      fputs ("\n", stderr);
+    }
+  if (self->json)
+    {
+      g_autoptr(JsonBuilder) b = json_builder_new ();
+
+      json_builder_begin_object (b);
+      json_builder_set_member_name (b, "event");
+      json_builder_add_string_value (b, "done");
+      json_builder_set_member_name (b, "name");
+      json_builder_add_string_value (b, self->subject);
+      json_builder_set_member_name (b, self->sending ? "sent" : "received");
+      json_builder_add_int_value (b, done);
+      json_builder_set_member_name (b, "seconds");
+      json_builder_add_double_value (b, elapsed);
+      json_builder_set_member_name (b, "bytes_per_second");
+      json_builder_add_double_value (b, rate);
+      json_builder_end_object (b);
+      lsock_print_json (stderr, b);
+    }
+  else
+    {
+      g_autofree char *size_text = lsock_format_size (done);
+      g_autofree char *rate_text = lsock_format_size ((guint64) rate);
+
+      fprintf (stderr, "%s %" G_GUINT64_FORMAT " bytes (%s) %s %s in %.2f s, %s/s\n",
+               self->sending ? "sent" : "received", done, size_text,
+               self->sending ? "to" : "from", self->subject, elapsed, rate_text);
+    }
+  fflush (stderr);
+}
+
+static void
+on_transfer_done (LsockPump  *pump,
+                  int         status,
+                  const char *message,
+                  gpointer    user_data)
+{
+  Transfer *self = user_data;
+
+  g_clear_handle_id (&self->progress_id, g_source_remove);
+  if (message != NULL)
+    {
+      /* End the bar's line: the error is a line of its own. */
+      if (self->progress)
+        fputs ("\n", stderr);
+      self->progress = FALSE;
+      lsock_fail (status, self->subject, "%s", message);
+    }
+  else
+    {
+      print_summary (self);
+      lsock_quit (status);
+    }
+}
+
+static void
+start_transfer (Transfer      *self,
+                LsLocalSocket *socket)
+{
+  self->socket = socket;
+  g_ptr_array_add (lsock_app.sockets, socket);
+  self->started = g_get_monotonic_time ();
+  self->pump = lsock_pump_new (socket, self->input, self->output, &self->options,
+                               on_transfer_done, self);
+  if (self->progress)
+    self->progress_id = g_timeout_add (PROGRESS_INTERVAL_MS, draw_progress, self);
+  lsock_pump_start (self->pump);
+}
+
+static void
+on_transfer_connection (LsLocalServer *server,
+                        gpointer       data)
+{
+  Transfer *self = data;
+  LsLocalSocket *socket;
+
+  if (self->socket != NULL || lsock_app.done)
+    return;
+  socket = ls_local_server_next_pending_connection (server);
+  if (socket == NULL)
+    return;
+  /* One transfer: the socket file goes as soon as the peer is here. */
+  ls_local_server_close (server);
+  start_transfer (self, socket);
+}
+
+static int
+file_error_status (GError *error)
+{
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+    return LSOCK_EXIT_NOT_FOUND;
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+    return LSOCK_EXIT_ACCESS;
+  return LSOCK_EXIT_IO;
+}
+
+static int
+run_transfer (Transfer   *self,
+              const char *name,
+              gboolean    listen,
+              gboolean    abstract,
+              const char *mode)
+{
+  g_autoptr(LsLocalServer) server = NULL;
+  g_autofree char *path = lsock_resolve_name (name, abstract);
+  int status;
+
+  self->subject = abstract ? g_strconcat ("@", path, NULL) : g_strdup (path);
+  self->progress = !self->json && isatty (STDERR_FILENO);
+
+  if (listen)
+    {
+      server = lsock_listen_or_fail (name, abstract, mode, &status);
+      if (server == NULL)
+        return status;
+      g_signal_connect (server, "new-connection", G_CALLBACK (on_transfer_connection), self);
+      if (self->json)
+        {
+          g_autoptr(JsonBuilder) b = json_builder_new ();
+
+          json_builder_begin_object (b);
+          json_builder_set_member_name (b, "event");
+          json_builder_add_string_value (b, "listening");
+          json_builder_set_member_name (b, "name");
+          json_builder_add_string_value (b, self->subject);
+          json_builder_end_object (b);
+          lsock_print_json (stderr, b);
+        }
+      else
+        {
+          fprintf (stderr, "listening on %s\n", self->subject);
+          fflush (stderr);
+        }
+      on_transfer_connection (server, self);
+    }
+  else
+    {
+      g_autoptr(LsLocalSocket) socket = ls_local_socket_new ();
+
+      if (abstract)
+        ls_local_socket_set_socket_options (socket, LS_SOCKET_OPTION_ABSTRACT_NAMESPACE);
+      ls_local_socket_connect_to_server (socket, name);
+      if (ls_local_socket_get_state (socket) != LS_LOCAL_SOCKET_STATE_CONNECTED)
+        {
+          g_autoptr(GError) error = g_error_new_literal (LS_SOCKET_ERROR, ls_local_socket_get_error (socket),
+                                                         ls_local_socket_get_error_string (socket));
+          status = lsock_status_for_error (error, abstract ? NULL : path);
+          if (status == LSOCK_EXIT_NOT_SOCKET)
+            lsock_fail (status, path, "not a socket (connection refused)");
+          else
+            lsock_fail (status, NULL, "%s", error->message);
+          return status;
+        }
+      start_transfer (self, g_steal_pointer (&socket));
+    }
+
+  lsock_run ();
+
+  if (server != NULL)
+    {
+      ls_local_server_close (server);
+      g_signal_handlers_disconnect_by_data (server, self);
+      lsock_app.server = NULL;
+    }
+  g_clear_handle_id (&self->progress_id, g_source_remove);
+  g_clear_pointer (&self->pump, lsock_pump_free);
+  if (self->socket != NULL)
+    {
+      ls_local_socket_abort (self->socket);
+      g_ptr_array_remove (lsock_app.sockets, self->socket);
+      g_clear_object (&self->socket);
+    }
+  g_clear_object (&self->input);
+  if (self->output != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      /* For -o FILE this is where the file takes its name. */
+      if (!g_output_stream_close (self->output, NULL, &error) && lsock_app.status == 0)
+        {
+          lsock_app.done = FALSE;
+          lsock_fail (LSOCK_EXIT_IO, self->subject, "output: %s", error->message);
+        }
+      g_clear_object (&self->output);
+    }
+  g_free (self->subject);
+  return lsock_app.status;
+}
+
+int
+lsock_cmd_send (int    argc,
+                char **argv)
+{
+  gboolean abstract = FALSE, json = FALSE, listen = FALSE;
+  g_autofree char *mode = NULL;
+  GOptionEntry entries[] = {
+    { "abstract", 'a', 0, G_OPTION_ARG_NONE, &abstract, NULL, NULL },
+    { "listen", 'L', 0, G_OPTION_ARG_NONE, &listen, NULL, NULL },
+    { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode, NULL, NULL },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  Transfer self = { 0 };
+  int status;
+
+  if ((status = lsock_parse_command_line (entries, &argc, &argv, 2, 2, "NAME FILE")) >= 0)
+    return status;
+  if (mode != NULL && !listen)
+    {
+      fprintf (stderr, "lsock send: usage: --mode needs --listen\n");
+      return LSOCK_EXIT_USAGE;
+    }
+
+  if (g_str_equal (argv[2], "-"))
+    self.input = g_unix_input_stream_new (STDIN_FILENO, FALSE);
+  else
+    {
+      g_autoptr(GFile) file = g_file_new_for_commandline_arg (argv[2]);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GFileInfo) info = NULL;
+
+      self.input = G_INPUT_STREAM (g_file_read (file, NULL, &error));
+      if (self.input == NULL)
+        {
+          status = file_error_status (error);
+          lsock_fail (status, argv[2], "cannot read: %s", error->message);
+          return status;
+        }
+      info = g_file_input_stream_query_info (G_FILE_INPUT_STREAM (self.input),
+                                             G_FILE_ATTRIBUTE_STANDARD_SIZE "," G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                                             NULL, NULL);
+      if (info != NULL && g_file_info_get_file_type (info) == G_FILE_TYPE_REGULAR)
+        self.total = g_file_info_get_size (info);
+    }
+  self.sending = TRUE;
+  self.json = json;
+  /* Once the file is written, disconnect (after flushing): the peer sees
+   * the end of the stream. What the peer sends is read and dropped. */
+  self.options.linger_ms = 0;
+  self.options.max_message_size = G_MAXUINT32 - 1;
+  return run_transfer (&self, argv[1], listen, abstract, mode);
+}
+
+int
+lsock_cmd_recv (int    argc,
+                char **argv)
+{
+  gboolean abstract = FALSE, json = FALSE, connect = FALSE;
+  g_autofree char *mode = NULL;
+  g_autofree char *output = NULL;
+  GOptionEntry entries[] = {
+    { "abstract", 'a', 0, G_OPTION_ARG_NONE, &abstract, NULL, NULL },
+    { "connect", 'c', 0, G_OPTION_ARG_NONE, &connect, NULL, NULL },
+    { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode, NULL, NULL },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, NULL, NULL },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  Transfer self = { 0 };
+  int status;
+
+  if ((status = lsock_parse_command_line (entries, &argc, &argv, 1, 1, "NAME")) >= 0)
+    return status;
+  if (mode != NULL && connect)
+    {
+      fprintf (stderr, "lsock recv: usage: --mode applies when listening, not with --connect\n");
+      return LSOCK_EXIT_USAGE;
+    }
+  if (output == NULL || g_str_equal (output, "-"))
+    self.output = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
+  else
+    {
+      /* A plain open (): -o may be a device or a pipe, not only a file. */
+      int fd = g_open (output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+
+      if (fd < 0)
+        {
+          int saved = errno;
+
+          status = (saved == ENOENT || saved == ENOTDIR) ? LSOCK_EXIT_NOT_FOUND
+                   : (saved == EACCES || saved == EPERM || saved == EROFS) ? LSOCK_EXIT_ACCESS
+                   : LSOCK_EXIT_IO;
+          lsock_fail (status, output, "cannot write: %s", g_strerror (saved));
+          return status;
+        }
+      self.output = g_unix_output_stream_new (fd, TRUE);
+    }
+  self.sending = FALSE;
+  self.json = json;
+  /* Nothing to send: wait for the peer to close. */
+  self.options.linger_ms = -1;
+  self.options.max_message_size = G_MAXUINT32 - 1;
+  status = run_transfer (&self, argv[1], !connect, abstract, mode);
+  return status;
+}

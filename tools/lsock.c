@@ -1,0 +1,246 @@
+/* lsock.c: a command-line tool for local sockets, by Qt name
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Uses only the public Ls API. The help text, the man page and the list
+ * of exit statuses come from one file, lsock.txt.
+ */
+#include "lsock-private.h"
+#include "lsock-help.h"
+
+#include <errno.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+LsockApp lsock_app = { "lsock", NULL, 0, FALSE, NULL, NULL };
+
+/* One line on stderr: "lsock COMMAND: SUBJECT: REASON". */
+void
+lsock_fail (int         status,
+            const char *subject,
+            const char *format,
+            ...)
+{
+  g_autofree char *reason = NULL;
+  va_list args;
+
+  va_start (args, format);
+  reason = g_strdup_vprintf (format, args);
+  va_end (args);
+  /* A reason is one line even when it quotes a peer. */
+  g_strdelimit (reason, "\r\n", ' ');
+  if (subject != NULL && subject[0] != '\0')
+    fprintf (stderr, "lsock %s: %s: %s\n", lsock_app.command, subject, reason);
+  else
+    fprintf (stderr, "lsock %s: %s\n", lsock_app.command, reason);
+  fflush (stderr);
+  lsock_quit (status);
+}
+
+void
+lsock_quit (int status)
+{
+  /* The first reason to stop wins. */
+  if (!lsock_app.done)
+    lsock_app.status = status;
+  lsock_app.done = TRUE;
+  if (lsock_app.loop != NULL)
+    g_main_loop_quit (lsock_app.loop);
+}
+
+void
+lsock_run (void)
+{
+  if (!lsock_app.done)
+    g_main_loop_run (lsock_app.loop);
+}
+
+int
+lsock_status_for_error (GError     *error,
+                        const char *path)
+{
+  struct stat st;
+
+  if (error == NULL || error->domain != LS_SOCKET_ERROR)
+    return LSOCK_EXIT_IO;
+  switch (error->code)
+    {
+    case LS_SOCKET_ERROR_SERVER_NOT_FOUND:
+      return LSOCK_EXIT_NOT_FOUND;
+    case LS_SOCKET_ERROR_CONNECTION_REFUSED:
+      if (path != NULL && stat (path, &st) == 0 && !S_ISSOCK (st.st_mode))
+        return LSOCK_EXIT_NOT_SOCKET;
+      return LSOCK_EXIT_REFUSED;
+    case LS_SOCKET_ERROR_SOCKET_ACCESS:
+      return LSOCK_EXIT_ACCESS;
+    case LS_SOCKET_ERROR_ADDRESS_IN_USE:
+      return LSOCK_EXIT_IN_USE;
+    case LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE:
+      return LSOCK_EXIT_PROTOCOL;
+    default:
+      return LSOCK_EXIT_IO;
+    }
+}
+
+/* The path a Qt name resolves to, as QLocalSocket does on Linux (and as
+ * Ls does): relative names live in $TMPDIR, else /tmp. */
+char *
+lsock_resolve_name (const char *name,
+                    gboolean    abstract)
+{
+  const char *tmpdir = g_getenv ("TMPDIR");
+  g_autofree char *dir = NULL;
+
+  if (abstract || g_path_is_absolute (name))
+    return g_strdup (name);
+  if (tmpdir == NULL || tmpdir[0] == '\0')
+    tmpdir = "/tmp";
+  if (g_path_is_absolute (tmpdir))
+    dir = g_canonicalize_filename (tmpdir, NULL);
+  else
+    {
+      dir = g_strdup (tmpdir);
+      while (strlen (dir) > 1 && g_str_has_suffix (dir, "/"))
+        dir[strlen (dir) - 1] = '\0';
+    }
+  if (g_str_equal (dir, "/"))
+    return g_strconcat ("/", name, NULL);
+  return g_strconcat (dir, "/", name, NULL);
+}
+
+/* "1048576", "64K", "16M", "1G" (powers of 1024). */
+gboolean
+lsock_parse_size (const char *text,
+                  guint64    *size)
+{
+  char *end = NULL;
+  guint64 value, unit = 1;
+
+  if (text == NULL || !g_ascii_isdigit (text[0]))
+    return FALSE;
+  errno = 0;
+  value = g_ascii_strtoull (text, &end, 10);
+  if (errno != 0)
+    return FALSE;
+  switch (g_ascii_toupper (*end))
+    {
+    case '\0': break;
+    case 'K': unit = G_GUINT64_CONSTANT (1) << 10; end++; break;
+    case 'M': unit = G_GUINT64_CONSTANT (1) << 20; end++; break;
+    case 'G': unit = G_GUINT64_CONSTANT (1) << 30; end++; break;
+    default: return FALSE;
+    }
+  if (*end == 'i' || *end == 'I')
+    end++;
+  if (*end == 'B' || *end == 'b')
+    end++;
+  if (*end != '\0' || value > G_MAXUINT64 / unit)
+    return FALSE;
+  *size = value * unit;
+  return TRUE;
+}
+
+char *
+lsock_format_size (guint64 bytes)
+{
+  return g_format_size_full (bytes, G_FORMAT_SIZE_IEC_UNITS);
+}
+
+static gboolean
+on_signal (gpointer data)
+{
+  int signum = GPOINTER_TO_INT (data);
+
+  /* The status first: aborting below ends sessions "normally". */
+  lsock_quit (128 + signum);
+  /* No socket file may outlive us. */
+  if (lsock_app.server != NULL)
+    ls_local_server_close (lsock_app.server);
+  if (lsock_app.sockets != NULL)
+    for (guint i = 0; i < lsock_app.sockets->len; i++)
+      ls_local_socket_abort (g_ptr_array_index (lsock_app.sockets, i));
+  return G_SOURCE_CONTINUE;
+}
+
+static const struct
+{
+  const char *name;
+  int       (*run) (int argc, char **argv);
+} commands[] = {
+  { "connect", lsock_cmd_connect },
+  { "listen",  lsock_cmd_listen },
+  { "probe",   lsock_cmd_probe },
+  { "list",    lsock_cmd_list },
+  { "send",    lsock_cmd_send },
+  { "recv",    lsock_cmd_recv },
+};
+
+static void
+print_help (void)
+{
+  fputs (lsock_help_text, stdout);
+  fflush (stdout);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status = LSOCK_EXIT_USAGE;
+
+  setlocale (LC_ALL, "");
+  /* A peer or a reader that goes away must give an error we report, not
+   * kill us with unlinked socket files left behind. */
+  signal (SIGPIPE, SIG_IGN);
+
+  if (argc < 2)
+    {
+      fprintf (stderr, "lsock: usage: lsock COMMAND [OPTION...] (commands: connect, listen, "
+                       "probe, list, send, recv; see “lsock --help”)\n");
+      return LSOCK_EXIT_USAGE;
+    }
+  if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") ||
+      g_str_equal (argv[1], "help"))
+    {
+      print_help ();
+      return LSOCK_EXIT_OK;
+    }
+  if (g_str_equal (argv[1], "--version"))
+    {
+      printf ("lsock %s\n", LSOCK_VERSION);
+      return LSOCK_EXIT_OK;
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (commands); i++)
+    {
+      if (!g_str_equal (argv[1], commands[i].name))
+        continue;
+      lsock_app.command = commands[i].name;
+      lsock_app.loop = g_main_loop_new (NULL, FALSE);
+      lsock_app.sockets = g_ptr_array_new ();
+      g_unix_signal_add (SIGINT, on_signal, GINT_TO_POINTER (SIGINT));
+      g_unix_signal_add (SIGTERM, on_signal, GINT_TO_POINTER (SIGTERM));
+      g_unix_signal_add (SIGHUP, on_signal, GINT_TO_POINTER (SIGHUP));
+      status = commands[i].run (argc - 1, argv + 1);
+      if (lsock_app.server != NULL)
+        ls_local_server_close (lsock_app.server);
+      g_clear_pointer (&lsock_app.sockets, g_ptr_array_unref);
+      g_clear_pointer (&lsock_app.loop, g_main_loop_unref);
+      fflush (stdout);
+      return status;
+    }
+
+  if (argv[1][0] == '-')
+    fprintf (stderr, "lsock: usage: unknown option “%s” before the command (see “lsock --help”)\n", argv[1]);
+  else
+    fprintf (stderr, "lsock: usage: unknown command “%s” (commands: connect, listen, probe, "
+                     "list, send, recv; see “lsock --help”)\n", argv[1]);
+  return status;
+}
