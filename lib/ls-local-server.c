@@ -1558,10 +1558,11 @@ ls_local_server_wait_for_new_connection (LsLocalServer  *self,
   priv = ls_local_server_get_instance_private (self);
   if (timed_out != NULL)
     *timed_out = FALSE;
+  /* As in Qt, this failure leaves the recorded error as it is. */
   if (priv->fd < 0)
     {
-      set_error (self, error, LS_SOCKET_ERROR_OPERATION,
-                 "Cannot wait for a new connection: the server is not listening");
+      g_set_error_literal (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
+                           "Cannot wait for a new connection: the server is not listening");
       return FALSE;
     }
 

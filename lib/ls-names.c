@@ -28,7 +28,16 @@ join_temp_path (const char *name)
 
   /* A relative $TMPDIR stays relative (to the working directory) in Qt. */
   if (g_path_is_absolute (tmpdir))
-    dir = g_canonicalize_filename (tmpdir, NULL);
+    {
+      /* POSIX lets a leading “//” mean something else, so GLib keeps it;
+       * Qt's QDir::cleanPath () does not, and names must match Qt's. */
+      g_autofree char *canonical = g_canonicalize_filename (tmpdir, NULL);
+      const char *start = canonical;
+
+      while (start[0] == '/' && start[1] == '/')
+        start++;
+      dir = g_strdup (start);
+    }
   else
     {
       dir = g_strdup (tmpdir);

@@ -828,6 +828,17 @@ test_listen_relative (void)
   assert_names (s2, "srv2", full2);
   g_assert_true (path_is_socket (full2));
 
+  /* A leading “//” is cleaned as Qt's QDir::cleanPath () does. */
+  {
+    g_autofree char *doubled = g_strconcat ("/", dir, "//", NULL);
+    g_autoptr(LsLocalSocket) probe = ls_local_socket_new ();
+
+    g_setenv ("TMPDIR", doubled, TRUE);
+    ls_local_socket_connect_to_server (probe, "srv2");
+    g_assert_cmpint (ls_local_socket_get_state (probe), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+    g_assert_cmpstr (ls_local_socket_get_full_server_name (probe), ==, full2);
+  }
+
   g_setenv ("TMPDIR", dir2, TRUE);
   s3 = listening_server ("srv");
   assert_names (s3, "srv", full3);
@@ -1462,10 +1473,18 @@ test_wait_not_listening (void)
   g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION);
   g_assert_cmpstr (error->message, !=, "");
   g_assert_false (timed_out);
-  g_assert_cmpint (ls_local_server_get_server_error (server), ==, LS_SOCKET_ERROR_OPERATION);
-  g_assert_cmpstr (ls_local_server_get_error_string (server), !=, "");
+  /* As in Qt (API.md, naming rule): the recorded error stays as it was. */
+  g_assert_cmpint (ls_local_server_get_server_error (server), ==, LS_SOCKET_ERROR_UNKNOWN);
+  g_assert_cmpstr (ls_local_server_get_error_string (server), ==, "");
   g_clear_error (&error);
   g_assert_false (ls_local_server_is_listening (server));
+
+  /* After a failed listen, its error survives the failed wait. */
+  g_assert_false (ls_local_server_listen (server, "", NULL));
+  g_assert_false (ls_local_server_wait_for_new_connection (server, 0, NULL, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION);
+  g_clear_error (&error);
+  g_assert_cmpint (ls_local_server_get_server_error (server), ==, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
 
   /* error may be NULL */
   g_assert_false (ls_local_server_wait_for_new_connection (server, 0, NULL, NULL));
