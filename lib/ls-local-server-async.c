@@ -89,7 +89,8 @@ op_return_error (AcceptOp *op,
 }
 
 static gboolean
-on_cancelled (gpointer user_data)
+on_cancelled (GCancellable *cancellable,
+              gpointer      user_data)
 {
   op_return_error (user_data, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
                                                    "Operation was cancelled"));
@@ -235,7 +236,8 @@ ls_local_server_accept_async (LsLocalServer       *self,
   if (cancellable != NULL)
     {
       op->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (op->cancel_source, on_cancelled, op, NULL);
+      g_source_set_callback (op->cancel_source, (GSourceFunc) (void (*) (void)) on_cancelled,
+                             op, NULL);
       g_source_attach (op->cancel_source, g_task_get_context (task));
     }
   g_queue_push_tail (&sa->ops, op);

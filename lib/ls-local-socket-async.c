@@ -135,7 +135,7 @@ socket_async_get (LsLocalSocket *socket)
 
 /* Operations ------------------------------------------------------------ */
 
-static gboolean on_cancelled (gpointer user_data);
+static gboolean on_cancelled (GCancellable *cancellable, gpointer user_data);
 
 static Op *
 op_new (SocketAsync  *sa,
@@ -155,7 +155,8 @@ op_new (SocketAsync  *sa,
       /* Cancellation may come from any thread; the source brings it to
        * the task's context. */
       op->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (op->cancel_source, on_cancelled, op, NULL);
+      g_source_set_callback (op->cancel_source, (GSourceFunc) (void (*) (void)) on_cancelled,
+                             op, NULL);
       g_source_attach (op->cancel_source, g_task_get_context (task));
     }
   return op;
@@ -265,7 +266,8 @@ recorded_error (SocketAsync *sa,
 }
 
 static gboolean
-on_cancelled (gpointer user_data)
+on_cancelled (GCancellable *cancellable,
+              gpointer      user_data)
 {
   Op *op = user_data;
   SocketAsync *sa = op->sa;
