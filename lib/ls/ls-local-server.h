@@ -138,4 +138,14 @@ LS_AVAILABLE_IN_1_0
 gboolean         ls_local_server_remove_server              (const char       *name,
                                                              GError          **error);
 
+LS_AVAILABLE_IN_1_2
+void             ls_local_server_accept_async               (LsLocalServer       *self,
+                                                             GCancellable        *cancellable,
+                                                             GAsyncReadyCallback  callback,
+                                                             gpointer             user_data);
+LS_AVAILABLE_IN_1_2
+LsLocalSocket   *ls_local_server_accept_finish              (LsLocalServer       *self,
+                                                             GAsyncResult        *result,
+                                                             GError             **error);
+
 G_END_DECLS

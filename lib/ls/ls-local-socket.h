@@ -124,4 +124,62 @@ LS_AVAILABLE_IN_1_2
 void                ls_local_socket_set_max_message_size     (LsLocalSocket      *self,
                                                               guint               size);
 
+LS_AVAILABLE_IN_1_2
+void                ls_local_socket_connect_to_server_async  (LsLocalSocket       *self,
+                                                              const char          *name,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+LS_AVAILABLE_IN_1_2
+gboolean            ls_local_socket_connect_to_server_finish (LsLocalSocket       *self,
+                                                              GAsyncResult        *result,
+                                                              GError             **error);
+LS_AVAILABLE_IN_1_2
+void                ls_local_socket_read_bytes_async         (LsLocalSocket       *self,
+                                                              gsize                count,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+LS_AVAILABLE_IN_1_2
+GBytes             *ls_local_socket_read_bytes_finish        (LsLocalSocket       *self,
+                                                              GAsyncResult        *result,
+                                                              GError             **error);
+LS_AVAILABLE_IN_1_2
+void                ls_local_socket_read_line_async          (LsLocalSocket       *self,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+LS_AVAILABLE_IN_1_2
+GBytes             *ls_local_socket_read_line_finish         (LsLocalSocket       *self,
+                                                              GAsyncResult        *result,
+                                                              GError             **error);
+LS_AVAILABLE_IN_1_2
+void                ls_local_socket_read_message_async       (LsLocalSocket       *self,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+LS_AVAILABLE_IN_1_2
+GBytes             *ls_local_socket_read_message_finish      (LsLocalSocket       *self,
+                                                              GAsyncResult        *result,
+                                                              GError             **error);
+LS_AVAILABLE_IN_1_2
+void                ls_local_socket_write_all_async          (LsLocalSocket       *self,
+                                                              GBytes              *bytes,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+LS_AVAILABLE_IN_1_2
+gboolean            ls_local_socket_write_all_finish         (LsLocalSocket       *self,
+                                                              GAsyncResult        *result,
+                                                              GError             **error);
+LS_AVAILABLE_IN_1_2
+void                ls_local_socket_disconnect_async         (LsLocalSocket       *self,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+LS_AVAILABLE_IN_1_2
+gboolean            ls_local_socket_disconnect_finish        (LsLocalSocket       *self,
+                                                              GAsyncResult        *result,
+                                                              GError             **error);
+
 G_END_DECLS

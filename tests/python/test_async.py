@@ -1,0 +1,201 @@
+# test_async.py: the GIO-style asynchronous calls (issue 14) through PyGObject
+#
+# Callbacks, as a Python program written against GIO uses them: every call
+# completes from the main loop (never inside the call), in the caller's
+# thread-default context.
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import threading
+
+import pytest
+
+from conftest import (GLib, Gio, Ls, assert_ls_error, bytes_of, pair, run_for,
+                      run_until)
+
+E = Ls.SocketError
+
+
+class Result:
+    """Collects one callback: its source and the value of the finish call
+    (or the GLib.Error it raised)."""
+
+    def __init__(self, finish):
+        self.finish = finish
+        self.calls = 0
+        self.value = None
+        self.error = None
+        self.thread = None
+
+    def __call__(self, source, result, *user_data):
+        self.calls += 1
+        self.thread = threading.current_thread()
+        try:
+            self.value = getattr(source, self.finish)(result)
+        except GLib.Error as e:
+            self.error = e
+
+    def wait(self):
+        run_until(lambda: self.calls > 0)
+        assert self.calls == 1
+        return self
+
+
+def read_bytes(sock, count):
+    r = Result("read_bytes_finish")
+    sock.read_bytes_async(count, None, r)
+    assert r.calls == 0
+    return r.wait()
+
+
+def test_connect_accept_echo(sock_path):
+    server = Ls.LocalServer()
+    assert server.listen(sock_path)
+    client = Ls.LocalSocket()
+    accepted = Result("accept_finish")
+    connected = Result("connect_to_server_finish")
+    server.accept_async(None, accepted)
+    client.connect_to_server_async(sock_path, None, connected)
+    assert connected.calls == 0 and accepted.calls == 0
+    assert connected.wait().value is True
+    conn = accepted.wait().value
+    assert isinstance(conn, Ls.LocalSocket)
+
+    wrote = Result("write_all_finish")
+    client.write_all_async(GLib.Bytes.new(b"ping\nrest"), None, wrote)
+    line = Result("read_line_finish")
+    conn.read_line_async(None, line)
+    assert wrote.wait().value is True
+    assert bytes_of(line.wait().value) == b"ping\n"
+    assert bytes_of(read_bytes(conn, 100).value) == b"rest"
+
+    done = Result("disconnect_finish")
+    client.disconnect_async(None, done)
+    assert done.wait().value is True
+    assert client.get_state() == Ls.LocalSocketState.UNCONNECTED
+    # The end of the stream: empty, then empty again.
+    assert bytes_of(read_bytes(conn, 100).value) == b""
+    assert bytes_of(read_bytes(conn, 100).value) == b""
+
+
+def test_connect_fails(sock_path):
+    client = Ls.LocalSocket()
+    r = Result("connect_to_server_finish")
+    client.connect_to_server_async(sock_path + "-missing", None, r)
+    r.wait()
+    assert r.error is not None
+    assert r.error.matches(Ls.socket_error_quark(), E.SERVER_NOT_FOUND)
+    assert r.error.message == client.get_error_string()
+
+
+def test_messages(sock_path):
+    server, client, conn = pair(sock_path)
+    assert client.write_message(GLib.Bytes.new(b"one"))
+    assert client.write_message(GLib.Bytes.new(b""))
+    r = Result("read_message_finish")
+    conn.read_message_async(None, r)
+    assert bytes_of(r.wait().value) == b"one"
+    r = Result("read_message_finish")
+    conn.read_message_async(None, r)
+    assert bytes_of(r.wait().value) == b""
+    client.disconnect_from_server()
+    r = Result("read_message_finish")
+    conn.read_message_async(None, r)
+    r.wait()
+    assert r.error is None and r.value is None    # the end of the stream
+
+
+def test_cancel_and_pending(sock_path):
+    server, client, conn = pair(sock_path)
+    client.write(b"buffered")
+    run_until(lambda: conn.get_bytes_available() == 8)
+
+    cancellable = Gio.Cancellable()
+    cancellable.cancel()
+    r = Result("read_bytes_finish")
+    conn.read_bytes_async(10, cancellable, r)
+    r.wait()
+    assert r.error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)
+    assert conn.get_bytes_available() == 8      # nothing consumed
+
+    # Pending, then cancelled.
+    cancellable = Gio.Cancellable()
+    line = Result("read_line_finish")
+    conn.read_line_async(cancellable, line)
+    second = Result("read_bytes_finish")
+    conn.read_bytes_async(10, None, second)
+    second.wait()
+    assert second.error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.PENDING)
+    run_for(10)
+    assert line.calls == 0
+    cancellable.cancel()
+    line.wait()
+    assert line.error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)
+    assert bytes_of(read_bytes(conn, 100).value) == b"buffered"
+
+
+def test_not_connected():
+    sock = Ls.LocalSocket()
+    r = read_bytes(sock, 10)
+    assert r.error is not None and "not connected" in r.error.message
+    w = Result("write_all_finish")
+    sock.write_all_async(GLib.Bytes.new(b"x"), None, w)
+    w.wait()
+    assert w.error is not None and w.error.domain == "ls-socket-error-quark"
+
+
+def test_close_while_pending(sock_path):
+    server, client, conn = pair(sock_path)
+    r = Result("read_bytes_finish")
+    conn.read_bytes_async(10, None, r)
+    conn.close()
+    r.wait()
+    assert r.error is not None and "closed" in r.error.message
+    run_for(20)
+    assert r.calls == 1
+
+
+def test_ready_read_still_fires(sock_path):
+    server, client, conn = pair(sock_path)
+    seen = []
+    conn.connect("ready-read", lambda s: seen.append(True))
+    r = Result("read_bytes_finish")
+    conn.read_bytes_async(10, None, r)
+    client.write(b"hi")
+    assert bytes_of(r.wait().value) == b"hi"
+    assert seen
+
+
+def test_worker_thread(sock_path):
+    out = {}
+
+    def worker():
+        ctx = GLib.MainContext.new()
+        ctx.push_thread_default()
+        try:
+            server = Ls.LocalServer()
+            assert server.listen(sock_path)
+            client = Ls.LocalSocket()
+            accepted = Result("accept_finish")
+            server.accept_async(None, accepted)
+            connected = Result("connect_to_server_finish")
+            client.connect_to_server_async(sock_path, None, connected)
+            run_until(lambda: accepted.calls and connected.calls, context=ctx)
+            conn = accepted.value
+            w = Result("write_all_finish")
+            client.write_all_async(GLib.Bytes.new(b"from a thread\n"), None, w)
+            line = Result("read_line_finish")
+            conn.read_line_async(None, line)
+            run_until(lambda: line.calls and w.calls, context=ctx)
+            out["line"] = bytes_of(line.value)
+            out["thread"] = line.thread
+            conn.abort()
+            client.abort()
+        finally:
+            ctx.pop_thread_default()
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join(60)
+    assert out["line"] == b"from a thread\n"
+    assert out["thread"] is not threading.main_thread()

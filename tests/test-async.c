@@ -1,0 +1,1455 @@
+/* test-async.c: tests of the GIO-style asynchronous calls (issue 14)
+ *
+ * Every call, and GIO's rules: the callback runs in the caller's
+ * thread-default context and never inside the call; cancellation before,
+ * while and after data arrives; one pending read; the end of the stream;
+ * errors of sockets that are not connected; a socket closed, aborted or
+ * dropped while a call is pending; a worker thread with its own context;
+ * a thousand concurrent round trips.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+#include "ls-test-util.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+/* A guard against hangs, not a measurement. */
+#define HANG_GUARD_MS 60000
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/* What a callback saw. */
+typedef struct {
+  gboolean      done;
+  guint         calls;
+  GObject      *source;        /* not owned */
+  GAsyncResult *result;
+  GThread      *thread;
+  GMainContext *context;       /* the thread-default one in the callback */
+} Call;
+
+static void
+call_clear (Call *call)
+{
+  g_clear_object (&call->result);
+  g_clear_pointer (&call->context, g_main_context_unref);
+  memset (call, 0, sizeof *call);
+}
+
+static void
+on_call_done (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  Call *call = user_data;
+
+  call->calls++;
+  call->done = TRUE;
+  call->source = source;
+  g_clear_object (&call->result);
+  call->result = g_object_ref (result);
+  call->thread = g_thread_self ();
+  g_clear_pointer (&call->context, g_main_context_unref);
+  call->context = g_main_context_ref_thread_default ();
+}
+
+static void
+call_wait (Call *call)
+{
+  g_assert_true (ls_test_run_until (&call->done, HANG_GUARD_MS));
+  g_assert_cmpuint (call->calls, ==, 1);
+}
+
+typedef struct {
+  char          *dir;
+  char          *path;
+  LsLocalServer *server;
+  LsLocalSocket *client;
+  LsLocalSocket *peer;     /* the server side of client */
+} Pair;
+
+static void
+pair_setup (Pair          *pair,
+            gconstpointer  data)
+{
+  GError *error = NULL;
+
+  pair->dir = ls_test_make_tmpdir ();
+  pair->path = g_build_filename (pair->dir, "s", NULL);
+  pair->server = ls_local_server_new ();
+  g_assert_true (ls_local_server_listen (pair->server, pair->path, &error));
+  g_assert_no_error (error);
+  pair->client = ls_local_socket_new ();
+  ls_local_socket_connect_to_server (pair->client, pair->path);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  g_assert_true (ls_test_run_until_pending (pair->server, HANG_GUARD_MS));
+  pair->peer = ls_local_server_next_pending_connection (pair->server);
+  g_assert_nonnull (pair->peer);
+}
+
+static void
+pair_teardown (Pair          *pair,
+               gconstpointer  data)
+{
+  g_clear_object (&pair->client);
+  g_clear_object (&pair->peer);
+  g_clear_object (&pair->server);
+  /* Idles of disposed calls, deferred flushes. */
+  ls_test_run_for (20);
+  ls_test_remove_tmpdir (pair->dir);
+  g_free (pair->path);
+  g_free (pair->dir);
+}
+
+static void
+write_text (LsLocalSocket *socket,
+            const char    *text)
+{
+  g_assert_cmpint (ls_local_socket_write (socket, (const guint8 *) text, strlen (text)), ==,
+                   (gssize) strlen (text));
+}
+
+/* Runs the loop until @socket has @n bytes buffered. */
+static void
+wait_available (LsLocalSocket *socket,
+                gint64         n)
+{
+  gint64 deadline = g_get_monotonic_time () + (gint64) HANG_GUARD_MS * 1000;
+
+  while (ls_local_socket_get_bytes_available (socket) < n && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpint (ls_local_socket_get_bytes_available (socket), >=, n);
+}
+
+static void
+assert_bytes_text (GBytes     *bytes,
+                   const char *text)
+{
+  gsize size;
+  const char *data;
+
+  g_assert_nonnull (bytes);
+  data = g_bytes_get_data (bytes, &size);
+  g_assert_cmpmem (data, size, text, strlen (text));
+}
+
+static GBytes *
+read_bytes_now (LsLocalSocket *socket,
+                gsize          count,
+                GError       **error)
+{
+  Call call = { 0 };
+  GBytes *bytes;
+
+  ls_local_socket_read_bytes_async (socket, count, NULL, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  g_assert_true (call.source == G_OBJECT (socket));
+  bytes = ls_local_socket_read_bytes_finish (socket, call.result, error);
+  call_clear (&call);
+  return bytes;
+}
+
+static GBytes *
+read_line_now (LsLocalSocket *socket,
+               GError       **error)
+{
+  Call call = { 0 };
+  GBytes *bytes;
+
+  ls_local_socket_read_line_async (socket, NULL, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  bytes = ls_local_socket_read_line_finish (socket, call.result, error);
+  call_clear (&call);
+  return bytes;
+}
+
+static GBytes *
+read_message_now (LsLocalSocket *socket,
+                  GError       **error)
+{
+  Call call = { 0 };
+  GBytes *bytes;
+
+  ls_local_socket_read_message_async (socket, NULL, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  bytes = ls_local_socket_read_message_finish (socket, call.result, error);
+  call_clear (&call);
+  return bytes;
+}
+
+/* Set in finalize (qdata is cleared there), unlike a weak pointer, which
+ * is cleared at the first dispose. */
+static void
+set_finalized (gpointer data)
+{
+  *(gboolean *) data = TRUE;
+}
+
+static void
+track_finalize (gpointer  object,
+                gboolean *finalized)
+{
+  *finalized = FALSE;
+  g_object_set_data_full (object, "test-finalized", finalized, set_finalized);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connecting and accepting                                                 */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_connect_accept (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  g_autoptr(LsLocalServer) server = ls_local_server_new ();
+  g_autoptr(LsLocalSocket) client = ls_local_socket_new ();
+  g_autoptr(LsLocalSocket) accepted = NULL;
+  g_autoptr(LsTestSignalLog) log = ls_test_signal_log_new (client);
+  g_autoptr(GError) error = NULL;
+  Call connect = { 0 }, accept = { 0 };
+
+  g_assert_true (ls_local_server_listen (server, path, &error));
+  ls_local_server_accept_async (server, NULL, on_call_done, &accept);
+  ls_local_socket_connect_to_server_async (client, path, NULL, on_call_done, &connect);
+  /* Never from inside the call, though connected already. */
+  g_assert_cmpuint (connect.calls, ==, 0);
+  g_assert_cmpuint (accept.calls, ==, 0);
+  call_wait (&connect);
+  g_assert_true (connect.source == G_OBJECT (client));
+  g_assert_true (connect.context == g_main_context_default ());
+  g_assert_true (ls_local_socket_connect_to_server_finish (client, connect.result, &error));
+  g_assert_no_error (error);
+  /* The signals of the sync twin. */
+  g_assert_cmpstr (ls_test_signal_log_get (log), ==,
+                   "state-changed(2) state-changed(3) connected ");
+  call_wait (&accept);
+  accepted = ls_local_server_accept_finish (server, accept.result, &error);
+  g_assert_no_error (error);
+  g_assert_true (LS_IS_LOCAL_SOCKET (accepted));
+  g_assert_cmpint (ls_local_socket_get_state (accepted), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  ls_test_send_and_expect_in_loop (client, accepted, "hello");
+  call_clear (&connect);
+  call_clear (&accept);
+
+  /* A queued connection is taken at once (still not from inside the call). */
+  {
+    g_autoptr(LsLocalSocket) second = ls_local_socket_new ();
+    g_autoptr(LsLocalSocket) taken = NULL;
+
+    ls_local_socket_connect_to_server (second, path);
+    g_assert_true (ls_test_run_until_pending (server, HANG_GUARD_MS));
+    ls_local_server_accept_async (server, NULL, on_call_done, &accept);
+    g_assert_cmpuint (accept.calls, ==, 0);
+    call_wait (&accept);
+    taken = ls_local_server_accept_finish (server, accept.result, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (taken);
+    call_clear (&accept);
+  }
+
+  /* Connecting a connected socket: the sync call's OPERATION error. */
+  ls_local_socket_connect_to_server_async (client, path, NULL, on_call_done, &connect);
+  g_assert_cmpuint (connect.calls, ==, 0);
+  call_wait (&connect);
+  g_assert_false (ls_local_socket_connect_to_server_finish (client, connect.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION);
+  g_assert_cmpstr (error->message, ==, ls_local_socket_get_error_string (client));
+  g_clear_error (&error);
+  call_clear (&connect);
+  g_object_unref (g_steal_pointer (&client));
+  ls_test_remove_tmpdir (dir);
+}
+
+static void
+test_connect_fails (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "missing", NULL);
+  g_autoptr(LsLocalSocket) client = ls_local_socket_new ();
+  g_autoptr(LsLocalServer) server = ls_local_server_new ();
+  g_autoptr(GError) error = NULL;
+  Call call = { 0 };
+
+  ls_local_socket_connect_to_server_async (client, path, NULL, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_connect_to_server_finish (client, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==, ls_local_socket_get_error_string (client));
+  g_assert_cmpint (ls_local_socket_get_state (client), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  g_clear_error (&error);
+  call_clear (&call);
+
+  /* Accepting on a server that is not listening. */
+  ls_local_server_accept_async (server, NULL, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  g_assert_null (ls_local_server_accept_finish (server, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION);
+  g_clear_error (&error);
+  call_clear (&call);
+
+  /* A pending accept when the server closes. */
+  g_assert_true (ls_local_server_listen (server, path, &error));
+  ls_local_server_accept_async (server, NULL, on_call_done, &call);
+  ls_test_run_for (10);
+  g_assert_cmpuint (call.calls, ==, 0);
+  ls_local_server_close (server);
+  call_wait (&call);
+  g_assert_null (ls_local_server_accept_finish (server, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION);
+  call_clear (&call);
+  ls_test_remove_tmpdir (dir);
+}
+
+/* Fills the server's queue and listen backlog with raw connections. */
+static GArray *
+fill_backlog (const char *path)
+{
+  GArray *fds = g_array_new (FALSE, FALSE, sizeof (int));
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+  g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+  for (int i = 0; i < 64; i++)
+    {
+      int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+      g_assert_cmpint (fd, >=, 0);
+      if (connect (fd, (struct sockaddr *) &addr, sizeof addr) < 0)
+        {
+          g_assert_cmpint (errno, ==, EAGAIN);
+          close (fd);
+          break;
+        }
+      g_array_append_val (fds, fd);
+      /* Let the server take what it takes. */
+      ls_test_run_for (5);
+    }
+  return fds;
+}
+
+static void
+close_fds (GArray *fds)
+{
+  for (guint i = 0; i < fds->len; i++)
+    close (g_array_index (fds, int, i));
+  g_array_unref (fds);
+}
+
+static void
+test_connect_backlog (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  g_autoptr(LsLocalServer) server = ls_local_server_new ();
+  g_autoptr(LsLocalSocket) client = ls_local_socket_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LsTestSignalLog) log = NULL;
+  GArray *fds;
+  Call call = { 0 };
+
+  ls_local_server_set_max_pending_connections (server, 1);
+  ls_local_server_set_listen_backlog_size (server, 1);
+  g_assert_true (ls_local_server_listen (server, path, &error));
+  fds = fill_backlog (path);
+
+  /* The backlog is full: the socket waits, then succeeds once the server
+   * takes connections. */
+  ls_local_socket_connect_to_server_async (client, path, NULL, on_call_done, &call);
+  g_assert_cmpint (ls_local_socket_get_state (client), ==, LS_LOCAL_SOCKET_STATE_CONNECTING);
+  ls_test_run_for (30);
+  g_assert_cmpuint (call.calls, ==, 0);
+  while (!call.done)
+    {
+      LsLocalSocket *taken = ls_local_server_next_pending_connection (server);
+
+      g_clear_object (&taken);
+      g_main_context_iteration (NULL, TRUE);
+    }
+  g_assert_true (ls_local_socket_connect_to_server_finish (client, call.result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (ls_local_socket_get_state (client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  call_clear (&call);
+  close_fds (fds);
+  ls_local_socket_abort (client);
+
+  /* Nobody takes them: SOCKET_TIMEOUT after connect-timeout. */
+  while (ls_local_server_has_pending_connections (server))
+    g_object_unref (ls_local_server_next_pending_connection (server));
+  ls_test_run_for (20);
+  while (ls_local_server_has_pending_connections (server))
+    g_object_unref (ls_local_server_next_pending_connection (server));
+  fds = fill_backlog (path);
+  ls_local_socket_set_connect_timeout (client, 200);
+  log = ls_test_signal_log_new (client);
+  ls_local_socket_connect_to_server_async (client, path, NULL, on_call_done, &call);
+  g_assert_cmpint (ls_local_socket_get_state (client), ==, LS_LOCAL_SOCKET_STATE_CONNECTING);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_connect_to_server_finish (client, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SOCKET_TIMEOUT);
+  g_assert_cmpint (ls_local_socket_get_state (client), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  g_assert_nonnull (strstr (ls_test_signal_log_get (log), "error-occurred(5)"));
+  g_clear_error (&error);
+  call_clear (&call);
+
+  /* Cancelled while waiting: the attempt is given up. */
+  ls_local_socket_set_connect_timeout (client, 30000);
+  {
+    g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+    ls_local_socket_connect_to_server_async (client, path, cancellable, on_call_done, &call);
+    g_assert_cmpint (ls_local_socket_get_state (client), ==, LS_LOCAL_SOCKET_STATE_CONNECTING);
+    ls_test_run_for (10);
+    g_cancellable_cancel (cancellable);
+    call_wait (&call);
+    g_assert_false (ls_local_socket_connect_to_server_finish (client, call.result, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_assert_cmpint (ls_local_socket_get_state (client), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+    g_clear_error (&error);
+    call_clear (&call);
+  }
+  close_fds (fds);
+  ls_test_remove_tmpdir (dir);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Reading                                                                  */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_read_bytes (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  GBytes *bytes;
+  Call call = { 0 };
+
+  /* Pending, then data arrives. */
+  ls_local_socket_read_bytes_async (pair->peer, 3, NULL, on_call_done, &call);
+  ls_test_run_for (10);
+  g_assert_cmpuint (call.calls, ==, 0);
+  write_text (pair->client, "hello");
+  call_wait (&call);
+  bytes = ls_local_socket_read_bytes_finish (pair->peer, call.result, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "hel");
+  g_bytes_unref (bytes);
+  call_clear (&call);
+
+  /* Buffered already: still never from inside the call. */
+  bytes = read_bytes_now (pair->peer, 100, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "lo");
+  g_bytes_unref (bytes);
+
+  /* The peer closes mid-read: what is buffered comes first, then the end,
+   * again and again. */
+  write_text (pair->client, "world");
+  ls_local_socket_disconnect_from_server (pair->client);
+  wait_available (pair->peer, 5);
+  bytes = read_bytes_now (pair->peer, 2, &error);
+  assert_bytes_text (bytes, "wo");
+  g_bytes_unref (bytes);
+  ls_test_run_for (20);
+  bytes = read_bytes_now (pair->peer, 100, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "rld");
+  g_bytes_unref (bytes);
+  for (int i = 0; i < 2; i++)
+    {
+      bytes = read_bytes_now (pair->peer, 100, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (g_bytes_get_size (bytes), ==, 0);
+      g_bytes_unref (bytes);
+    }
+}
+
+static void
+test_read_eof_pending (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  GBytes *bytes;
+  Call call = { 0 };
+
+  /* Pending when the peer leaves: the end. */
+  ls_local_socket_read_bytes_async (pair->peer, 10, NULL, on_call_done, &call);
+  ls_local_socket_abort (pair->client);
+  call_wait (&call);
+  bytes = ls_local_socket_read_bytes_finish (pair->peer, call.result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (bytes), ==, 0);
+  g_bytes_unref (bytes);
+  call_clear (&call);
+}
+
+static void
+test_read_line (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  GBytes *bytes;
+  Call call = { 0 };
+
+  ls_local_socket_read_line_async (pair->peer, NULL, on_call_done, &call);
+  write_text (pair->client, "ab");
+  wait_available (pair->peer, 2);
+  ls_test_run_for (10);
+  g_assert_cmpuint (call.calls, ==, 0);   /* no newline yet */
+  write_text (pair->client, "c\nde\nf");
+  call_wait (&call);
+  bytes = ls_local_socket_read_line_finish (pair->peer, call.result, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "abc\n");
+  g_bytes_unref (bytes);
+  call_clear (&call);
+
+  bytes = read_line_now (pair->peer, &error);
+  assert_bytes_text (bytes, "de\n");
+  g_bytes_unref (bytes);
+  ls_local_socket_disconnect_from_server (pair->client);
+  /* The rest at the end of the stream, then empty. */
+  bytes = read_line_now (pair->peer, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "f");
+  g_bytes_unref (bytes);
+  bytes = read_line_now (pair->peer, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "");
+  g_bytes_unref (bytes);
+}
+
+static void
+test_read_message (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) one = g_bytes_new_static ("first", 5);
+  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+  GBytes *bytes;
+  Call call = { 0 };
+  const guint8 partial[] = { 0, 0, 0, 9, 'x', 'y' };
+
+  ls_local_socket_read_message_async (pair->peer, NULL, on_call_done, &call);
+  ls_test_run_for (10);
+  g_assert_cmpuint (call.calls, ==, 0);
+  g_assert_true (ls_local_socket_write_message (pair->client, one, &error));
+  g_assert_true (ls_local_socket_write_message (pair->client, empty, &error));
+  call_wait (&call);
+  bytes = ls_local_socket_read_message_finish (pair->peer, call.result, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "first");
+  g_bytes_unref (bytes);
+  call_clear (&call);
+
+  bytes = read_message_now (pair->peer, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "");
+  g_bytes_unref (bytes);
+
+  /* A frame cut short by the end of the stream. */
+  ls_local_socket_write (pair->client, partial, sizeof partial);
+  ls_local_socket_disconnect_from_server (pair->client);
+  bytes = read_message_now (pair->peer, &error);
+  g_assert_null (bytes);
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_PEER_CLOSED);
+  g_clear_error (&error);
+  /* Consumed nothing; the bytes are still there. */
+  g_assert_cmpint (ls_local_socket_get_bytes_available (pair->peer), ==, sizeof partial);
+  g_bytes_unref (ls_local_socket_read_all (pair->peer));
+  /* The end: NULL without an error. */
+  bytes = read_message_now (pair->peer, &error);
+  g_assert_no_error (error);
+  g_assert_null (bytes);
+}
+
+static void
+test_read_message_too_large (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const guint8 header[] = { 0, 0, 1, 0 };   /* 256 bytes announced */
+
+  ls_local_socket_set_max_message_size (pair->peer, 16);
+  ls_local_socket_write (pair->client, header, sizeof header);
+  g_assert_null (read_message_now (pair->peer, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE);
+  g_assert_cmpint (ls_local_socket_get_bytes_available (pair->peer), ==, sizeof header);
+}
+
+static void
+test_pending (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  Call first = { 0 }, second = { 0 }, third = { 0 };
+  GBytes *bytes;
+
+  ls_local_socket_read_bytes_async (pair->peer, 10, NULL, on_call_done, &first);
+  ls_local_socket_read_line_async (pair->peer, NULL, on_call_done, &second);
+  ls_local_socket_read_message_async (pair->peer, NULL, on_call_done, &third);
+  g_assert_cmpuint (second.calls + third.calls, ==, 0);
+  call_wait (&second);
+  call_wait (&third);
+  g_assert_null (ls_local_socket_read_line_finish (pair->peer, second.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PENDING);
+  g_clear_error (&error);
+  g_assert_null (ls_local_socket_read_message_finish (pair->peer, third.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PENDING);
+  g_clear_error (&error);
+  g_assert_cmpuint (first.calls, ==, 0);
+  write_text (pair->client, "x");
+  call_wait (&first);
+  bytes = ls_local_socket_read_bytes_finish (pair->peer, first.result, &error);
+  assert_bytes_text (bytes, "x");
+  g_bytes_unref (bytes);
+  call_clear (&first);
+  call_clear (&second);
+  call_clear (&third);
+}
+
+/* ready-read still reaches the application's handlers. */
+static void
+count_ready_read (LsLocalSocket *socket,
+                  guint         *count)
+{
+  (*count)++;
+}
+
+static void
+test_signals_alongside (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  guint ready_reads = 0;
+  Call call = { 0 };
+  GBytes *bytes;
+
+  g_signal_connect (pair->peer, "ready-read", G_CALLBACK (count_ready_read), &ready_reads);
+  ls_local_socket_read_bytes_async (pair->peer, 100, NULL, on_call_done, &call);
+  write_text (pair->client, "data");
+  call_wait (&call);
+  g_assert_cmpuint (ready_reads, >=, 1);
+  bytes = ls_local_socket_read_bytes_finish (pair->peer, call.result, &error);
+  assert_bytes_text (bytes, "data");
+  g_bytes_unref (bytes);
+  call_clear (&call);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation                                                             */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_cancel_before (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GBytes) x = g_bytes_new_static ("x", 1);
+  Call call = { 0 };
+
+  write_text (pair->client, "buffered\n");
+  wait_available (pair->peer, 9);
+  g_cancellable_cancel (cancellable);
+
+  ls_local_socket_read_bytes_async (pair->peer, 100, cancellable, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  g_assert_null (ls_local_socket_read_bytes_finish (pair->peer, call.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  call_clear (&call);
+
+  ls_local_socket_read_line_async (pair->peer, cancellable, on_call_done, &call);
+  call_wait (&call);
+  g_assert_null (ls_local_socket_read_line_finish (pair->peer, call.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  call_clear (&call);
+
+  ls_local_socket_write_all_async (pair->peer, x, cancellable, on_call_done, &call);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_write_all_finish (pair->peer, call.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  call_clear (&call);
+
+  ls_local_server_accept_async (pair->server, cancellable, on_call_done, &call);
+  call_wait (&call);
+  g_assert_null (ls_local_server_accept_finish (pair->server, call.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  call_clear (&call);
+
+  /* Nothing was consumed. */
+  g_assert_cmpint (ls_local_socket_get_bytes_available (pair->peer), ==, 9);
+}
+
+static void
+test_cancel_while (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Call call = { 0 };
+  GBytes *bytes;
+
+  ls_local_socket_read_line_async (pair->peer, cancellable, on_call_done, &call);
+  write_text (pair->client, "partial");
+  wait_available (pair->peer, 7);
+  g_assert_cmpuint (call.calls, ==, 0);
+  g_cancellable_cancel (cancellable);
+  call_wait (&call);
+  g_assert_null (ls_local_socket_read_line_finish (pair->peer, call.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  call_clear (&call);
+  g_assert_cmpint (ls_local_socket_get_bytes_available (pair->peer), ==, 7);
+
+  /* Another read works, and sees all the data. */
+  write_text (pair->client, " line\n");
+  bytes = read_line_now (pair->peer, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "partial line\n");
+  g_bytes_unref (bytes);
+
+  /* A pending accept, cancelled from another thread. */
+  {
+    g_autoptr(GCancellable) other = g_cancellable_new ();
+    GThread *thread;
+
+    ls_local_server_accept_async (pair->server, other, on_call_done, &call);
+    thread = g_thread_new ("cancel", (GThreadFunc) (void (*) (void)) g_cancellable_cancel, other);
+    call_wait (&call);
+    g_thread_join (thread);
+    g_assert_true (call.thread == g_thread_self ());
+    g_assert_null (ls_local_server_accept_finish (pair->server, call.result, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error (&error);
+    call_clear (&call);
+  }
+}
+
+static void
+test_cancel_after (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  Call call = { 0 };
+  GBytes *bytes;
+
+  /* The data is there when the call is made; a cancellation before the
+   * callback runs does not lose it. */
+  write_text (pair->client, "kept");
+  wait_available (pair->peer, 4);
+  ls_local_socket_read_bytes_async (pair->peer, 100, cancellable, on_call_done, &call);
+  g_cancellable_cancel (cancellable);
+  call_wait (&call);
+  bytes = ls_local_socket_read_bytes_finish (pair->peer, call.result, &error);
+  if (bytes != NULL)
+    {
+      assert_bytes_text (bytes, "kept");
+      g_bytes_unref (bytes);
+    }
+  else
+    {
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_assert_cmpint (ls_local_socket_get_bytes_available (pair->peer), ==, 4);
+    }
+  call_clear (&call);
+
+  /* Cancelled after completion: nothing more happens. */
+  g_clear_error (&error);
+  g_cancellable_reset (cancellable);
+  write_text (pair->client, "more");
+  ls_local_socket_read_bytes_async (pair->peer, 100, cancellable, on_call_done, &call);
+  call_wait (&call);
+  g_cancellable_cancel (cancellable);
+  ls_test_run_for (10);
+  g_assert_cmpuint (call.calls, ==, 1);
+  bytes = ls_local_socket_read_bytes_finish (pair->peer, call.result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (bytes), >, 0);
+  g_bytes_unref (bytes);
+  call_clear (&call);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Writing and disconnecting                                                */
+/* ------------------------------------------------------------------------ */
+
+static guint8 *
+pattern_new (gsize size,
+             guint seed)
+{
+  guint8 *data = g_malloc (size + 1);
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = (guint8) (((i ^ (i >> 9) ^ (i >> 17)) * 13u) + seed);
+  return data;
+}
+
+typedef struct {
+  LsLocalSocket *socket;
+  GByteArray    *received;
+  gsize          expected;
+} Sink;
+
+static void
+sink_ready_read (LsLocalSocket *socket,
+                 Sink          *sink)
+{
+  GBytes *bytes = ls_local_socket_read_all (socket);
+
+  g_byte_array_append (sink->received, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  g_bytes_unref (bytes);
+}
+
+static void
+test_write_all (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const gsize size = 8 * 1024 * 1024;
+  guint8 *payload = pattern_new (size, 3);
+  GBytes *first = g_bytes_new_take (payload, size);
+  GBytes *second = g_bytes_new_static ("tail", 4);
+  Sink sink = { pair->peer, g_byte_array_new (), size + 4 };
+  Call one = { 0 }, two = { 0 };
+
+  g_signal_connect (pair->peer, "ready-read", G_CALLBACK (sink_ready_read), &sink);
+  ls_local_socket_write_all_async (pair->client, first, NULL, on_call_done, &one);
+  ls_local_socket_write_all_async (pair->client, second, NULL, on_call_done, &two);
+  g_assert_cmpuint (one.calls + two.calls, ==, 0);
+  call_wait (&one);
+  g_assert_true (ls_local_socket_write_all_finish (pair->client, one.result, &error));
+  g_assert_no_error (error);
+  call_wait (&two);
+  g_assert_true (ls_local_socket_write_all_finish (pair->client, two.result, &error));
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), ==, 0);
+  while (sink.received->len < size + 4)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpmem (sink.received->data, size, g_bytes_get_data (first, NULL), size);
+  g_assert_cmpmem (sink.received->data + size, 4, "tail", 4);
+  g_byte_array_unref (sink.received);
+  g_bytes_unref (first);
+  g_bytes_unref (second);
+  call_clear (&one);
+  call_clear (&two);
+}
+
+static void
+test_disconnect (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const gsize size = 4 * 1024 * 1024;
+  GBytes *payload = g_bytes_new_take (pattern_new (size, 5), size);
+  Sink sink = { pair->peer, g_byte_array_new (), size };
+  Call call = { 0 };
+
+  g_signal_connect (pair->peer, "ready-read", G_CALLBACK (sink_ready_read), &sink);
+  ls_local_socket_write_bytes (pair->client, payload);
+  ls_local_socket_disconnect_async (pair->client, NULL, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_CLOSING);
+  call_wait (&call);
+  g_assert_true (ls_local_socket_disconnect_finish (pair->client, call.result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  call_clear (&call);
+  while (sink.received->len < size)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpmem (sink.received->data, size, g_bytes_get_data (payload, NULL), size);
+
+  /* Unconnected: at once (not from inside the call). */
+  ls_local_socket_disconnect_async (pair->client, NULL, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  g_assert_true (ls_local_socket_disconnect_finish (pair->client, call.result, &error));
+  call_clear (&call);
+
+  /* Nothing queued: done as disconnect_from_server returns. */
+  ls_local_socket_disconnect_async (pair->peer, NULL, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  g_assert_true (ls_local_socket_disconnect_finish (pair->peer, call.result, &error));
+  call_clear (&call);
+  g_byte_array_unref (sink.received);
+  g_bytes_unref (payload);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sockets that are not connected, closed, aborted or dropped               */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_not_connected (void)
+{
+  g_autoptr(LsLocalSocket) socket = ls_local_socket_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) sync_error = NULL;
+  g_autoptr(GBytes) data = g_bytes_new_static ("x", 1);
+  Call call = { 0 };
+
+  ls_local_socket_set_server_name (socket, "nowhere");
+  g_assert_null (read_bytes_now (socket, 10, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  g_assert_nonnull (strstr (error->message, "not connected"));
+  g_assert_nonnull (strstr (error->message, "nowhere"));
+  g_clear_error (&error);
+
+  g_assert_null (read_line_now (socket, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  g_clear_error (&error);
+  g_assert_null (read_message_now (socket, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  g_clear_error (&error);
+
+  /* The write error is the sync call's. */
+  g_assert_false (ls_local_socket_write_message (socket, data, &sync_error));
+  ls_local_socket_write_all_async (socket, data, NULL, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_write_all_finish (socket, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, sync_error->code);
+  g_assert_cmpstr (error->message, ==, sync_error->message);
+  call_clear (&call);
+}
+
+static void
+test_close_pending (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  Call call = { 0 };
+
+  write_text (pair->client, "partial");
+  wait_available (pair->peer, 7);
+  ls_local_socket_read_line_async (pair->peer, NULL, on_call_done, &call);
+  ls_local_socket_close (pair->peer);
+  call_wait (&call);
+  g_assert_null (ls_local_socket_read_line_finish (pair->peer, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  g_assert_nonnull (strstr (error->message, "closed"));
+  ls_test_run_for (20);
+  g_assert_cmpuint (call.calls, ==, 1);
+  call_clear (&call);
+}
+
+static void
+test_abort_pending (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) big = g_bytes_new_take (pattern_new (16 * 1024 * 1024, 1), 16 * 1024 * 1024);
+  Call read = { 0 }, write = { 0 }, disconnect = { 0 };
+  GBytes *bytes;
+
+  /* The peer takes little, so that the data stays queued. */
+  ls_local_socket_set_read_buffer_size (pair->peer, 4096);
+  ls_local_socket_read_bytes_async (pair->client, 10, NULL, on_call_done, &read);
+  ls_local_socket_write_all_async (pair->client, big, NULL, on_call_done, &write);
+  ls_test_run_for (20);
+  g_assert_cmpuint (read.calls + write.calls, ==, 0);
+  ls_local_socket_abort (pair->client);
+  call_wait (&read);
+  call_wait (&write);
+  g_assert_null (ls_local_socket_read_bytes_finish (pair->client, read.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  g_clear_error (&error);
+  g_assert_false (ls_local_socket_write_all_finish (pair->client, write.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  g_clear_error (&error);
+  ls_test_run_for (20);
+  g_assert_cmpuint (read.calls + write.calls, ==, 2);
+  call_clear (&read);
+  call_clear (&write);
+
+  /* Aborted while disconnecting gracefully: the queued data is lost, and
+   * both calls waiting for it say so; a pending read sees the end of the
+   * stream (a graceful disconnection had begun). */
+  ls_local_socket_abort (pair->peer);
+  g_clear_object (&pair->peer);
+  g_clear_object (&pair->client);
+  pair_teardown (pair, NULL);
+  pair_setup (pair, NULL);
+  ls_local_socket_set_read_buffer_size (pair->peer, 4096);
+  ls_local_socket_read_bytes_async (pair->client, 10, NULL, on_call_done, &read);
+  ls_local_socket_write_all_async (pair->client, big, NULL, on_call_done, &write);
+  ls_test_run_for (20);
+  ls_local_socket_disconnect_async (pair->client, NULL, on_call_done, &disconnect);
+  g_assert_cmpuint (read.calls + write.calls + disconnect.calls, ==, 0);
+  ls_local_socket_abort (pair->client);
+  call_wait (&read);
+  call_wait (&write);
+  call_wait (&disconnect);
+  bytes = ls_local_socket_read_bytes_finish (pair->client, read.result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_bytes_get_size (bytes), ==, 0);
+  g_bytes_unref (bytes);
+  g_assert_false (ls_local_socket_write_all_finish (pair->client, write.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  g_clear_error (&error);
+  g_assert_false (ls_local_socket_disconnect_finish (pair->client, disconnect.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  g_clear_error (&error);
+  ls_test_run_for (20);
+  g_assert_cmpuint (read.calls + write.calls + disconnect.calls, ==, 3);
+  call_clear (&read);
+  call_clear (&write);
+  call_clear (&disconnect);
+}
+
+typedef struct {
+  guint   calls;
+  GError *error;
+  gboolean source_alive;
+} Dropped;
+
+static void
+on_dropped_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Dropped *dropped = user_data;
+
+  dropped->calls++;
+  g_assert_true (G_IS_OBJECT (source));
+  if (LS_IS_LOCAL_SOCKET (source))
+    {
+      g_autoptr(GBytes) bytes = ls_local_socket_read_bytes_finish (LS_LOCAL_SOCKET (source), result,
+                                                                   &dropped->error);
+      g_assert_null (bytes);
+    }
+  else
+    {
+      g_autoptr(LsLocalSocket) socket =
+        ls_local_server_accept_finish (LS_LOCAL_SERVER (source), result, &dropped->error);
+      g_assert_null (socket);
+    }
+}
+
+static void
+test_unref_pending (Pair *pair, gconstpointer data)
+{
+  LsLocalSocket *peer = g_steal_pointer (&pair->peer);
+  LsLocalServer *server = g_steal_pointer (&pair->server);
+  gboolean peer_finalized, server_finalized;
+  gpointer weak = peer;
+  Dropped on_peer = { 0 }, on_server = { 0 };
+
+  track_finalize (peer, &peer_finalized);
+  track_finalize (server, &server_finalized);
+  g_object_add_weak_pointer (G_OBJECT (peer), &weak);
+  ls_local_socket_read_bytes_async (peer, 10, NULL, on_dropped_done, &on_peer);
+  ls_local_server_accept_async (server, NULL, on_dropped_done, &on_server);
+  ls_test_run_for (10);
+
+  /* The pending calls hold neither. */
+  g_object_unref (peer);
+  g_object_unref (server);
+  g_assert_null (weak);
+  g_assert_cmpuint (on_peer.calls + on_server.calls, ==, 0);
+  ls_test_run_for (50);
+  g_assert_cmpuint (on_peer.calls, ==, 1);
+  g_assert_cmpuint (on_server.calls, ==, 1);
+  g_assert_error (on_peer.error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  g_assert_error (on_server.error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION);
+  g_assert_true (peer_finalized);
+  g_assert_true (server_finalized);
+  g_clear_error (&on_peer.error);
+  g_clear_error (&on_server.error);
+
+  /* The client sees its peer gone. */
+  ls_test_run_for (20);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+}
+
+/* Callbacks that drop, close or abort their socket. */
+typedef enum { DROP_UNREF, DROP_CLOSE, DROP_ABORT, DROP_CLOSE_SERVER } DropHow;
+
+typedef struct {
+  DropHow        how;
+  LsLocalSocket *socket;   /* owned until the callback */
+  LsLocalServer *server;
+  gboolean       done;
+} Reckless;
+
+static void
+on_reckless_read (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Reckless *r = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = ls_local_socket_read_bytes_finish (LS_LOCAL_SOCKET (source), result,
+                                                               &error);
+
+  g_assert_no_error (error);
+  switch (r->how)
+    {
+    case DROP_CLOSE:
+      ls_local_socket_close (r->socket);
+      /* A call started here fails, once. */
+      ls_local_socket_read_bytes_async (r->socket, 10, NULL, on_call_done,
+                                        g_object_get_data (G_OBJECT (r->socket), "call"));
+      break;
+    case DROP_ABORT:
+      ls_local_socket_abort (r->socket);
+      break;
+    case DROP_CLOSE_SERVER:
+      ls_local_server_close (r->server);
+      break;
+    case DROP_UNREF:
+    default:
+      /* A new read pending as the last reference goes. */
+      ls_local_socket_read_bytes_async (r->socket, 10, NULL, on_call_done,
+                                        g_object_get_data (G_OBJECT (r->socket), "call"));
+      break;
+    }
+  g_clear_object (&r->socket);
+  r->done = TRUE;
+}
+
+static void
+test_reckless_callbacks (Pair *pair, gconstpointer data)
+{
+  for (DropHow how = DROP_UNREF; how <= DROP_CLOSE_SERVER; how++)
+    {
+      Pair local = { 0 };
+      Reckless r = { how };
+      Call after = { 0 };
+      gboolean finalized;
+
+      pair_setup (&local, NULL);
+      r.socket = g_steal_pointer (&local.peer);
+      r.server = local.server;
+      track_finalize (r.socket, &finalized);
+      g_object_set_data (G_OBJECT (r.socket), "call", &after);
+      ls_local_socket_read_bytes_async (r.socket, 10, NULL, on_reckless_read, &r);
+      write_text (local.client, "go");
+      g_assert_true (ls_test_run_until (&r.done, HANG_GUARD_MS));
+      ls_test_run_for (30);
+      if (how == DROP_UNREF || how == DROP_CLOSE)
+        {
+          g_assert_cmpuint (after.calls, ==, 1);
+          g_assert_true (G_IS_TASK (after.result));
+          g_assert_true (g_task_had_error (G_TASK (after.result)));
+        }
+      /* The result held the socket (as its source object). */
+      call_clear (&after);
+      g_assert_true (finalized);
+      pair_teardown (&local, NULL);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* A worker thread with its own context                                     */
+/* ------------------------------------------------------------------------ */
+
+static gpointer
+worker_thread (gpointer data)
+{
+  const char *path = data;
+  GMainContext *context = g_main_context_new ();
+  LsLocalServer *server;
+  LsLocalSocket *client, *accepted;
+  GError *error = NULL;
+  Call connect = { 0 }, accept = { 0 }, write = { 0 }, read = { 0 };
+  GBytes *bytes;
+
+  g_main_context_push_thread_default (context);
+  server = ls_local_server_new ();
+  g_assert_true (ls_local_server_listen (server, path, &error));
+  client = ls_local_socket_new ();
+  ls_local_server_accept_async (server, NULL, on_call_done, &accept);
+  ls_local_socket_connect_to_server_async (client, path, NULL, on_call_done, &connect);
+  call_wait (&connect);
+  call_wait (&accept);
+  g_assert_true (connect.context == context);
+  g_assert_true (accept.thread == g_thread_self ());
+  g_assert_true (ls_local_socket_connect_to_server_finish (client, connect.result, &error));
+  accepted = ls_local_server_accept_finish (server, accept.result, &error);
+  g_assert_no_error (error);
+
+  bytes = g_bytes_new_static ("thread\n", 7);
+  ls_local_socket_write_all_async (client, bytes, NULL, on_call_done, &write);
+  g_bytes_unref (bytes);
+  ls_local_socket_read_line_async (accepted, NULL, on_call_done, &read);
+  call_wait (&write);
+  call_wait (&read);
+  g_assert_true (read.context == context);
+  g_assert_true (ls_local_socket_write_all_finish (client, write.result, &error));
+  bytes = ls_local_socket_read_line_finish (accepted, read.result, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "thread\n");
+  g_bytes_unref (bytes);
+
+  call_clear (&connect);
+  call_clear (&accept);
+  call_clear (&write);
+  call_clear (&read);
+  g_object_unref (accepted);
+  g_object_unref (client);
+  g_object_unref (server);
+  ls_test_run_for (10);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return GINT_TO_POINTER (TRUE);
+}
+
+static void
+test_worker_thread (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  GThread *thread = g_thread_new ("worker", worker_thread, path);
+
+  g_assert_true (g_thread_join (thread));
+  ls_test_remove_tmpdir (dir);
+}
+
+/* ------------------------------------------------------------------------ */
+/* A thousand concurrent round trips                                        */
+/* ------------------------------------------------------------------------ */
+
+#define MANY 1000
+
+typedef struct _Many Many;
+
+typedef struct {
+  Many          *many;
+  LsLocalSocket *socket;
+  GBytes        *payload;
+  GByteArray    *received;
+} Conn;
+
+struct _Many {
+  LsLocalServer *server;
+  guint          accepted;
+  guint          echoed;     /* server side: connections done */
+  guint          verified;   /* client side */
+  guint          failures;
+};
+
+static void server_read_done (GObject *source, GAsyncResult *result, gpointer data);
+
+static void
+server_write_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  Conn *conn = data;
+  GError *error = NULL;
+
+  if (!ls_local_socket_write_all_finish (conn->socket, result, &error))
+    {
+      g_printerr ("server write: %s\n", error->message);
+      conn->many->failures++;
+      g_error_free (error);
+      return;
+    }
+  ls_local_socket_read_bytes_async (conn->socket, 4096, NULL, server_read_done, conn);
+}
+
+static void
+server_read_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  Conn *conn = data;
+  GError *error = NULL;
+  GBytes *bytes = ls_local_socket_read_bytes_finish (conn->socket, result, &error);
+
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      if (bytes == NULL)
+        {
+          g_printerr ("server read: %s\n", error->message);
+          conn->many->failures++;
+          g_error_free (error);
+        }
+      g_clear_pointer (&bytes, g_bytes_unref);
+      conn->many->echoed++;
+      g_object_unref (conn->socket);
+      g_free (conn);
+      return;
+    }
+  ls_local_socket_write_all_async (conn->socket, bytes, NULL, server_write_done, conn);
+  g_bytes_unref (bytes);
+}
+
+static void
+accept_done (GObject      *source,
+             GAsyncResult *result,
+             gpointer      data)
+{
+  Many *many = data;
+  GError *error = NULL;
+  LsLocalSocket *socket = ls_local_server_accept_finish (many->server, result, &error);
+  Conn *conn;
+
+  if (socket == NULL)
+    {
+      g_printerr ("accept: %s\n", error->message);
+      many->failures++;
+      g_error_free (error);
+      return;
+    }
+  conn = g_new0 (Conn, 1);
+  conn->many = many;
+  conn->socket = socket;
+  if (++many->accepted < MANY)
+    ls_local_server_accept_async (many->server, NULL, accept_done, many);
+  ls_local_socket_read_bytes_async (socket, 4096, NULL, server_read_done, conn);
+}
+
+static void client_read_done (GObject *source, GAsyncResult *result, gpointer data);
+
+static void
+client_finish (Conn *conn)
+{
+  gsize size;
+  const guint8 *expected = g_bytes_get_data (conn->payload, &size);
+
+  if (conn->received->len != size || memcmp (conn->received->data, expected, size) != 0)
+    conn->many->failures++;
+  else
+    conn->many->verified++;
+  ls_local_socket_disconnect_from_server (conn->socket);
+  g_object_unref (conn->socket);
+  g_bytes_unref (conn->payload);
+  g_byte_array_unref (conn->received);
+  g_free (conn);
+}
+
+static void
+client_read_done (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      data)
+{
+  Conn *conn = data;
+  GError *error = NULL;
+  GBytes *bytes = ls_local_socket_read_bytes_finish (conn->socket, result, &error);
+
+  if (bytes == NULL || g_bytes_get_size (bytes) == 0)
+    {
+      if (error != NULL)
+        g_printerr ("client read: %s\n", error->message);
+      g_clear_error (&error);
+      g_clear_pointer (&bytes, g_bytes_unref);
+      conn->many->failures++;
+      return;
+    }
+  g_byte_array_append (conn->received, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+  g_bytes_unref (bytes);
+  if (conn->received->len < g_bytes_get_size (conn->payload))
+    ls_local_socket_read_bytes_async (conn->socket, 4096, NULL, client_read_done, conn);
+  else
+    client_finish (conn);
+}
+
+static void
+client_write_done (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      data)
+{
+  Conn *conn = data;
+  GError *error = NULL;
+
+  if (!ls_local_socket_write_all_finish (conn->socket, result, &error))
+    {
+      g_printerr ("client write: %s\n", error->message);
+      conn->many->failures++;
+      g_error_free (error);
+    }
+}
+
+static void
+client_connect_done (GObject      *source,
+                     GAsyncResult *result,
+                     gpointer      data)
+{
+  Conn *conn = data;
+  GError *error = NULL;
+
+  if (!ls_local_socket_connect_to_server_finish (conn->socket, result, &error))
+    {
+      g_printerr ("connect: %s\n", error->message);
+      conn->many->failures++;
+      g_error_free (error);
+      return;
+    }
+  ls_local_socket_write_all_async (conn->socket, conn->payload, NULL, client_write_done, conn);
+  ls_local_socket_read_bytes_async (conn->socket, 4096, NULL, client_read_done, conn);
+}
+
+static void
+test_many (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  Many many = { 0 };
+  GError *error = NULL;
+  gint64 deadline;
+
+  many.server = ls_local_server_new ();
+  g_assert_true (ls_local_server_listen (many.server, path, &error));
+  ls_local_server_accept_async (many.server, NULL, accept_done, &many);
+  for (guint i = 0; i < MANY; i++)
+    {
+      Conn *conn = g_new0 (Conn, 1);
+      gsize size = 1 + (i * 7919) % 6000;   /* some span several reads */
+      guint8 *data = pattern_new (size, i);
+
+      conn->many = &many;
+      conn->socket = ls_local_socket_new ();
+      conn->payload = g_bytes_new_take (data, size);
+      conn->received = g_byte_array_new ();
+      ls_local_socket_connect_to_server_async (conn->socket, path, NULL, client_connect_done, conn);
+    }
+  deadline = g_get_monotonic_time () + 4 * (gint64) HANG_GUARD_MS * 1000;
+  while ((many.echoed < MANY || many.verified < MANY) && many.failures == 0 &&
+         g_get_monotonic_time () < deadline)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (many.failures, ==, 0);
+  g_assert_cmpuint (many.verified, ==, MANY);
+  g_assert_cmpuint (many.echoed, ==, MANY);
+  g_object_unref (many.server);
+  ls_test_run_for (10);
+  ls_test_remove_tmpdir (dir);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+#define PAIR_TEST(path, func) \
+  g_test_add ("/ls/async/" path, Pair, NULL, pair_setup, func, pair_teardown)
+
+  g_test_add_func ("/ls/async/connect-accept", test_connect_accept);
+  g_test_add_func ("/ls/async/connect-fails", test_connect_fails);
+  g_test_add_func ("/ls/async/connect-backlog", test_connect_backlog);
+  PAIR_TEST ("read-bytes", test_read_bytes);
+  PAIR_TEST ("read-eof-pending", test_read_eof_pending);
+  PAIR_TEST ("read-line", test_read_line);
+  PAIR_TEST ("read-message", test_read_message);
+  PAIR_TEST ("read-message-too-large", test_read_message_too_large);
+  PAIR_TEST ("pending", test_pending);
+  PAIR_TEST ("signals-alongside", test_signals_alongside);
+  PAIR_TEST ("cancel-before", test_cancel_before);
+  PAIR_TEST ("cancel-while", test_cancel_while);
+  PAIR_TEST ("cancel-after", test_cancel_after);
+  PAIR_TEST ("write-all", test_write_all);
+  PAIR_TEST ("disconnect", test_disconnect);
+  g_test_add_func ("/ls/async/not-connected", test_not_connected);
+  PAIR_TEST ("close-pending", test_close_pending);
+  PAIR_TEST ("abort-pending", test_abort_pending);
+  PAIR_TEST ("unref-pending", test_unref_pending);
+  PAIR_TEST ("reckless-callbacks", test_reckless_callbacks);
+  g_test_add_func ("/ls/async/worker-thread", test_worker_thread);
+  g_test_add_func ("/ls/async/many", test_many);
+
+  return g_test_run ();
+}
