@@ -138,4 +138,15 @@ LS_AVAILABLE_IN_1_0
 gboolean         ls_local_server_remove_server              (const char       *name,
                                                              GError          **error);
 
+LS_AVAILABLE_IN_1_2
+gboolean         ls_local_server_listen_address             (LsLocalServer    *self,
+                                                             GSocketAddress   *address,
+                                                             GError          **error);
+LS_AVAILABLE_IN_1_2
+gboolean         ls_local_server_listen_socket              (LsLocalServer    *self,
+                                                             GSocket          *socket,
+                                                             GError          **error);
+LS_AVAILABLE_IN_1_2
+GSocketAddress  *ls_local_server_get_address                (LsLocalServer    *self);
+
 G_END_DECLS
