@@ -140,6 +140,7 @@ enum {
   PROP_SOCKET_OPTIONS,
   PROP_READ_BUFFER_SIZE,
   PROP_CONNECT_TIMEOUT,
+  PROP_STATE,
   PROP_MAX_MESSAGE_SIZE,
   N_PROPS
 };
@@ -217,7 +218,10 @@ set_state (LsLocalSocket      *self,
   if (self->state == state)
     return;
   self->state = state;
-  g_signal_emit (self, signals[STATE_CHANGED], 0, state);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  /* A notify handler may have moved on already: announce only what is. */
+  if (self->state == state)
+    g_signal_emit (self, signals[STATE_CHANGED], 0, state);
 }
 
 static void
@@ -357,11 +361,30 @@ release_fd (LsLocalSocket *self)
   self->read_eof = FALSE;
 }
 
+/* Takes @server_name and @full_server_name (GRefStrings or NULL) and
+ * notifies each name that changed. */
+static void
+replace_names (LsLocalSocket *self,
+               char          *server_name,
+               char          *full_server_name)
+{
+  gboolean server_changed = g_strcmp0 (self->server_name, server_name) != 0;
+  gboolean full_changed = g_strcmp0 (self->full_server_name, full_server_name) != 0;
+
+  g_clear_pointer (&self->server_name, g_ref_string_release);
+  g_clear_pointer (&self->full_server_name, g_ref_string_release);
+  self->server_name = server_name;
+  self->full_server_name = full_server_name;
+  if (server_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SERVER_NAME]);
+  if (full_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FULL_SERVER_NAME]);
+}
+
 static void
 clear_names (LsLocalSocket *self)
 {
-  g_clear_pointer (&self->server_name, g_ref_string_release);
-  g_clear_pointer (&self->full_server_name, g_ref_string_release);
+  replace_names (self, NULL, NULL);
 }
 
 static gboolean
@@ -890,7 +913,8 @@ ls_local_socket_finalize (GObject *object)
   LsLocalSocket *self = LS_LOCAL_SOCKET (object);
 
   clear_input (self);
-  clear_names (self);
+  g_clear_pointer (&self->server_name, g_ref_string_release);
+  g_clear_pointer (&self->full_server_name, g_ref_string_release);
   record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
   G_OBJECT_CLASS (ls_local_socket_parent_class)->finalize (object);
 }
@@ -922,6 +946,9 @@ ls_local_socket_get_property (GObject    *object,
       break;
     case PROP_MAX_MESSAGE_SIZE:
       g_value_set_uint (value, self->max_message_size);
+      break;
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1042,6 +1069,20 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
   properties[PROP_MAX_MESSAGE_SIZE] =
     g_param_spec_uint ("max-message-size", NULL, NULL, 0, G_MAXUINT, DEFAULT_MAX_MESSAGE_SIZE,
                        G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalSocket:state: (getter get_state)
+   *
+   * The state of the connection. It is notified just before each
+   * [signal@Ls.LocalSocket::state-changed] emission, so property bindings
+   * and `notify::state` handlers follow the connection like the signal.
+   *
+   * Since: 1.2
+   */
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL,
+                       LS_TYPE_LOCAL_SOCKET_STATE, LS_LOCAL_SOCKET_STATE_UNCONNECTED,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1252,8 +1293,8 @@ connect_succeeded (LsLocalSocket *self)
                                        self->address->full_name, g_strerror (saved_errno)));
       return;
     }
-  g_clear_pointer (&self->full_server_name, g_ref_string_release);
-  self->full_server_name = g_ref_string_new (self->address->full_name);
+  replace_names (self, self->server_name ? g_ref_string_acquire (self->server_name) : NULL,
+                 g_ref_string_new (self->address->full_name));
   g_clear_pointer (&self->address, ls_address_free);
   self->is_open = TRUE;
   record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
@@ -2238,7 +2279,7 @@ ls_local_socket_wait_for_disconnected (LsLocalSocket *self,
 }
 
 /**
- * ls_local_socket_get_state:
+ * ls_local_socket_get_state: (get-property state)
  * @self: a socket
  *
  * Gets the state.
@@ -2358,7 +2399,6 @@ ls_local_socket_set_socket_descriptor (LsLocalSocket       *self,
       goto fail;
     }
 
-  clear_names (self);
   clear_input (self);
   begin_life (self);
   memset (&addr, 0, sizeof addr);
@@ -2370,16 +2410,16 @@ ls_local_socket_set_socket_descriptor (LsLocalSocket       *self,
     {
       g_autofree char *basename = ls_name_basename (address.full_name);
 
-      self->full_server_name = g_ref_string_new (address.full_name);
+      /* Qt 6: a path gives the path and its basename, an abstract address
+       * its name for both. */
+      replace_names (self, g_ref_string_new (address.abstract ? address.full_name : basename),
+                     g_ref_string_new (address.full_name));
       if (address.abstract)
-        {
-          self->server_name = g_ref_string_acquire (self->full_server_name);
-          self->options |= LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
-        }
-      else
-        self->server_name = g_ref_string_new (basename);
+        self->options |= LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
       ls_address_clear (&address);
     }
+  else
+    clear_names (self);
 
   self->is_open = TRUE;
   self->owner_thread = g_thread_self ();

@@ -5,6 +5,8 @@
 
 #include <ls/ls.h>
 
+#include "ls-test-proc.h"
+
 G_BEGIN_DECLS
 
 /* A fresh private directory with a short path (sun_path is 108 bytes). */
@@ -55,16 +57,5 @@ guint     ls_test_count_open_fds     (void);
 
 /* Plain blocking socket() + connect() to a file path; -1 on failure. */
 int       ls_test_raw_connect        (const char *path);
-
-/* fork() with the TAP output flushed first, so it is not written twice. */
-pid_t     ls_test_fork               (void);
-/* Waits for @pid; kills it after @timeout_ms. Returns the wait status. */
-int       ls_test_wait_child         (pid_t pid,
-                                      int   timeout_ms);
-/* Fails the test unless @pid exits with status 0 within @timeout_ms. */
-void      ls_test_assert_child_ok    (pid_t pid,
-                                      int   timeout_ms);
-/* Becomes the user "nobody" (for the "other user" of permission tests). */
-gboolean  ls_test_drop_to_nobody     (void);
 
 G_END_DECLS

@@ -319,4 +319,24 @@ test('a GJS subclass overrides incoming_connection', () => {
     assertEqual(T.decode(T.readExactly(conn, 3)), 'sub');
 });
 
+test('state property: notify::state just before each state-changed (1.2)', () => {
+    const dir = T.makeTempDir();
+    const path = GLib.build_filenamev([dir, 'st']);
+    const server = new Ls.LocalServer();
+    T.onCleanup(() => server.close());
+    server.listen(path);
+    const sock = new Ls.LocalSocket();
+    const seen = [];
+    sock.connect('notify::state', s => seen.push(`notify(${s.state})`));
+    sock.connect('state-changed', (s, st) => seen.push(`changed(${st})`));
+    sock.connect('notify::full-server-name', s => seen.push(`full(${s.full_server_name})`));
+    assertEqual(sock.state, S.UNCONNECTED);
+    sock.connect_to_server(path);
+    assertEqual(sock.state, S.CONNECTED);
+    assertDeepEqual(seen, ['notify(2)', 'changed(2)', `full(${path})`, 'notify(3)', 'changed(3)']);
+    seen.length = 0;
+    sock.abort();
+    assertDeepEqual(seen, ['full()', 'notify(0)', 'changed(0)']);
+});
+
 T.finish();

@@ -744,3 +744,24 @@ s.recv(1)
         accepted.flush()
     finally:
         assert child.wait(30) == 0
+
+
+def test_state_property_notifies_before_state_changed(sock_path):
+    """Ls 1.2: `state` is a property, notified just before each
+    state-changed; the names notify when they change."""
+    server = Ls.LocalServer()
+    server.listen(sock_path)
+    sock = Ls.LocalSocket()
+    seen = []
+    sock.connect("notify::state", lambda s, p: seen.append(("notify", int(s.props.state))))
+    sock.connect("state-changed", lambda s, st: seen.append(("changed", int(st))))
+    sock.connect("notify::server-name", lambda s, p: seen.append(("name", s.props.server_name)))
+    assert sock.props.state == Ls.LocalSocketState.UNCONNECTED
+    sock.connect_to_server(sock_path)
+    assert sock.props.state == Ls.LocalSocketState.CONNECTED
+    assert seen == [("name", sock_path), ("notify", 2), ("changed", 2),
+                    ("notify", 3), ("changed", 3)]
+    del seen[:]
+    sock.abort()
+    assert seen == [("name", ""), ("notify", 0), ("changed", 0)]
+    server.close()

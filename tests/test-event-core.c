@@ -1,0 +1,261 @@
+/* test-event-core.c: unit tests of the private event core (lib/ls-event-core.c)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Linked with the internal static library: watches on plain socketpairs,
+ * no LsLocalSocket involved.
+ */
+#include "ls-event-core-private.h"
+#include "ls-test-proc.h"
+
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+typedef struct
+{
+  LsEventCore *core;
+  int          pair[2];
+  LsWatch     *watch;
+  guint        calls;
+  LsWatchCondition last;
+  gboolean     free_in_callback;
+} Fixture;
+
+static void
+on_watch (gpointer owner, LsWatchCondition condition)
+{
+  Fixture *f = owner;
+
+  f->calls++;
+  f->last = condition;
+  if (f->free_in_callback)
+    g_clear_pointer (&f->watch, ls_watch_free);
+}
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, f->pair), ==, 0);
+  f->core = ls_event_core_ref_for_context (NULL);
+  g_assert_nonnull (f->core);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  g_clear_pointer (&f->watch, ls_watch_free);
+  ls_event_core_unref (f->core);
+  close (f->pair[0]);
+  if (f->pair[1] >= 0)
+    close (f->pair[1]);
+}
+
+static void
+iterate (void)
+{
+  /* Enough for a ready event core to be dispatched. */
+  for (guint i = 0; i < 5; i++)
+    g_main_context_iteration (NULL, FALSE);
+}
+
+static void
+test_read_ready (Fixture *f, gconstpointer data)
+{
+  f->watch = ls_watch_new (f->core, f->pair[0], LS_WATCH_READ, on_watch, f);
+  g_assert_nonnull (f->watch);
+  iterate ();
+  g_assert_cmpuint (f->calls, ==, 0);
+
+  g_assert_cmpint (write (f->pair[1], "x", 1), ==, 1);
+  iterate ();
+  g_assert_cmpuint (f->calls, >, 0);
+  g_assert_true (f->last & LS_WATCH_READ);
+}
+
+/* A watch that wants nothing leaves the set: even a dead peer does not
+ * wake it (no busy loop). */
+static void
+test_no_interest_is_silent (Fixture *f, gconstpointer data)
+{
+  f->watch = ls_watch_new (f->core, f->pair[0], LS_WATCH_READ, on_watch, f);
+  ls_watch_set_events (f->watch, 0);
+  close (f->pair[1]);
+  f->pair[1] = -1;
+  iterate ();
+  g_assert_cmpuint (f->calls, ==, 0);
+}
+
+/* LS_WATCH_HANGUP alone: no data is reported, but the peer's departure is. */
+static void
+test_hangup_interest (Fixture *f, gconstpointer data)
+{
+  f->watch = ls_watch_new (f->core, f->pair[0], LS_WATCH_HANGUP, on_watch, f);
+  g_assert_cmpint (write (f->pair[1], "x", 1), ==, 1);
+  iterate ();
+  g_assert_cmpuint (f->calls, ==, 0);
+
+  close (f->pair[1]);
+  f->pair[1] = -1;
+  iterate ();
+  g_assert_cmpuint (f->calls, >, 0);
+  g_assert_cmpint (f->last, ==, LS_WATCH_HANGUP);
+}
+
+/* Deferred callbacks run once, at the end of a dispatch. */
+static void
+test_defer (Fixture *f, gconstpointer data)
+{
+  f->watch = ls_watch_new (f->core, f->pair[0], 0, on_watch, f);
+  ls_watch_defer (f->watch);
+  ls_watch_defer (f->watch);
+  iterate ();
+  g_assert_cmpuint (f->calls, ==, 1);
+  g_assert_cmpint (f->last, ==, LS_WATCH_DEFERRED);
+}
+
+/* A callback may free its own watch; pending events for it are dropped. */
+static void
+test_free_in_callback (Fixture *f, gconstpointer data)
+{
+  f->free_in_callback = TRUE;
+  f->watch = ls_watch_new (f->core, f->pair[0], LS_WATCH_READ, on_watch, f);
+  ls_watch_defer (f->watch);
+  g_assert_cmpint (write (f->pair[1], "x", 1), ==, 1);
+  iterate ();
+  g_assert_cmpuint (f->calls, ==, 1);
+  g_assert_null (f->watch);
+}
+
+/* A forked child that drops its copy of a watch must not take it out of
+ * the epoll set it shares with the parent. */
+static void
+test_fork_child_free (Fixture *f, gconstpointer data)
+{
+  pid_t pid;
+
+  f->watch = ls_watch_new (f->core, f->pair[0], LS_WATCH_READ, on_watch, f);
+  iterate ();
+  pid = ls_test_fork ();
+  if (pid == 0)
+    {
+      ls_watch_free (f->watch);
+      close (f->pair[0]);
+      _exit (0);
+    }
+  ls_test_assert_child_ok (pid, 10000);
+
+  g_assert_cmpint (write (f->pair[1], "x", 1), ==, 1);
+  iterate ();
+  g_assert_cmpuint (f->calls, >, 0);
+}
+
+/* A dispatch gives the main loop back after its time budget, however many
+ * descriptors are ready: all are served, over several iterations. */
+typedef struct
+{
+  guint handled;
+  gboolean *seen;
+} Busy;
+
+typedef struct
+{
+  Busy *busy;
+  guint index;
+  int   fd;
+  LsWatch *watch;
+} BusyWatch;
+
+static void
+on_busy (gpointer owner, LsWatchCondition condition)
+{
+  BusyWatch *w = owner;
+  char byte;
+
+  /* About 100 µs of work per descriptor. */
+  g_usleep (100);
+  if (read (w->fd, &byte, 1) == 1 && !w->busy->seen[w->index])
+    {
+      w->busy->seen[w->index] = TRUE;
+      w->busy->handled++;
+    }
+}
+
+static void
+test_dispatch_budget (void)
+{
+  enum { N = 300 };
+  LsEventCore *core = ls_event_core_ref_for_context (NULL);
+  gboolean seen[N] = { FALSE };
+  Busy busy = { 0, seen };
+  BusyWatch watches[N];
+  int peers[N];
+  guint first, rounds = 0;
+
+  for (guint i = 0; i < N; i++)
+    {
+      int pair[2];
+
+      g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), ==, 0);
+      watches[i] = (BusyWatch) { &busy, i, pair[0], NULL };
+      watches[i].watch = ls_watch_new (core, pair[0], LS_WATCH_READ, on_busy, &watches[i]);
+      peers[i] = pair[1];
+      g_assert_cmpint (write (pair[1], "x", 1), ==, 1);
+    }
+
+  g_main_context_iteration (NULL, FALSE);
+  first = busy.handled;
+  g_test_message ("first iteration served %u of %d ready descriptors", first, N);
+  g_assert_cmpuint (first, >, 0);
+  g_assert_cmpuint (first, <, N);
+  while (busy.handled < N && rounds++ < 10000)
+    g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (busy.handled, ==, N);
+
+  for (guint i = 0; i < N; i++)
+    {
+      ls_watch_free (watches[i].watch);
+      close (watches[i].fd);
+      close (peers[i]);
+    }
+  ls_event_core_unref (core);
+}
+
+/* One core per context, shared, and gone with its last user. */
+static void
+test_core_per_context (void)
+{
+  GMainContext *other = g_main_context_new ();
+  LsEventCore *a = ls_event_core_ref_for_context (NULL);
+  LsEventCore *b = ls_event_core_ref_for_context (g_main_context_default ());
+  LsEventCore *c = ls_event_core_ref_for_context (other);
+
+  g_assert_true (a == b);
+  g_assert_true (a != c);
+  g_assert_true (ls_event_core_get_context (c) == other);
+  ls_event_core_unref (a);
+  ls_event_core_unref (b);
+  ls_event_core_unref (c);
+  g_main_context_unref (other);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add ("/ls/event-core/read-ready", Fixture, NULL, fixture_setup, test_read_ready, fixture_teardown);
+  g_test_add ("/ls/event-core/no-interest-is-silent", Fixture, NULL, fixture_setup,
+              test_no_interest_is_silent, fixture_teardown);
+  g_test_add ("/ls/event-core/hangup-interest", Fixture, NULL, fixture_setup,
+              test_hangup_interest, fixture_teardown);
+  g_test_add ("/ls/event-core/defer", Fixture, NULL, fixture_setup, test_defer, fixture_teardown);
+  g_test_add ("/ls/event-core/free-in-callback", Fixture, NULL, fixture_setup,
+              test_free_in_callback, fixture_teardown);
+  g_test_add ("/ls/event-core/fork-child-free", Fixture, NULL, fixture_setup,
+              test_fork_child_free, fixture_teardown);
+  g_test_add_func ("/ls/event-core/dispatch-budget", test_dispatch_budget);
+  g_test_add_func ("/ls/event-core/core-per-context", test_core_per_context);
+
+  return g_test_run ();
+}
