@@ -5,6 +5,7 @@
 #include "ls-local-server.h"
 #include "ls-enum-types.h"
 #include "ls-event-core-private.h"
+#include "ls-local-server-private.h"
 #include "ls-local-socket-private.h"
 #include "ls-names-private.h"
 
@@ -982,7 +983,7 @@ ls_local_server_listen (LsLocalServer  *self,
   LsLocalServerPrivate *priv;
   LsAddress address;
   GError *local_error = NULL;
-  int fd;
+  gboolean ok;
 
   g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -1002,32 +1003,55 @@ ls_local_server_listen (LsLocalServer  *self,
       return FALSE;
     }
 
+  ok = ls_local_server_listen_address_internal (self, &address, name, error);
+  ls_address_clear (&address);
+  return ok;
+}
+
+/* The body of listen (): binds @address (not taken), which
+ * ls_local_server_listen_address () builds from a GUnixSocketAddress; the
+ * caller has checked that the server is not listening. */
+gboolean
+ls_local_server_listen_address_internal (LsLocalServer    *self,
+                                         const LsAddress  *address,
+                                         const char       *server_name,
+                                         GError          **error)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
+  int fd;
+
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     {
-      set_errno_error (self, error, "listen on", address.full_name, errno);
-      ls_address_clear (&address);
+      set_errno_error (self, error, "listen on", address->full_name, errno);
       return FALSE;
     }
 
-  if (address.abstract)
+  if (address->abstract)
     {
-      if (bind (fd, (struct sockaddr *) &address.addr, address.addr_len) != 0)
+      if (bind (fd, (struct sockaddr *) &address->addr, address->addr_len) != 0)
         {
           if (errno == EADDRINUSE)
             set_error (self, error, LS_SOCKET_ERROR_ADDRESS_IN_USE,
                        "Cannot listen on “%s”: Address in use (another socket has this "
-                       "abstract name)", address.full_name);
+                       "abstract name)", address->full_name);
           else
-            set_errno_error (self, error, "listen on", address.full_name, errno);
+            set_errno_error (self, error, "listen on", address->full_name, errno);
           goto fail;
         }
     }
-  else if (!bind_path (self, fd, &address, error))
+  else if (!bind_path (self, fd, address, error))
     goto fail;
 
   clear_names (self);
-  set_names (self, name, address.full_name, address.abstract);
+  set_names (self, server_name, address->full_name, address->abstract);
+  /* Like Qt 6 listen (fd): the option follows the address (a no-op for
+   * listen (name), where the option chose the address). */
+  if (address->abstract != ((priv->options & LS_SOCKET_OPTION_ABSTRACT_NAMESPACE) != 0))
+    {
+      priv->options ^= LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOCKET_OPTIONS]);
+    }
 
   if (listen (fd, priv->backlog) != 0)
     {
@@ -1041,15 +1065,22 @@ ls_local_server_listen (LsLocalServer  *self,
       remove_own_file (self);
       goto fail_names;
     }
-  ls_address_clear (&address);
   return TRUE;
 
 fail_names:
   clear_names (self);
 fail:
   close (fd);
-  ls_address_clear (&address);
   return FALSE;
+}
+
+/* Records @local_error (taken) for the Qt-style accessors and passes it on. */
+void
+ls_local_server_take_error_internal (LsLocalServer  *self,
+                                     GError        **error,
+                                     GError         *local_error)
+{
+  take_error (self, error, local_error);
 }
 
 /**
@@ -1168,6 +1199,7 @@ ls_local_server_close (LsLocalServer *self)
   g_clear_pointer (&priv->watch, ls_watch_free);
   close (priv->fd);
   priv->fd = -1;
+  ls_local_server_release_gsocket (self);
   remove_own_file (self);
   clear_pending (self);
   g_clear_pointer (&priv->core, ls_event_core_unref);

@@ -6,6 +6,7 @@
 
 #include "ls-local-socket.h"
 #include "ls-event-core-private.h"
+#include "ls-names-private.h"
 
 G_BEGIN_DECLS
 
@@ -18,5 +19,21 @@ LsLocalSocket *ls_local_socket_new_accepted (LsEventCore      *core,
                                              char             *full_server_name,
                                              LsSocketOptions   options,
                                              GError          **error);
+
+/* connect_to_server () with the address already made: @address (owned,
+ * nullable: resolve the server-name property as connect_to_server does) is
+ * connected to, or @address_error (owned, nullable) is reported as the
+ * failure, with the usual signals. @name (nullable) becomes the server-name. */
+void           ls_local_socket_connect_to_address_internal (LsLocalSocket *self,
+                                                            LsAddress     *address,
+                                                            GError        *address_error,
+                                                            const char    *name);
+
+/* Notes that ls_local_socket_get_socket () attached a GSocket (qdata), so
+ * that the end of the connection drops it through
+ * ls_local_socket_release_gsocket () (ls-local-socket-gio.c). Sockets that
+ * never ask for one pay nothing. */
+void           ls_local_socket_mark_gsocket    (LsLocalSocket    *self);
+void           ls_local_socket_release_gsocket (LsLocalSocket    *self);
 
 G_END_DECLS

@@ -128,6 +128,7 @@ struct _LsLocalSocket
   guint               ending : 1;               /* the peer-closed sequence is under way */
   guint               starting_connect : 1;     /* in connect_to_server's CONNECTING emission */
   guint               draining : 1;             /* taking in all the gone peer sent */
+  guint               has_gsocket : 1;          /* get_socket () made one (qdata) */
 };
 
 G_DEFINE_FINAL_TYPE (LsLocalSocket, ls_local_socket, G_TYPE_OBJECT)
@@ -345,6 +346,11 @@ release_fd (LsLocalSocket *self)
   cancel_retry (self);
   clear_output (self);
   g_clear_pointer (&self->watch, ls_watch_free);
+  if (self->has_gsocket)
+    {
+      self->has_gsocket = FALSE;
+      ls_local_socket_release_gsocket (self);
+    }
   if (self->fd >= 0)
     {
       close (self->fd);
@@ -1213,6 +1219,12 @@ ls_local_socket_new (void)
   return g_object_new (LS_TYPE_LOCAL_SOCKET, NULL);
 }
 
+void
+ls_local_socket_mark_gsocket (LsLocalSocket *self)
+{
+  self->has_gsocket = TRUE;
+}
+
 LsLocalSocket *
 ls_local_socket_new_accepted (LsEventCore      *core,
                               int               fd,
@@ -1416,9 +1428,18 @@ void
 ls_local_socket_connect_to_server (LsLocalSocket *self,
                                    const char    *name)
 {
-  GError *error = NULL;
-
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+
+  ls_local_socket_connect_to_address_internal (self, NULL, NULL, name);
+}
+
+void
+ls_local_socket_connect_to_address_internal (LsLocalSocket *self,
+                                             LsAddress     *address,
+                                             GError        *address_error,
+                                             const char    *name)
+{
+  GError *error = NULL;
 
   if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
     {
@@ -1426,7 +1447,7 @@ ls_local_socket_connect_to_server (LsLocalSocket *self,
                   g_strdup_printf ("Cannot connect to “%s”: Operation not permitted when "
                                    "socket is in this state (already connected to “%s”)",
                                    name ? name : display_name (self), display_name (self)));
-      return;
+      goto out_unowned;
     }
 
   g_object_ref (self);
@@ -1443,13 +1464,23 @@ ls_local_socket_connect_to_server (LsLocalSocket *self,
   if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTING || self->fd >= 0)
     goto out;
 
-  self->address = g_new0 (LsAddress, 1);
-  if (!ls_address_resolve (self->address, "connect to", self->server_name,
-                           self->options, &error))
+  if (address_error != NULL)
     {
-      connect_failed (self, error->code, g_strdup (error->message));
-      g_error_free (error);
+      connect_failed (self, address_error->code, g_strdup (address_error->message));
       goto out;
+    }
+  if (address != NULL)
+    self->address = g_steal_pointer (&address);
+  else
+    {
+      self->address = g_new0 (LsAddress, 1);
+      if (!ls_address_resolve (self->address, "connect to", self->server_name,
+                               self->options, &error))
+        {
+          connect_failed (self, error->code, g_strdup (error->message));
+          g_error_free (error);
+          goto out;
+        }
     }
 
   self->owner_thread = g_thread_self ();
@@ -1467,6 +1498,9 @@ ls_local_socket_connect_to_server (LsLocalSocket *self,
 
 out:
   g_object_unref (self);
+out_unowned:
+  g_clear_pointer (&address, ls_address_free);
+  g_clear_error (&address_error);
 }
 
 /**

@@ -148,4 +148,15 @@ LsLocalSocket   *ls_local_server_accept_finish              (LsLocalServer      
                                                              GAsyncResult        *result,
                                                              GError             **error);
 
+LS_AVAILABLE_IN_1_2
+gboolean         ls_local_server_listen_address             (LsLocalServer    *self,
+                                                             GSocketAddress   *address,
+                                                             GError          **error);
+LS_AVAILABLE_IN_1_2
+gboolean         ls_local_server_listen_socket              (LsLocalServer    *self,
+                                                             GSocket          *socket,
+                                                             GError          **error);
+LS_AVAILABLE_IN_1_2
+GSocketAddress  *ls_local_server_get_address                (LsLocalServer    *self);
+
 G_END_DECLS

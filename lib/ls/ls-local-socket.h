@@ -182,4 +182,14 @@ gboolean            ls_local_socket_disconnect_finish        (LsLocalSocket     
                                                               GAsyncResult        *result,
                                                               GError             **error);
 
+LS_AVAILABLE_IN_1_2
+void                ls_local_socket_connect_to_address       (LsLocalSocket      *self,
+                                                              GSocketAddress     *address);
+LS_AVAILABLE_IN_1_2
+GSocketAddress     *ls_local_socket_get_local_address        (LsLocalSocket      *self);
+LS_AVAILABLE_IN_1_2
+GSocketAddress     *ls_local_socket_get_remote_address       (LsLocalSocket      *self);
+LS_AVAILABLE_IN_1_2
+GSocket            *ls_local_socket_get_socket               (LsLocalSocket      *self);
+
 G_END_DECLS
