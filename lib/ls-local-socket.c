@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -69,7 +70,9 @@ struct _LsLocalSocket
   LsLocalSocketState  state;
   LsEventCore        *core;           /* NULL when no main loop serves the socket */
   LsWatch            *watch;
-  GThread            *owner_thread;    /* the one that connected or adopted it */
+  /* The thread that connected or adopted it; pthread_self () is a plain
+   * register read, g_thread_self () a lookup, and write() checks it. */
+  pthread_t           owner_thread;       /* valid with has_owner */
 
   /* GRefStrings: accepted sockets share their server's names. */
   char               *server_name;
@@ -127,6 +130,7 @@ struct _LsLocalSocket
   guint               closing_hold : 1;         /* a reference kept while flushing to close */
   guint               ending : 1;               /* the peer-closed sequence is under way */
   guint               starting_connect : 1;     /* in connect_to_server's CONNECTING emission */
+  guint               has_owner : 1;
   guint               draining : 1;             /* taking in all the gone peer sent */
   guint               has_gsocket : 1;          /* get_socket () made one (qdata) */
 };
@@ -1240,7 +1244,8 @@ ls_local_socket_new_accepted (LsEventCore      *core,
   self->options = options & LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
   self->state = LS_LOCAL_SOCKET_STATE_CONNECTED;
   self->is_open = TRUE;
-  self->owner_thread = g_thread_self ();
+  self->owner_thread = pthread_self ();
+  self->has_owner = TRUE;
   begin_life (self);
   if (!attach_fd (self, core != NULL ? ls_event_core_ref (core) : NULL, fd))
     {
@@ -1483,7 +1488,8 @@ ls_local_socket_connect_to_address_internal (LsLocalSocket *self,
         }
     }
 
-  self->owner_thread = g_thread_self ();
+  self->owner_thread = pthread_self ();
+  self->has_owner = TRUE;
   if (ref_thread_core (&self->core))
     self->fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (self->fd < 0)
@@ -1755,7 +1761,7 @@ queue_output (LsLocalSocket *self,
 {
   gsize size = g_bytes_get_size (bytes);
 
-  if (G_UNLIKELY (self->owner_thread != NULL && self->owner_thread != g_thread_self ()))
+  if (G_UNLIKELY (self->has_owner && !pthread_equal (self->owner_thread, pthread_self ())))
     {
       g_critical ("ls_local_socket_write: the socket connected to “%s” belongs to another "
                   "thread; writing from a second thread would corrupt the stream",
@@ -2422,7 +2428,8 @@ ls_local_socket_set_socket_descriptor (LsLocalSocket       *self,
     clear_names (self);
 
   self->is_open = TRUE;
-  self->owner_thread = g_thread_self ();
+  self->owner_thread = pthread_self ();
+  self->has_owner = TRUE;
   record_error (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
   set_state (self, state);
   /* Closing with nothing to write: finish from the event core, or at once
