@@ -673,6 +673,16 @@ ls_test_raw_sees_eof (int fd,
   return FALSE;
 }
 
+gboolean
+ls_test_raw_still_open (int fd,
+                        int ms)
+{
+  struct pollfd pfd = { .fd = fd, .events = POLLIN | POLLRDHUP };
+
+  pump_context ();
+  return poll (&pfd, 1, ms) == 0;
+}
+
 socklen_t
 ls_test_fill_address (struct sockaddr_un *addr,
                       const char         *name,

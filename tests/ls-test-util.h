@@ -181,6 +181,10 @@ char     *ls_test_raw_recv           (int             fd,
  * arrives before is drained, the thread-default context keeps running. */
 gboolean  ls_test_raw_sees_eof       (int             fd,
                                       int             timeout_ms);
+/* Whether @fd is still open and the peer sent nothing and did not close
+ * within @ms (a fixed wait: it asserts that nothing happens). */
+gboolean  ls_test_raw_still_open     (int             fd,
+                                      int             ms);
 /* Fills @addr for a path or an unpadded abstract @name; returns its length. */
 socklen_t ls_test_fill_address       (struct sockaddr_un *addr,
                                       const char     *name,
