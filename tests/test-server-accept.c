@@ -36,6 +36,7 @@ test_new_connection_exchange (LsTestFixture *f,
   g_assert_true (ls_test_wait_count (log, 1, 5000));
   g_assert_cmpuint (log->not_queued, ==, 0);
   g_assert_true (ls_local_server_has_pending_connections (server));
+  /* Fixed wait: no second emission for one connection. */
   ls_test_run_for (100);
   g_assert_cmpuint (log->count, ==, 1);
 
@@ -100,6 +101,7 @@ test_new_connection_fifo (LsTestFixture *f,
       ls_test_raw_write_all (fds[i], id, strlen (id));
     }
   g_assert_true (ls_test_wait_count (log, G_N_ELEMENTS (fds), 5000));
+  /* Fixed wait: no more emissions than connections. */
   ls_test_run_for (100);
   g_assert_cmpuint (log->count, ==, G_N_ELEMENTS (fds));
   g_assert_cmpuint (log->not_queued, ==, 0);
@@ -149,6 +151,7 @@ test_max_pending (LsTestFixture *f,
 
   /* Exactly N queued, however long the loop runs. */
   g_assert_true (ls_test_wait_count (log, n, 5000));
+  /* A fixed wait: asserts that no more are accepted. */
   ls_test_run_for (300);
   g_assert_cmpuint (log->count, ==, n);
   g_assert_cmpuint (log->max_depth, ==, n);
@@ -159,6 +162,7 @@ test_max_pending (LsTestFixture *f,
   g_ptr_array_add (taken, socket);
   log->taken = taken->len;
   g_assert_true (ls_test_wait_count (log, n + 1, 5000));
+  /* Fixed wait: no more than one more is accepted. */
   ls_test_run_for (200);
   g_assert_cmpuint (log->count, ==, n + 1);
   g_assert_cmpuint (log->max_depth, ==, n);
@@ -183,6 +187,7 @@ test_max_pending (LsTestFixture *f,
       log->taken = taken->len;
     }
   g_assert_cmpuint (taken->len, ==, total);
+  /* Fixed wait: nothing more is accepted or emitted. */
   ls_test_run_for (200);
   g_assert_cmpuint (log->count, ==, total);
   g_assert_cmpuint (log->max_depth, ==, n);
@@ -219,6 +224,7 @@ test_max_pending_zero (LsTestFixture *f,
       g_assert_cmpint (fds[i], >=, 0);
     }
 
+  /* Fixed wait: nothing may be accepted. */
   ls_test_run_for (300);
   g_assert_cmpuint (log->count, ==, 0);
   g_assert_false (ls_local_server_has_pending_connections (server));
@@ -231,7 +237,8 @@ test_max_pending_zero (LsTestFixture *f,
   s1 = ls_local_server_next_pending_connection (server);
   g_assert_nonnull (s1);
 
-  /* Taking it does not make the event loop accept the other one. */
+  /* Taking it does not make the event loop accept the other one.
+   * A fixed wait: asserts that nothing is accepted. */
   ls_test_run_for (300);
   g_assert_cmpuint (log->count, ==, 1);
   g_assert_false (ls_local_server_has_pending_connections (server));
@@ -260,8 +267,13 @@ test_max_pending_zero (LsTestFixture *f,
 /* Deliberate fix 1: accept() running out of descriptors                    */
 /* ------------------------------------------------------------------------ */
 
-
 #define N_PRESSURE_CLIENTS 6
+
+static gboolean
+hit_emfile (gpointer data)
+{
+  return ls_local_server_get_server_error (data) == LS_SOCKET_ERROR_SOCKET_RESOURCE;
+}
 
 static void
 resource_child (const char *dir)
@@ -298,7 +310,7 @@ resource_child (const char *dir)
   g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &limit), ==, 0);
 
   /* The server accepts what fits, then hits EMFILE. */
-  ls_test_run_for (500);
+  ls_test_run_until_cond (hit_emfile, server, 5000);
   under_pressure = log->count;
   g_assert_cmpuint (under_pressure, >=, 1);
   g_assert_cmpuint (under_pressure, <=, 2);
@@ -308,7 +320,8 @@ resource_child (const char *dir)
     g_ptr_array_add (taken, accepted);
   log->taken = taken->len;
 
-  /* A second of pressure: still listening, no busy loop. */
+  /* A second of pressure: still listening, no busy loop (a fixed wait: it
+   * measures the CPU time of that second, and nothing may be accepted). */
   cpu_before = ls_test_cpu_time_us () / 1e6;
   ls_test_run_for (1000);
   cpu_used = ls_test_cpu_time_us () / 1e6 - cpu_before;

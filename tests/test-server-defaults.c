@@ -15,7 +15,6 @@
 /* Defaults and properties                                                  */
 /* ------------------------------------------------------------------------ */
 
-
 static void
 test_defaults (void)
 {
@@ -170,7 +169,6 @@ test_notify (LsTestFixture *f,
 /* ------------------------------------------------------------------------ */
 /* Programmer errors                                                        */
 /* ------------------------------------------------------------------------ */
-
 
 #define EXPECT_CRITICAL() \
   g_test_expect_message ("Ls", G_LOG_LEVEL_CRITICAL, "*assertion*failed*")

@@ -18,7 +18,6 @@
 /* Socket options and existing files                                        */
 /* ------------------------------------------------------------------------ */
 
-
 static void
 test_options_modes (LsTestFixture *f,
                     gconstpointer  test_data)
@@ -186,7 +185,6 @@ test_address_in_use (LsTestFixture *f,
 /* ------------------------------------------------------------------------ */
 /* remove_server                                                            */
 /* ------------------------------------------------------------------------ */
-
 
 static void
 test_remove_server (LsTestFixture *f,

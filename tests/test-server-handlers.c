@@ -18,7 +18,6 @@
 /* Re-entrancy: unref / close from the handler                              */
 /* ------------------------------------------------------------------------ */
 
-
 /* Drops the application's only reference, once. The library may keep the
  * object alive until its dispatch ends (and emit again meanwhile); it must
  * then dispose it cleanly. */
@@ -58,6 +57,8 @@ test_unref_in_handler (LsTestFixture *f,
     }
 
   g_assert_true (ls_test_run_until ((gboolean *) &count, 5000));
+  /* Fixed wait: the handler may run again while the server is still
+   * dispatching, but a bounded number of times. */
   ls_test_run_for (200);
   g_assert_cmpuint (count, >=, 1);
   g_assert_cmpuint (count, <=, G_N_ELEMENTS (fds));
@@ -92,6 +93,7 @@ test_close_in_handler (LsTestFixture *f,
     }
 
   g_assert_true (ls_test_run_until ((gboolean *) &count, 5000));
+  /* Fixed wait: the handler must not run again. */
   ls_test_run_for (200);
   g_assert_cmpuint (count, ==, 1);
   g_assert_false (ls_local_server_is_listening (server));
@@ -126,7 +128,6 @@ test_close_in_handler (LsTestFixture *f,
 /* ------------------------------------------------------------------------ */
 /* Subclass overriding incoming_connection                                  */
 /* ------------------------------------------------------------------------ */
-
 
 typedef struct
 {
@@ -269,7 +270,6 @@ test_subclass (LsTestFixture *f,
 /* ------------------------------------------------------------------------ */
 /* A server in a worker thread                                              */
 /* ------------------------------------------------------------------------ */
-
 
 typedef struct
 {

@@ -112,6 +112,7 @@ test_wait_beyond_max (LsTestFixture *f,
       g_assert_cmpint (fds[i], >=, 0);
     }
   g_assert_true (ls_test_wait_count (log, 1, 5000));
+  /* Fixed wait: no more than one is accepted. */
   ls_test_run_for (200);
   g_assert_cmpuint (log->count, ==, 1);
 

@@ -45,6 +45,7 @@ test_close_disconnect_idle (LsTestFixture *f,
   /* Again: nothing. */
   ls_local_socket_disconnect_from_server (f->client);
   ls_local_socket_disconnect_from_server (f->peer);
+  /* Fixed wait: asserts that nothing comes. */
   ls_test_run_for (30);
   g_assert_cmpstr (ls_test_signal_log_get (log), ==, want);
 
@@ -129,6 +130,7 @@ test_close_abort (LsTestFixture *f,
   g_assert_cmpuint (reader.total, ==, 0);
 
   ls_local_socket_abort (pair.client);
+  /* Fixed wait: asserts that nothing comes. */
   ls_test_run_for (50);
   g_assert_cmpstr (ls_test_signal_log_get (log), ==, want);
 
@@ -243,7 +245,8 @@ test_close_peer_closed (LsTestFixture *f,
   g_assert_cmpint (ls_local_socket_write (pair.client, (const guint8 *) "x", 1), ==, -1);
   g_assert_false (ls_local_socket_wait_for_ready_read (pair.client, 0));
 
-  /* Each signal once. */
+  /* Each signal once (a fixed wait:
+   * asserts that nothing more comes). */
   ls_test_run_for (100);
   g_assert_cmpstr (ls_test_signal_log_get (log), ==, want);
   ls_test_signal_log_free (log);
@@ -297,6 +300,7 @@ test_close_write_after_peer_closed (LsTestFixture *f,
   /* After we noticed: -1 and no further signal. */
   ls_test_signal_log_clear (log);
   g_assert_cmpint (ls_local_socket_write (pair.client, data, 1000), ==, -1);
+  /* Fixed wait: asserts that nothing comes. */
   ls_test_run_for (50);
   g_assert_cmpstr (ls_test_signal_log_get (log), ==, "");
   ls_test_signal_log_free (log);
@@ -310,6 +314,7 @@ test_close_write_after_peer_closed (LsTestFixture *f,
   pair.peer_fd = -1;
   g_assert_cmpint (ls_local_socket_write (pair.client, data, 1000), ==, 1000);
   g_assert_true (ls_test_run_until (&disconnected, 10000));
+  /* Fixed wait: a second error or disconnected must not come. */
   ls_test_run_for (50);
   text = ls_test_signal_log_get (log);
   g_test_message ("write after peer close, event loop: %s", text);

@@ -23,7 +23,6 @@
 /* Defaults                                                                 */
 /* ------------------------------------------------------------------------ */
 
-
 static void
 test_defaults (void)
 {
@@ -76,6 +75,7 @@ test_defaults (void)
   ls_local_socket_abort (socket);
   ls_local_socket_close (socket);
   ls_local_socket_disconnect_from_server (socket);
+  /* Fixed wait: asserts that nothing comes. */
   ls_test_run_for (20);
   g_assert_cmpstr (ls_test_signal_log_get (log), ==, "");
   ls_test_assert_socket_fresh (socket);
@@ -98,7 +98,6 @@ test_defaults (void)
 /* ------------------------------------------------------------------------ */
 /* Connecting                                                               */
 /* ------------------------------------------------------------------------ */
-
 
 /* Connects a fresh socket to @name and checks the success sequence. */
 static LsLocalSocket *
@@ -139,7 +138,8 @@ connect_fails (const char      *name,
   g_assert_cmpstr (ls_local_socket_get_full_server_name (socket), ==, "");
   ls_test_assert_error_text (ls_local_socket_get_error_string (socket), "connect", expect_path);
 
-  /* Nothing happens later either (no retry, no second error). */
+  /* Nothing happens later either (no retry, no second error).
+   * A fixed wait: asserts that nothing comes. */
   ls_test_run_for (30);
   g_assert_cmpstr (ls_test_signal_log_get (log), ==, want);
 

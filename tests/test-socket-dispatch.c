@@ -16,7 +16,6 @@
 /* Fairness                                                                 */
 /* ------------------------------------------------------------------------ */
 
-
 /* Two sockets of one context echoing a byte back and forth are always
  * ready; the event core polls again while it finds work, but must return to
  * the main loop often enough for a timer of the same priority to run. */
@@ -150,7 +149,6 @@ test_nested_iteration_in_handler (LsTestFixture *f,
 /* ------------------------------------------------------------------------ */
 /* A client in a worker thread with its own main context                    */
 /* ------------------------------------------------------------------------ */
-
 
 typedef struct
 {

@@ -62,6 +62,7 @@ test_eagain_timeout (LsTestFixture *f,
    * (Qt's write notifier on an unconnected socket) burns a full core. */
   cpu0 = ls_test_cpu_time_us ();
   wall0 = g_get_monotonic_time ();
+  /* A fixed period: the CPU time of these 300 ms is the measure. */
   ls_test_run_for (300);
   cpu1 = ls_test_cpu_time_us ();
   wall1 = g_get_monotonic_time ();
@@ -77,7 +78,8 @@ test_eagain_timeout (LsTestFixture *f,
   g_assert_cmpstr (ls_local_socket_get_server_name (socket), ==, "");
   g_assert_cmpstr (ls_local_socket_get_full_server_name (socket), ==, "");
 
-  /* And it really stopped: no further attempts or signals. */
+  /* And it really stopped: no further attempts or signals.
+   * A fixed wait: asserts that nothing comes. */
   ls_test_run_for (200);
   g_assert_cmpstr (ls_test_signal_log_get (log), ==, want);
 
@@ -102,7 +104,8 @@ test_eagain_accept_in_loop (LsTestFixture *f,
   socket = connect_into_full_backlog (&backlog, 20000, &log);
   g_signal_connect (socket, "connected", G_CALLBACK (ls_test_on_flag), &connected);
 
-  /* Let it retry a little, then make room in the backlog. */
+  /* Let it retry a little, then make room in the backlog.
+   * A fixed wait: the socket must still be connecting after it. */
   ls_test_run_for (50);
   g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_CONNECTING);
   fd = accept4 (backlog.listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -201,6 +204,7 @@ test_eagain_connect_while_connecting (LsTestFixture *f,
   ls_local_socket_abort (socket);
   g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
   ls_test_signal_log_clear (log);
+  /* Fixed wait, past the 300 ms timeout: nothing may fire. */
   ls_test_run_for (600);
   g_assert_cmpstr (ls_test_signal_log_get (log), ==, "");
   ls_test_assert_socket_fresh (socket);

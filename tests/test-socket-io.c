@@ -268,6 +268,21 @@ available_104 (gpointer data)
   return bytes_available_is (data, 104);
 }
 
+/* A counter has reached a target. */
+typedef struct
+{
+  const guint *count;
+  guint        target;
+} CountAtLeast;
+
+static gboolean
+count_at_least (gpointer data)
+{
+  CountAtLeast *c = data;
+
+  return *c->count >= c->target;
+}
+
 static void
 test_io_ready_read_not_recursive (LsTestFixture *f,
                                   gconstpointer  test_data)
@@ -284,6 +299,7 @@ test_io_ready_read_not_recursive (LsTestFixture *f,
 
   ls_test_raw_write_all (pair.peer_fd, chunk, sizeof chunk);
   g_assert_true (ls_test_run_until_cond (available_104, pair.client, 10000));
+  /* Fixed wait: nothing may re-enter or fire again meanwhile. */
   ls_test_run_for (100);
   g_assert_false (r.reentered);
   g_assert_cmpuint (r.count, >=, 1);
@@ -294,13 +310,12 @@ test_io_ready_read_not_recursive (LsTestFixture *f,
   before = r.count;
   ls_test_raw_write_all (pair.peer_fd, chunk, sizeof chunk);
   {
-    guint target = before + 1;
-    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    CountAtLeast c = { &r.count, before + 1 };
 
-    while (r.count < target && g_get_monotonic_time () < deadline)
-      ls_test_run_for (10);
+    ls_test_run_until_cond (count_at_least, &c, 10000);
   }
   g_assert_cmpuint (r.count, ==, before + 1);
+  /* Fixed wait: no further ready-read may come. */
   ls_test_run_for (200);
   g_assert_cmpuint (r.count, ==, before + 1);
   g_assert_false (r.reentered);
@@ -405,10 +420,9 @@ static void
 run_until_ready_reads (LineState *state,
                        guint      target)
 {
-  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  CountAtLeast c = { &state->ready_reads, target };
 
-  while (state->ready_reads < target && g_get_monotonic_time () < deadline)
-    ls_test_run_for (10);
+  ls_test_run_until_cond (count_at_least, &c, 10000);
   g_assert_cmpuint (state->ready_reads, ==, target);
 }
 
@@ -464,6 +478,23 @@ test_io_line_protocol (LsTestFixture *f,
   ls_test_raw_pair_clear (&pair);
 }
 
+typedef struct
+{
+  Sink          *sink;
+  LsLocalSocket *socket;
+} BoundedSink;
+
+/* All 512 bytes arrived; checked between every two dispatches, so the bound
+ * holds all along. */
+static gboolean
+sink_has_512_bounded (gpointer data)
+{
+  BoundedSink *b = data;
+
+  g_assert_cmpint (ls_local_socket_get_bytes_available (b->socket), <=, 128);
+  return b->sink->received >= 512;
+}
+
 static void
 test_io_read_buffer_size (LsTestFixture *f,
                           gconstpointer  test_data)
@@ -479,7 +510,8 @@ test_io_read_buffer_size (LsTestFixture *f,
   ls_test_raw_write_all (pair.peer_fd, data, 256);
   g_assert_true (ls_local_socket_wait_for_ready_read (pair.client, 5000));
   g_assert_cmpint (ls_local_socket_get_bytes_available (pair.client), ==, 128);
-  /* The rest stays in the kernel until we read. */
+  /* The rest stays in the kernel until we read (a fixed wait: nothing may
+   * arrive meanwhile). */
   ls_test_run_for (100);
   g_assert_cmpint (ls_local_socket_get_bytes_available (pair.client), ==, 128);
   {
@@ -508,13 +540,9 @@ test_io_read_buffer_size (LsTestFixture *f,
   sink.received = 256;
   ls_test_raw_write_all (pair.peer_fd, data + 256, 256);
   {
-    gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+    BoundedSink b = { &sink, pair.client };
 
-    while (sink.received < 512 && g_get_monotonic_time () < deadline)
-      {
-        ls_test_run_for (10);
-        g_assert_cmpint (ls_local_socket_get_bytes_available (pair.client), <=, 128);
-      }
+    ls_test_run_until_cond (sink_has_512_bounded, &b, 10000);
   }
   g_assert_cmpuint (sink.received, ==, 512);
   g_assert_false (sink.mismatch);
