@@ -285,6 +285,23 @@ ls_test_count_open_fds (void)
   return n;
 }
 
+/* connect(); on failure the descriptor is closed and -1 returned, errno
+ * kept. */
+static int
+connect_or_close (int                 fd,
+                  struct sockaddr_un *addr,
+                  socklen_t           len)
+{
+  if (connect (fd, (struct sockaddr *) addr, len) != 0)
+    {
+      int saved = errno;
+      close (fd);
+      errno = saved;
+      return -1;
+    }
+  return fd;
+}
+
 int
 ls_test_raw_connect (const char *path)
 {
@@ -293,14 +310,7 @@ ls_test_raw_connect (const char *path)
 
   g_assert_cmpint (fd, >=, 0);
   g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
-  if (connect (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
-    {
-      int saved = errno;
-      close (fd);
-      errno = saved;
-      return -1;
-    }
-  return fd;
+  return connect_or_close (fd, &addr, sizeof addr);
 }
 
 /* ---- Fixture ------------------------------------------------------------- */
@@ -748,14 +758,7 @@ ls_test_raw_connect_abstract (const char *name,
   g_assert_cmpint (fd, >=, 0);
   if (padded)
     len = sizeof addr;
-  if (connect (fd, (struct sockaddr *) &addr, len) != 0)
-    {
-      int saved = errno;
-      close (fd);
-      errno = saved;
-      return -1;
-    }
-  return fd;
+  return connect_or_close (fd, &addr, len);
 }
 
 void

@@ -128,8 +128,7 @@ test_max_pending (LsTestFixture *f,
 {
   const guint n = GPOINTER_TO_UINT (data);
   const guint total = n + 3;
-  const char *dir = f->dir;
-  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  const char *path = f->path;
   LsLocalServer *server = ls_local_server_new ();
   LsTestConnLog *log = ls_test_conn_log_attach (server);
   g_autoptr(GPtrArray) taken = g_ptr_array_new_with_free_func (g_object_unref);
@@ -206,8 +205,7 @@ static void
 test_max_pending_zero (LsTestFixture *f,
                        gconstpointer  test_data)
 {
-  const char *dir = f->dir;
-  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  const char *path = f->path;
   LsLocalServer *server = ls_local_server_new ();
   LsTestConnLog *log = ls_test_conn_log_attach (server);
   GError *error = NULL;

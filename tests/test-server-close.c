@@ -20,7 +20,7 @@ test_close_recycle (LsTestFixture *f,
 {
   const char *dir = f->dir;
   g_autofree char *stale = g_build_filename (dir, "stale", NULL);
-  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  const char *path = f->path;
   g_autofree char *path2 = g_build_filename (dir, "s2", NULL);
   LsLocalServer *server = ls_local_server_new ();
   GString *log = g_string_new (NULL);
@@ -81,7 +81,7 @@ test_close_not_ours (LsTestFixture *f,
 {
   const NotOursCase *c = data;
   const char *dir = f->dir;
-  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  const char *path = f->path;
   g_autofree char *moved = g_build_filename (dir, "s.old", NULL);
   LsLocalServer *a = ls_test_listening_server (path);
   LsLocalServer *b;

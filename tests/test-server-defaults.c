@@ -88,7 +88,7 @@ test_notify (LsTestFixture *f,
              gconstpointer  test_data)
 {
   const char *dir = f->dir;
-  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  const char *path = f->path;
   g_autofree char *missing = g_build_filename (dir, "missing", "s", NULL);
   LsLocalServer *server = ls_local_server_new ();
   GString *log = g_string_new (NULL);

@@ -198,8 +198,7 @@ static void
 test_subclass (LsTestFixture *f,
                gconstpointer  test_data)
 {
-  const char *dir = f->dir;
-  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  const char *path = f->path;
   TestServer *server = g_object_new (test_server_get_type (), NULL);
   LsTestConnLog *log = ls_test_conn_log_attach (LS_LOCAL_SERVER (server));
   LsLocalSocket *socket, *outside;

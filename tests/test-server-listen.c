@@ -235,7 +235,7 @@ test_listen_backlog (LsTestFixture *f,
                      gconstpointer  test_data)
 {
   const char *dir = f->dir;
-  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  const char *path = f->path;
   g_autofree char *path2 = g_build_filename (dir, "s2", NULL);
   LsLocalServer *small = ls_local_server_new ();
   LsLocalServer *dflt = ls_local_server_new ();

@@ -94,8 +94,7 @@ static void
 test_wait_beyond_max (LsTestFixture *f,
                       gconstpointer  test_data)
 {
-  const char *dir = f->dir;
-  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  const char *path = f->path;
   LsLocalServer *server = ls_local_server_new ();
   LsTestConnLog *log = ls_test_conn_log_attach (server);
   GError *error = NULL;

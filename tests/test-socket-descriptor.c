@@ -148,7 +148,7 @@ test_descriptor_invalid (LsTestFixture *f,
 {
   const char *dir = f->dir;
   g_autofree char *file = g_build_filename (dir, "file", NULL);
-  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  const char *path = f->path;
   g_autoptr(GError) error = NULL;
   LsLocalServer *server = ls_local_server_new ();
   LsLocalSocket *sock = ls_local_socket_new ();
