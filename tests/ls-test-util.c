@@ -322,8 +322,11 @@ ls_test_fixture_setup_dir (LsTestFixture *f,
   memset (f, 0, sizeof *f);
   if (g_test_subprocess ())
     return;
-  /* Created lazily by GLib on first use; it must not count as a leak. */
+  /* GLib creates these lazily, once for the process: the default context
+   * and, on the first child watch (g_test_trap_subprocess() sets one), its
+   * worker context. They must not count as the test's descriptors. */
   g_main_context_default ();
+  g_source_unref (g_child_watch_source_new (getpid ()));
   f->open_fds = ls_test_count_open_fds ();
   f->dir = ls_test_make_tmpdir ();
   f->path = g_build_filename (f->dir, "s", NULL);

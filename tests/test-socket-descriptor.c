@@ -112,6 +112,7 @@ test_descriptor_connected_to_server (LsTestFixture *f,
   g_assert_true (ls_local_server_listen (abstract_server, abstract, &error));
   g_assert_no_error (error);
   fd = ls_test_raw_connect_abstract (abstract, FALSE);
+  g_assert_cmpint (fd, >=, 0);
   socket = ls_local_socket_new ();
   g_assert_true (ls_local_socket_set_socket_descriptor (socket, fd,
                                                         LS_LOCAL_SOCKET_STATE_CONNECTED, &error));
