@@ -9,6 +9,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #include "ls-version-macros.h"
 #include "ls-enums.h"
@@ -123,5 +124,13 @@ guint               ls_local_socket_get_max_message_size     (LsLocalSocket     
 LS_AVAILABLE_IN_1_2
 void                ls_local_socket_set_max_message_size     (LsLocalSocket      *self,
                                                               guint               size);
+
+LS_AVAILABLE_IN_1_2
+gboolean            ls_local_socket_write_with_fds           (LsLocalSocket      *self,
+                                                              GBytes             *data,
+                                                              GUnixFDList        *fd_list,
+                                                              GError            **error);
+LS_AVAILABLE_IN_1_2
+GUnixFDList        *ls_local_socket_take_fds                 (LsLocalSocket      *self);
 
 G_END_DECLS

@@ -1,0 +1,151 @@
+# test_beyond.py: issue 15 through PyGObject: descriptor passing, socket
+# activation, reclaiming stale sockets
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+import os
+import socket
+import struct
+
+import pytest
+
+from conftest import (GLib, Gio, Ls, assert_ls_error, bytes_of, pair,
+                      read_exactly, run_until)
+
+E = Ls.SocketError
+
+
+def identity(fd):
+    st = os.fstat(fd)
+    return (st.st_dev, st.st_ino)
+
+
+# ---------------------------------------------------------------- descriptors
+
+def test_fds_travel_with_their_bytes(tmpdir_env):
+    server, client, accepted = pair("fds")
+    r, w = os.pipe()
+    memfd = os.memfd_create("ls-py")
+    expected = [identity(r), identity(memfd)]
+    fd_list = Gio.UnixFDList.new_from_array([r, memfd])  # takes them
+
+    client.write(b"head")
+    assert client.write_with_fds(GLib.Bytes.new(b"body"), fd_list)
+    assert read_exactly(accepted, 4) == b"head"
+    assert accepted.take_fds() is None
+    assert read_exactly(accepted, 4) == b"body"
+    got = accepted.take_fds()
+    assert got is not None
+    fds = got.steal_fds()
+    assert [identity(fd) for fd in fds] == expected
+    assert all(not os.get_inheritable(fd) for fd in fds)
+    # The pipe really is the pipe: write through our end of it.
+    os.write(w, b"ping")
+    assert os.read(fds[0], 4) == b"ping"
+    for fd in fds:
+        os.close(fd)
+    os.close(w)
+    assert accepted.take_fds() is None
+    client.abort()
+    accepted.abort()
+    server.close()
+
+
+def test_fds_with_messages(tmpdir_env):
+    server, client, accepted = pair("fdm")
+    sent = []
+    for i in range(20):
+        memfd = os.memfd_create("m%d" % i)
+        sent.append(identity(memfd))
+        fd_list = Gio.UnixFDList.new_from_array([memfd])
+        body = struct.pack(">I", i) * (i * 500 + 1)
+        assert client.write_with_fds(GLib.Bytes.new(struct.pack(">I", len(body)) + body),
+                                     fd_list)
+    got = []
+
+    def cond():
+        while True:
+            m = accepted.read_message()
+            if m is None:
+                break
+            fds = accepted.take_fds().steal_fds()
+            assert len(fds) == 1
+            got.append((struct.unpack(">I", bytes_of(m)[:4])[0], identity(fds[0])))
+            os.close(fds[0])
+        return len(got) == 20
+    run_until(cond)
+    assert got == list(enumerate(sent))
+    client.abort()
+    accepted.abort()
+    server.close()
+
+
+def test_fds_rejected_writes_nothing(tmpdir_env):
+    server, client, accepted = pair("fdr")
+    memfd = os.memfd_create("x")
+    with pytest.raises(GLib.Error) as excinfo:
+        client.write_with_fds(GLib.Bytes.new(b""), Gio.UnixFDList.new_from_array([memfd]))
+    assert_ls_error(excinfo, E.OPERATION)
+    too_many = Gio.UnixFDList.new()
+    m2 = os.memfd_create("y")
+    for _ in range(254):
+        too_many.append(m2)
+    os.close(m2)
+    with pytest.raises(GLib.Error) as excinfo:
+        client.write_with_fds(GLib.Bytes.new(b"x"), too_many)
+    assert_ls_error(excinfo, E.DATAGRAM_TOO_LARGE)
+    assert client.get_bytes_to_write() == 0
+    client.abort()
+    accepted.abort()
+    server.close()
+
+
+def test_fds_from_a_raw_python_peer(tmpdir_env):
+    """socket.send_fds (SCM_RIGHTS) interoperates both ways."""
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = Ls.LocalSocket()
+    assert sock.set_socket_descriptor(a.detach(), Ls.LocalSocketState.CONNECTED)
+    memfd = os.memfd_create("raw")
+    ident = identity(memfd)
+    socket.send_fds(b, [b"raw!"], [memfd])
+    os.close(memfd)
+    assert read_exactly(sock, 4) == b"raw!"
+    fds = sock.take_fds().steal_fds()
+    assert [identity(fd) for fd in fds] == [ident]
+    # And back: Ls sends, Python's recv_fds receives.
+    assert sock.write_with_fds(GLib.Bytes.new(b"back"), Gio.UnixFDList.new_from_array(fds))
+    assert sock.flush()
+    data, got, _flags, _addr = socket.recv_fds(b, 16, 4)
+    assert data == b"back"
+    assert [identity(fd) for fd in got] == [ident]
+    for fd in got:
+        os.close(fd)
+    sock.abort()
+    b.close()
+
+
+def test_fds_hostile_sender_is_cut_off(tmpdir_env):
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = Ls.LocalSocket()
+    assert sock.set_socket_descriptor(a.detach(), Ls.LocalSocketState.CONNECTED)
+    errors = []
+    sock.connect("error-occurred", lambda s, code: errors.append(code))
+    memfd = os.memfd_create("h")
+    b.setblocking(False)
+    sent = 0
+
+    def cond():
+        nonlocal sent
+        try:
+            while sent < 2000:
+                socket.send_fds(b, [b"z"], [memfd] * 100)
+                sent += 100
+        except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+            pass
+        return bool(errors)
+    run_until(cond)
+    assert errors == [E.SOCKET_RESOURCE]
+    assert sock.get_state() == Ls.LocalSocketState.UNCONNECTED
+    assert "1024" in sock.get_error_string()
+    os.close(memfd)
+    b.close()
