@@ -3,6 +3,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "ls-local-server.h"
+#include "ls-local-server-private.h"
 #include "ls-enum-types.h"
 #include "ls-event-core-private.h"
 #include "ls-local-socket-private.h"
@@ -1695,4 +1696,12 @@ ls_local_server_remove_server (const char  *name,
 
   ls_address_clear (&address);
   return ok;
+}
+
+void
+ls_local_server_take_error (LsLocalServer  *self,
+                            GError        **error,
+                            GError         *local_error)
+{
+  take_error (self, error, local_error);
 }

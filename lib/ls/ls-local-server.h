@@ -138,4 +138,9 @@ LS_AVAILABLE_IN_1_0
 gboolean         ls_local_server_remove_server              (const char       *name,
                                                              GError          **error);
 
+LS_AVAILABLE_IN_1_2
+gboolean         ls_local_server_listen_activated           (LsLocalServer    *self,
+                                                             const char       *fd_name,
+                                                             GError          **error);
+
 G_END_DECLS

@@ -96,4 +96,12 @@ test('a rejected write_with_fds writes nothing', () => {
     assertEqual(client.get_bytes_to_write(), 0);
 });
 
+test('listen_activated without a passed socket: SERVER_NOT_FOUND', () => {
+    const server = new Ls.LocalServer();
+    // LISTEN_PID (if any) is not this process's, as the helper tests check.
+    assertThrowsLs(() => server.listen_activated('ctl'), E.SERVER_NOT_FOUND);
+    assertEqual(server.get_server_error(), E.SERVER_NOT_FOUND);
+    assertEqual(server.is_listening(), false);
+});
+
 T.finish();

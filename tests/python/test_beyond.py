@@ -4,8 +4,12 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import os
+import shutil
 import socket
+import stat
 import struct
+import subprocess
+import time
 
 import pytest
 
@@ -149,3 +153,78 @@ def test_fds_hostile_sender_is_cut_off(tmpdir_env):
     assert "1024" in sock.get_error_string()
     os.close(memfd)
     b.close()
+
+
+# ----------------------------------------------------------------- activation
+
+HELPER = os.environ.get("LS_ACTIVATION_HELPER") or os.path.join(
+    os.environ.get("LS_BUILD_ROOT", ""), "tests", "ls-activation-helper")
+SOCKET_ACTIVATE = shutil.which("systemd-socket-activate")
+
+
+@pytest.mark.skipif(SOCKET_ACTIVATE is None, reason="systemd-socket-activate not installed")
+@pytest.mark.parametrize("fdname", ["ctl", None])
+def test_activation_under_systemd_socket_activate(tmp_short, fdname):
+    path = os.path.join(tmp_short, "act")
+    args = [SOCKET_ACTIVATE, "-l", path]
+    if fdname:
+        args.append("--fdname=" + fdname)
+    args += [HELPER, "echo", fdname or "-"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not os.path.exists(path):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        # The first connection starts the helper, which listens on the
+        # passed socket and echoes this connection.
+        sock = Ls.LocalSocket()
+        sock.connect_to_server(path)
+        assert sock.get_state() == Ls.LocalSocketState.CONNECTED
+        sock.write(b"hello activation\n")
+        assert read_exactly(sock, 17) == b"hello activation\n"
+        sock.disconnect_from_server()
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    # full-server-name is the socket's path; close() left the file alone.
+    assert out.decode().splitlines() == ["listening %s act" % path, "closed 1"]
+    assert stat.S_ISSOCK(os.lstat(path).st_mode)
+
+
+@pytest.mark.skipif(SOCKET_ACTIVATE is None, reason="systemd-socket-activate not installed")
+def test_activation_unknown_name_under_systemd_socket_activate(tmp_short):
+    path = os.path.join(tmp_short, "act")
+    proc = subprocess.Popen([SOCKET_ACTIVATE, "-l", path, "--fdname=ctl", HELPER, "check",
+                             "other"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not os.path.exists(path):
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(path)
+        out, err = proc.communicate(timeout=20)
+        s.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert out.decode().startswith("error %d " % int(E.SERVER_NOT_FOUND)), out
+
+
+def test_activation_without_variables():
+    server = Ls.LocalServer()
+    env = {k: os.environ.pop(k) for k in ("LISTEN_PID", "LISTEN_FDS") if k in os.environ}
+    try:
+        with pytest.raises(GLib.Error) as excinfo:
+            server.listen_activated(None)
+        assert_ls_error(excinfo, E.SERVER_NOT_FOUND)
+        assert server.get_server_error() == E.SERVER_NOT_FOUND
+        assert not server.is_listening()
+    finally:
+        os.environ.update(env)
