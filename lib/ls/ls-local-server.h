@@ -142,5 +142,10 @@ LS_AVAILABLE_IN_1_2
 gboolean         ls_local_server_listen_activated           (LsLocalServer    *self,
                                                              const char       *fd_name,
                                                              GError          **error);
+LS_AVAILABLE_IN_1_2
+gboolean         ls_local_server_get_reclaim_stale          (LsLocalServer    *self);
+LS_AVAILABLE_IN_1_2
+void             ls_local_server_set_reclaim_stale          (LsLocalServer    *self,
+                                                             gboolean          reclaim);
 
 G_END_DECLS

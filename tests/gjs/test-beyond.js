@@ -104,4 +104,19 @@ test('listen_activated without a passed socket: SERVER_NOT_FOUND', () => {
     assertEqual(server.is_listening(), false);
 });
 
+test('reclaim-stale replaces a stale socket, never a live one', () => {
+    const dir = T.makeTempDir();
+    const path = GLib.build_filenamev([dir, 's']);
+    T.makeStaleSocket(path);
+    const plain = new Ls.LocalServer();
+    assertThrowsLs(() => plain.listen(path), E.ADDRESS_IN_USE);
+    const server = new Ls.LocalServer({reclaim_stale: true});
+    assertEqual(server.get_reclaim_stale(), true);
+    assertEqual(server.listen(path), true);
+    T.onCleanup(() => server.close());
+    const other = new Ls.LocalServer({reclaim_stale: true});
+    assertThrowsLs(() => other.listen(path), E.ADDRESS_IN_USE);
+    T.connectTo(path);
+});
+
 T.finish();

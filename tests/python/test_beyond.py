@@ -228,3 +228,70 @@ def test_activation_without_variables():
         assert not server.is_listening()
     finally:
         os.environ.update(env)
+
+
+# -------------------------------------------------------------------- reclaim
+
+def make_stale(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.close()
+
+
+def test_reclaim_stale_property(tmp_short):
+    server = Ls.LocalServer()
+    assert server.get_reclaim_stale() is False
+    assert server.props.reclaim_stale is False
+    notified = []
+    server.connect("notify::reclaim-stale", lambda *a: notified.append(1))
+    server.props.reclaim_stale = True
+    server.set_reclaim_stale(True)
+    assert notified == [1]
+
+
+@pytest.mark.parametrize("options", [Ls.SocketOptions.NONE, Ls.SocketOptions.USER_ACCESS,
+                                     Ls.SocketOptions.WORLD_ACCESS])
+def test_reclaim_replaces_only_a_stale_socket(tmp_short, options):
+    path = os.path.join(tmp_short, "s")
+    make_stale(path)
+    plain = Ls.LocalServer()
+    with pytest.raises(GLib.Error) as excinfo:
+        plain.listen(path)
+    assert_ls_error(excinfo, E.ADDRESS_IN_USE)
+
+    server = Ls.LocalServer(reclaim_stale=True)
+    server.set_socket_options(options)
+    assert server.listen(path)
+    assert os.path.exists(path + ".lock")
+    # A live server is never replaced.
+    other = Ls.LocalServer(reclaim_stale=True)
+    with pytest.raises(GLib.Error) as excinfo:
+        other.listen(path)
+    assert_ls_error(excinfo, E.ADDRESS_IN_USE)
+    client = Ls.LocalSocket()
+    client.connect_to_server(path)
+    assert client.get_state() == Ls.LocalSocketState.CONNECTED
+    client.abort()
+    server.close()
+    assert not os.path.exists(path)
+
+
+def test_reclaim_leaves_other_files(tmp_short):
+    path = os.path.join(tmp_short, "s")
+    target = os.path.join(tmp_short, "target")
+    make_stale(target)
+    os.symlink(target, path)
+    server = Ls.LocalServer(reclaim_stale=True)
+    with pytest.raises(GLib.Error) as excinfo:
+        server.listen(path)
+    assert_ls_error(excinfo, E.ADDRESS_IN_USE)
+    assert "symbolic link" in excinfo.value.message
+    assert os.path.islink(path) and stat.S_ISSOCK(os.lstat(target).st_mode)
+    os.unlink(path)
+    with open(path, "w") as f:
+        f.write("keep")
+    with pytest.raises(GLib.Error) as excinfo:
+        server.listen(path)
+    assert_ls_error(excinfo, E.ADDRESS_IN_USE)
+    with open(path) as f:
+        assert f.read() == "keep"
