@@ -884,6 +884,7 @@ flush_output (LsLocalSocket *self)
 
           msg.msg_control = control.buf;
           msg.msg_controllen = CMSG_SPACE (n_fds * sizeof (int));
+          memset (control.buf, 0, msg.msg_controllen);
           cmsg = CMSG_FIRSTHDR (&msg);
           cmsg->cmsg_level = SOL_SOCKET;
           cmsg->cmsg_type = SCM_RIGHTS;

@@ -311,6 +311,7 @@ raw_send_fds (int sock, int fd, guint n_fds)
   int fds[253];
 
   g_assert_cmpuint (n_fds, <=, 253);
+  memset (control.buf, 0, sizeof control.buf);
   for (guint i = 0; i < n_fds; i++)
     fds[i] = fd;
   cmsg->cmsg_level = SOL_SOCKET;
