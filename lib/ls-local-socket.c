@@ -677,8 +677,9 @@ fill_input (LsLocalSocket *self,
     target = input_tail (self, space);
 
   /* Always recvmsg() with room for descriptors: descriptors sent to a
-   * plain recv() are silently closed by the kernel. Without them it costs
-   * what recv() costs. */
+   * plain recv() are silently closed by the kernel. The price, measured
+   * with 64-byte messages on a socketpair: a send + read pair takes about
+   * 1.5 us instead of 1.3 us; nothing is allocated. */
   iov.iov_base = target;
   iov.iov_len = space;
   do
