@@ -10,8 +10,12 @@ arguments that later launches forward to it. A later launch (*secondary*)
 connects, sends its arguments, waits for the acknowledgement and exits.
 
 A primary that crashed leaves its socket file behind; connecting to it gives
-Ls.SocketError.CONNECTION_REFUSED. The next launch then removes the stale
-file with Ls.LocalServer.remove_server() and takes over.
+Ls.SocketError.CONNECTION_REFUSED. The next launch then takes over: its
+server has the reclaim-stale property set, so listen() replaces a socket on
+which nothing listens, under a lock that makes exactly one of several
+launches starting at once the new primary (never remove_server() before
+listen(): that deletes a live primary's socket and races with other
+launches; see docs/single-instance.md).
 
 Usage:
     single_instance.py [--name NAME] [--quit-after N] [ARG...]
@@ -92,6 +96,8 @@ class Primary:
         self.server = Ls.LocalServer()
         # Only this user may connect; applied before the name is visible.
         self.server.set_socket_options(Ls.SocketOptions.USER_ACCESS)
+        # Replace the socket of a crashed primary, never a live one's.
+        self.server.set_reclaim_stale(True)
         self.server.connect("new-connection", self.on_new_connection)
         self.server.listen(name)  # raises GLib.Error
 
@@ -163,13 +169,9 @@ def main(argv=None):
             return 0
 
         if error == Ls.SocketError.CONNECTION_REFUSED:
-            # A socket file nobody listens on: a crashed primary. Take over.
-            try:
-                Ls.LocalServer.remove_server(opts.name)
-            except GLib.Error as e:
-                say("primary: cannot remove the stale socket:", e.message)
-                return 1
-            say("primary: removed stale socket", opts.name)
+            # A socket file nobody listens on: a crashed primary. Take
+            # over: listen() reclaims it (Primary sets reclaim-stale).
+            say("primary: reclaiming stale socket", opts.name)
         elif error != Ls.SocketError.SERVER_NOT_FOUND:
             say("cannot reach or replace the running instance (%s)" % error.value_nick)
             return 1

@@ -1,4 +1,4 @@
-/* ls-local-server-private.h: what the GIO entry points need of LsLocalServer
+/* ls-local-server-private.h: shared by the files that make up LsLocalServer
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

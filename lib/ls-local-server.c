@@ -3,11 +3,13 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "ls-local-server.h"
+#include "ls-local-server-private.h"
 #include "ls-enum-types.h"
 #include "ls-event-core-private.h"
 #include "ls-local-server-private.h"
 #include "ls-local-socket-private.h"
 #include "ls-names-private.h"
+#include "ls-socket-file-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,6 +71,7 @@ typedef struct
   char            *full_server_name;
   char            *accepted_name;     /* what accepted sockets report (Qt 6: basename) */
   LsSocketOptions  options;
+  gboolean         reclaim_stale;
   gint             max_pending;
   gint             backlog;
   GQueue           pending;
@@ -100,6 +103,7 @@ enum {
   PROP_MAX_PENDING_CONNECTIONS,
   PROP_SOCKET_OPTIONS,
   PROP_LISTEN_BACKLOG_SIZE,
+  PROP_RECLAIM_STALE,
   N_PROPS
 };
 
@@ -479,6 +483,9 @@ ls_local_server_get_property (GObject    *object,
     case PROP_LISTEN_BACKLOG_SIZE:
       g_value_set_int (value, ls_local_server_get_listen_backlog_size (self));
       break;
+    case PROP_RECLAIM_STALE:
+      g_value_set_boolean (value, ls_local_server_get_reclaim_stale (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -502,6 +509,9 @@ ls_local_server_set_property (GObject      *object,
       break;
     case PROP_LISTEN_BACKLOG_SIZE:
       ls_local_server_set_listen_backlog_size (self, g_value_get_int (value));
+      break;
+    case PROP_RECLAIM_STALE:
+      ls_local_server_set_reclaim_stale (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -600,6 +610,38 @@ ls_local_server_class_init (LsLocalServerClass *klass)
   properties[PROP_LISTEN_BACKLOG_SIZE] =
     g_param_spec_int ("listen-backlog-size", NULL, NULL, 0, G_MAXINT, 50,
                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalServer:reclaim-stale: (getter get_reclaim_stale) (setter set_reclaim_stale)
+   *
+   * Whether [method@Ls.LocalServer.listen] replaces a stale socket file
+   * (one on which nothing listens: a connect is refused) at its path.
+   *
+   * A live server's socket (even one whose backlog is full) and anything
+   * that is not a socket (a symbolic link, even to a stale socket, a
+   * regular file, a directory) are never removed: the call fails with
+   * %LS_SOCKET_ERROR_ADDRESS_IN_USE as without this property. Of any
+   * number of processes that start at once on the same path, exactly one
+   * listens; the others fail with %LS_SOCKET_ERROR_ADDRESS_IN_USE.
+   *
+   * For that, the server takes an exclusive `flock()` on the file
+   * “PATH.lock” beside the socket (created if missing, opened without
+   * following links, never removed, since removing it would let two
+   * processes lock two different files) and holds it while it examines the
+   * path, removes a stale socket, binds (applying
+   * [property@Ls.LocalServer:socket-options] before the name appears) and
+   * starts listening. A second instance that finds the lock taken fails at
+   * once, without waiting. Only servers with this property take the lock;
+   * a plain `listen` never touches a file at the path.
+   *
+   * See the “Single-instance applications” page. Abstract names have no
+   * file: the property does not apply to them.
+   *
+   * Since: 1.2
+   */
+  properties[PROP_RECLAIM_STALE] =
+    g_param_spec_boolean ("reclaim-stale", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -908,7 +950,9 @@ bind_path (LsLocalServer   *self,
   g_autofree char *dir = g_path_get_dirname (address->full_name);
   g_autofree char *basename = ls_name_basename (address->full_name);
   mode_t mode = mode_for_options (priv->options);
+  GError *local_error = NULL;
   struct stat st;
+  int lock_fd = -1;
   int dir_fd;
 
   dir_fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -916,6 +960,15 @@ bind_path (LsLocalServer   *self,
     {
       set_errno_error (self, error, "listen on", address->full_name, errno);
       return FALSE;
+    }
+
+  /* Held until the socket listens (see ls-socket-file.c). */
+  if (priv->reclaim_stale &&
+      ((lock_fd = ls_socket_file_lock (dir_fd, basename, address->full_name, &local_error)) < 0 ||
+       !ls_socket_file_reclaim (dir_fd, basename, address->full_name, &local_error)))
+    {
+      take_error (self, error, local_error);
+      goto fail;
     }
 
   if (mode != 0)
@@ -945,9 +998,23 @@ bind_path (LsLocalServer   *self,
     }
   priv->dir_fd = dir_fd;
   priv->file_basename = g_steal_pointer (&basename);
+  if (lock_fd >= 0)
+    {
+      /* Bound but not listening looks stale to another reclaimer. */
+      if (listen (fd, priv->backlog) != 0)
+        {
+          set_errno_error (self, error, "listen on", address->full_name, errno);
+          remove_own_file (self);
+          close (lock_fd);
+          return FALSE;
+        }
+      close (lock_fd);
+    }
   return TRUE;
 
 fail:
+  if (lock_fd >= 0)
+    close (lock_fd);
   close (dir_fd);
   return FALSE;
 }
@@ -1727,4 +1794,51 @@ ls_local_server_remove_server (const char  *name,
 
   ls_address_clear (&address);
   return ok;
+}
+
+/**
+ * ls_local_server_get_reclaim_stale: (get-property reclaim-stale)
+ * @self: a server
+ *
+ * Gets whether [method@Ls.LocalServer.listen] replaces a stale socket file.
+ *
+ * Returns: the value of [property@Ls.LocalServer:reclaim-stale]
+ *
+ * Since: 1.2
+ */
+gboolean
+ls_local_server_get_reclaim_stale (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->reclaim_stale;
+}
+
+/**
+ * ls_local_server_set_reclaim_stale: (set-property reclaim-stale)
+ * @self: a server
+ * @reclaim: whether to replace a stale socket file
+ *
+ * Sets whether the next [method@Ls.LocalServer.listen] replaces a stale
+ * socket file at its path; see [property@Ls.LocalServer:reclaim-stale].
+ *
+ * Since: 1.2
+ */
+void
+ls_local_server_set_reclaim_stale (LsLocalServer *self,
+                                   gboolean       reclaim)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_if_fail (LS_IS_LOCAL_SERVER (self));
+
+  priv = ls_local_server_get_instance_private (self);
+  reclaim = !!reclaim;
+  if (priv->reclaim_stale == reclaim)
+    return;
+  priv->reclaim_stale = reclaim;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECLAIM_STALE]);
 }

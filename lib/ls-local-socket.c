@@ -5,9 +5,11 @@
 #include "ls-local-socket.h"
 #include "ls-enum-types.h"
 #include "ls-local-socket-private.h"
+#include "ls-fd-queue-private.h"
 #include "ls-names-private.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <string.h>
@@ -112,6 +114,9 @@ struct _LsLocalSocket
   gsize               out_offset;
   gint64              out_len;
 
+  /* Descriptors sent or received with the stream; NULL until the first. */
+  LsFdQueue          *fdq;
+
   /* Connecting while the listen backlog is full. */
   LsAddress          *address;                /* only while connecting */
   GSource            *retry_source;
@@ -133,6 +138,7 @@ struct _LsLocalSocket
   guint               has_owner : 1;
   guint               draining : 1;             /* taking in all the gone peer sent */
   guint               has_gsocket : 1;          /* get_socket () made one (qdata) */
+  guint               fd_failure : 1;           /* received descriptors were lost or too many */
 };
 
 G_DEFINE_FINAL_TYPE (LsLocalSocket, ls_local_socket, G_TYPE_OBJECT)
@@ -236,6 +242,8 @@ clear_output (LsLocalSocket *self)
   self->out_offset = 0;
   self->out_len = 0;
   self->flush_deferred = FALSE;
+  if (G_UNLIKELY (self->fdq != NULL))
+    ls_fd_queue_clear_output (self->fdq);
 }
 
 /* Read blocks are recycled: a bulk transfer hands each one to the
@@ -321,7 +329,7 @@ block_release (gpointer block)
 }
 
 static void
-clear_input (LsLocalSocket *self)
+clear_input_buffer (LsLocalSocket *self)
 {
   if (self->in_pooled)
     block_release (self->in_data);
@@ -331,6 +339,15 @@ clear_input (LsLocalSocket *self)
   self->in_pooled = FALSE;
   self->in_start = self->in_len = self->in_alloc = 0;
   self->message_need = 0;
+}
+
+/* Drops the unread input, and the descriptors that came with any input. */
+static void
+clear_input (LsLocalSocket *self)
+{
+  clear_input_buffer (self);
+  if (G_UNLIKELY (self->fdq != NULL))
+    ls_fd_queue_clear_input (self->fdq);
 }
 
 static void
@@ -567,6 +584,96 @@ input_tail (LsLocalSocket *self,
   return self->in_data + self->in_start + self->in_len;
 }
 
+/* Room for one SCM_RIGHTS message of the most descriptors the kernel
+ * sends at once. */
+typedef union
+{
+  char           buf[CMSG_SPACE (LS_FD_QUEUE_MAX_PER_MESSAGE * sizeof (int))];
+  struct cmsghdr align;
+} LsControlBuffer;
+
+/* Closes the descriptors of a control message nobody will read. */
+static void
+discard_control (struct msghdr *msg)
+{
+  for (struct cmsghdr *cmsg = CMSG_FIRSTHDR (msg); cmsg != NULL; cmsg = CMSG_NXTHDR (msg, cmsg))
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+      {
+        guint count = (cmsg->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+        int fds[LS_FD_QUEUE_MAX_PER_MESSAGE];
+
+        count = MIN (count, G_N_ELEMENTS (fds));
+        memcpy (fds, CMSG_DATA (cmsg), count * sizeof (int));
+        ls_fd_close_all (fds, count);
+      }
+}
+
+/* Keeps the descriptors that came with the bytes just buffered, tied to
+ * the end of those bytes. Lost descriptors (a truncated control message:
+ * this process ran out of descriptors, or the buffer was too small) and a
+ * peer that piles up more than LS_FD_QUEUE_MAX_WAITING untaken ones are
+ * errors that end the connection (fd_failure): silently losing or
+ * endlessly hoarding descriptors is not an option. */
+static void
+receive_fds (LsLocalSocket *self,
+             struct msghdr *msg)
+{
+  int *fds = NULL;
+  guint n_fds = 0;
+
+  for (struct cmsghdr *cmsg = CMSG_FIRSTHDR (msg); cmsg != NULL; cmsg = CMSG_NXTHDR (msg, cmsg))
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+      {
+        guint count = (cmsg->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+
+        fds = g_renew (int, fds, n_fds + count);
+        memcpy (fds + n_fds, CMSG_DATA (cmsg), count * sizeof (int));
+        n_fds += count;
+      }
+
+  if (msg->msg_flags & MSG_CTRUNC)
+    {
+      ls_fd_close_all (fds, n_fds);
+      g_free (fds);
+      record_error (self, LS_SOCKET_ERROR_SOCKET_RESOURCE,
+                    g_strdup_printf ("Cannot read from “%s”: Out of resources (descriptors "
+                                     "sent with the data were lost: the control message was "
+                                     "truncated, because this process is out of descriptors "
+                                     "or the peer sent more than fit)", display_name (self)));
+      self->fd_failure = TRUE;
+      return;
+    }
+  if (n_fds == 0)
+    return;
+  if (self->fdq == NULL)
+    self->fdq = ls_fd_queue_new ();
+  if (ls_fd_queue_push_input (self->fdq, self->in_len, fds, n_fds) > LS_FD_QUEUE_MAX_WAITING)
+    {
+      record_error (self, LS_SOCKET_ERROR_SOCKET_RESOURCE,
+                    g_strdup_printf ("Cannot read from “%s”: Out of resources (the peer sent "
+                                     "more than %u descriptors that the application did not "
+                                     "take)", display_name (self), LS_FD_QUEUE_MAX_WAITING));
+      self->fd_failure = TRUE;
+    }
+}
+
+/* Ends the connection after receive_fds() found a failure (recorded
+ * there); the descriptors received so far are closed. */
+static void
+fail_for_fds (LsLocalSocket *self)
+{
+  self->fd_failure = FALSE;
+  if (self->fdq != NULL)
+    ls_fd_queue_clear_input (self->fdq);
+  if (self->fd < 0 || self->tearing_down)
+    return;
+  g_object_ref (self);
+  g_signal_emit (self, signals[ERROR_OCCURRED], 0, self->error);
+  if (self->fd >= 0 && !self->tearing_down)
+    teardown (self, FALSE);
+  g_object_unref (self);
+}
+
 /* Moves what the kernel has into the input buffer: one recv() per
  * readiness event (level-triggered epoll reports the rest). Returns the
  * number of new bytes; sets *eof when the peer has closed. */
@@ -578,6 +685,9 @@ fill_input (LsLocalSocket *self,
   gsize space = READ_CHUNK;
   guint8 *block = NULL;
   guint8 *target;
+  LsControlBuffer control;
+  struct iovec iov;
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
   gssize n;
 
   *eof = FALSE;
@@ -599,10 +709,22 @@ fill_input (LsLocalSocket *self,
   else
     target = input_tail (self, space);
 
+  /* Always recvmsg() with room for descriptors: descriptors sent to a
+   * plain recv() are silently closed by the kernel. The price, measured
+   * with 64-byte messages on a socketpair: a send + read pair takes about
+   * 1.5 us instead of 1.3 us; nothing is allocated. */
+  iov.iov_base = target;
+  iov.iov_len = space;
   do
-    n = recv (self->fd, target, space, MSG_DONTWAIT);
+    {
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+      n = recvmsg (self->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    }
   while (n < 0 && errno == EINTR);
 
+  if (G_UNLIKELY (n >= 0 && msg.msg_controllen > 0 && (n == 0 || !self->is_open)))
+    discard_control (&msg);
   if (n <= 0)
     {
       if (n == 0)
@@ -643,6 +765,8 @@ fill_input (LsLocalSocket *self,
       self->in_len = n;
       block_release (block);
     }
+  if (G_UNLIKELY (msg.msg_controllen > 0 || (msg.msg_flags & MSG_CTRUNC)))
+    receive_fds (self, &msg);
   return n;
 }
 
@@ -678,6 +802,11 @@ read_and_notify (LsLocalSocket *self)
   gsize got;
 
   got = fill_input (self, &eof_errno, &eof);
+  if (G_UNLIKELY (self->fd_failure))
+    {
+      fail_for_fds (self);
+      return FALSE;
+    }
   if (got > 0)
     announce_ready_read (self);
   if (eof && eof_errno == 0 && self->out_len > 0 && self->fd >= 0)
@@ -706,9 +835,15 @@ peer_gone (LsLocalSocket *self,
 
   clear_output (self);
   self->draining = TRUE;
-  while (self->fd >= 0 && !self->read_eof && !eof && fill_input (self, &eof_errno, &eof) > 0)
+  while (self->fd >= 0 && !self->read_eof && !eof && !self->fd_failure &&
+         fill_input (self, &eof_errno, &eof) > 0)
     got = TRUE;
   self->draining = FALSE;
+  if (G_UNLIKELY (self->fd_failure))
+    {
+      fail_for_fds (self);
+      return;
+    }
   if (got)
     announce_ready_read (self);
   if (self->fd < 0 || self->tearing_down)
@@ -741,7 +876,14 @@ flush_output (LsLocalSocket *self)
       struct msghdr msg = { .msg_iov = iov };
       gsize size;
       const guint8 *data = g_bytes_get_data (self->out_head, &size);
+      const int *fds = NULL;
+      guint n_fds = 0;
+      gsize limit = G_MAXSIZE;
+      LsControlBuffer control;
       gssize n;
+
+      if (G_UNLIKELY (self->fdq != NULL))
+        fds = ls_fd_queue_plan_send (self->fdq, &n_fds, &limit);
 
       iov[0].iov_base = (guint8 *) data + self->out_offset;
       iov[0].iov_len = size - self->out_offset;
@@ -753,8 +895,38 @@ flush_output (LsLocalSocket *self)
           iov[msg.msg_iovlen].iov_len = size;
           msg.msg_iovlen++;
         }
+      if (G_UNLIKELY (limit != G_MAXSIZE))
+        {
+          /* A byte that carries descriptors starts a send of its own, so
+           * that a partial send never separates them from it. */
+          gsize sum = 0;
 
-      if (msg.msg_iovlen == 1)
+          for (gsize i = 0; i < msg.msg_iovlen; i++)
+            {
+              if (iov[i].iov_len >= limit - sum)
+                {
+                  iov[i].iov_len = limit - sum;
+                  msg.msg_iovlen = i + 1;
+                  break;
+                }
+              sum += iov[i].iov_len;
+            }
+        }
+      if (G_UNLIKELY (fds != NULL))
+        {
+          struct cmsghdr *cmsg;
+
+          msg.msg_control = control.buf;
+          msg.msg_controllen = CMSG_SPACE (n_fds * sizeof (int));
+          memset (control.buf, 0, msg.msg_controllen);
+          cmsg = CMSG_FIRSTHDR (&msg);
+          cmsg->cmsg_level = SOL_SOCKET;
+          cmsg->cmsg_type = SCM_RIGHTS;
+          cmsg->cmsg_len = CMSG_LEN (n_fds * sizeof (int));
+          memcpy (CMSG_DATA (cmsg), fds, n_fds * sizeof (int));
+        }
+
+      if (msg.msg_iovlen == 1 && fds == NULL)
         n = send (self->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL | MSG_DONTWAIT);
       else
         n = sendmsg (self->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -783,6 +955,8 @@ flush_output (LsLocalSocket *self)
 
       total += n;
       self->out_len -= n;
+      if (G_UNLIKELY (self->fdq != NULL))
+        ls_fd_queue_sent (self->fdq, n, fds != NULL);
       while (n > 0)
         {
           gsize left = g_bytes_get_size (self->out_head) - self->out_offset;
@@ -907,6 +1081,7 @@ ls_local_socket_dispose (GObject *object)
 
   /* Like Qt's destructor, unflushed data is dropped; no signals now. */
   release_fd (self);
+  g_clear_pointer (&self->fdq, ls_fd_queue_free);
   self->state = LS_LOCAL_SOCKET_STATE_UNCONNECTED;
   G_OBJECT_CLASS (ls_local_socket_parent_class)->dispose (object);
 }
@@ -1853,6 +2028,8 @@ take_input (LsLocalSocket *self,
 
   if (n == 0)
     return g_bytes_new (NULL, 0);
+  if (G_UNLIKELY (self->fdq != NULL))
+    ls_fd_queue_consumed (self->fdq, n);
 
   if (n == self->in_len && self->in_start == 0)
     {
@@ -1871,7 +2048,7 @@ take_input (LsLocalSocket *self,
       self->in_start += n;
       self->in_len -= n;
       if (self->in_len == 0)
-        clear_input (self);
+        clear_input_buffer (self);
     }
 
   if (was_full && read_allowed (self))
@@ -2806,4 +2983,155 @@ ls_local_socket_set_max_message_size (LsLocalSocket *self,
       frame_status (self, &length);
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Descriptor passing                                                        */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * ls_local_socket_write_with_fds:
+ * @self: a connected socket
+ * @data: the bytes to send, at least one
+ * @fd_list: (nullable): the descriptors to send with the first byte of @data
+ * @error: return location for an error
+ *
+ * Queues @data like [method@Ls.LocalSocket.write_bytes], with duplicates
+ * of the descriptors in @fd_list attached to its first byte (`SCM_RIGHTS`).
+ * The peer, an Ls socket, gets them from
+ * [method@Ls.LocalSocket.take_fds] once it has read that data. @fd_list
+ * stays the caller's; the duplicates are closed once sent (or when the
+ * output is dropped).
+ *
+ * The byte that carries descriptors always starts a `sendmsg()` of its
+ * own, so however the kernel splits the stream, the descriptors arrive
+ * with the data they were written with, in order.
+ *
+ * Qt peers ignore descriptors (the kernel closes them on their side) but
+ * read the data as usual.
+ *
+ * Fails, writing nothing, when @data is empty
+ * (%LS_SOCKET_ERROR_OPERATION), when @fd_list holds more than 253
+ * descriptors, the most one message carries (%LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE),
+ * when a descriptor cannot be duplicated (%LS_SOCKET_ERROR_SOCKET_RESOURCE
+ * when out of descriptors) or when the socket is not connected (the error
+ * [method@Ls.LocalSocket.write] records). Each failure is also recorded for
+ * [method@Ls.LocalSocket.get_error_string].
+ *
+ * Returns: %TRUE if the data and descriptors were queued
+ *
+ * Since: 1.2
+ */
+gboolean
+ls_local_socket_write_with_fds (LsLocalSocket  *self,
+                                GBytes         *data,
+                                GUnixFDList    *fd_list,
+                                GError        **error)
+{
+  const int *fds = NULL;
+  int *copies;
+  gint n_fds = 0;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+  g_return_val_if_fail (data != NULL, FALSE);
+  g_return_val_if_fail (fd_list == NULL || G_IS_UNIX_FD_LIST (fd_list), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (fd_list != NULL)
+    fds = g_unix_fd_list_peek_fds (fd_list, &n_fds);
+  if (g_bytes_get_size (data) == 0)
+    {
+      record_error (self, LS_SOCKET_ERROR_OPERATION,
+                    g_strdup_printf ("Cannot write descriptors to “%s”: Operation error "
+                                     "(descriptors travel with a byte, and the data is empty)",
+                                     display_name (self)));
+      goto fail;
+    }
+  if (n_fds > LS_FD_QUEUE_MAX_PER_MESSAGE)
+    {
+      record_error (self, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE,
+                    g_strdup_printf ("Cannot write descriptors to “%s”: Datagram too large "
+                                     "(%d descriptors; one write carries at most %d)",
+                                     display_name (self), n_fds, LS_FD_QUEUE_MAX_PER_MESSAGE));
+      goto fail;
+    }
+  /* Not connected (or the wrong thread): the checks of write(), which
+   * queue nothing for empty data. */
+  if (queue_output (self, g_bytes_new (NULL, 0)) < 0)
+    goto fail;
+  if (n_fds == 0)
+    {
+      queue_output (self, g_bytes_ref (data));
+      return TRUE;
+    }
+
+  copies = g_new (int, n_fds);
+  for (gint i = 0; i < n_fds; i++)
+    {
+      copies[i] = fcntl (fds[i], F_DUPFD_CLOEXEC, 3);
+      if (copies[i] < 0)
+        {
+          int saved_errno = errno;
+
+          ls_fd_close_all (copies, i);
+          g_free (copies);
+          record_error (self,
+                        saved_errno == EMFILE || saved_errno == ENFILE
+                          ? LS_SOCKET_ERROR_SOCKET_RESOURCE : LS_SOCKET_ERROR_UNKNOWN,
+                        g_strdup_printf ("Cannot write descriptors to “%s”: cannot duplicate "
+                                         "descriptor %d (%s)", display_name (self), fds[i],
+                                         g_strerror (saved_errno)));
+          goto fail;
+        }
+    }
+
+  if (self->fdq == NULL)
+    self->fdq = ls_fd_queue_new ();
+  ls_fd_queue_push_output (self->fdq, self->out_len, copies, n_fds);
+  queue_output (self, g_bytes_ref (data));
+  return TRUE;
+
+fail:
+  g_set_error_literal (error, LS_SOCKET_ERROR, self->error,
+                       self->error_string ? self->error_string : UNKNOWN_ERROR_TEXT);
+  return FALSE;
+}
+
+/**
+ * ls_local_socket_take_fds:
+ * @self: a socket
+ *
+ * Takes the descriptors that arrived with bytes the application has
+ * already read (with [method@Ls.LocalSocket.read],
+ * [method@Ls.LocalSocket.read_all], [method@Ls.LocalSocket.read_line],
+ * [method@Ls.LocalSocket.read_message] and the like; not
+ * [method@Ls.LocalSocket.peek]), in the order they arrived. They are
+ * close-on-exec and now the caller's.
+ *
+ * Descriptors are tied to the position in the stream where the read that
+ * brought them ended, which lies within the data they were written with:
+ * once the application has read all of that data (for example the whole
+ * message), they are here; never before it has read its first byte.
+ *
+ * Descriptors never taken are closed when the read buffer is dropped
+ * ([method@Ls.LocalSocket.abort], [method@Ls.LocalSocket.close], a new
+ * connection) or the socket is disposed; after the peer has closed they
+ * stay takeable as the data stays readable. A peer that makes more than
+ * 1024 descriptors wait untaken gets the connection aborted with
+ * %LS_SOCKET_ERROR_SOCKET_RESOURCE, as does one whose descriptors were lost
+ * on the way (this process out of descriptors).
+ *
+ * Returns: (transfer full) (nullable): the descriptors, or %NULL when none
+ *   is ready
+ *
+ * Since: 1.2
+ */
+GUnixFDList *
+ls_local_socket_take_fds (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), NULL);
+
+  if (self->fdq == NULL)
+    return NULL;
+  return ls_fd_queue_take_input (self->fdq);
 }

@@ -159,4 +159,14 @@ gboolean         ls_local_server_listen_socket              (LsLocalServer    *s
 LS_AVAILABLE_IN_1_2
 GSocketAddress  *ls_local_server_get_address                (LsLocalServer    *self);
 
+LS_AVAILABLE_IN_1_2
+gboolean         ls_local_server_listen_activated           (LsLocalServer    *self,
+                                                             const char       *fd_name,
+                                                             GError          **error);
+LS_AVAILABLE_IN_1_2
+gboolean         ls_local_server_get_reclaim_stale          (LsLocalServer    *self);
+LS_AVAILABLE_IN_1_2
+void             ls_local_server_set_reclaim_stale          (LsLocalServer    *self,
+                                                             gboolean          reclaim);
+
 G_END_DECLS

@@ -9,6 +9,7 @@
 #endif
 
 #include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #include "ls-version-macros.h"
 #include "ls-enums.h"
@@ -191,5 +192,13 @@ LS_AVAILABLE_IN_1_2
 GSocketAddress     *ls_local_socket_get_remote_address       (LsLocalSocket      *self);
 LS_AVAILABLE_IN_1_2
 GSocket            *ls_local_socket_get_socket               (LsLocalSocket      *self);
+
+LS_AVAILABLE_IN_1_2
+gboolean            ls_local_socket_write_with_fds           (LsLocalSocket      *self,
+                                                              GBytes             *data,
+                                                              GUnixFDList        *fd_list,
+                                                              GError            **error);
+LS_AVAILABLE_IN_1_2
+GUnixFDList        *ls_local_socket_take_fds                 (LsLocalSocket      *self);
 
 G_END_DECLS

@@ -102,7 +102,7 @@ def test_single_instance_takes_over_after_a_crash(tmp_short):
     with killed_on_error(primary):
         primary.wait_for_line("primary: listening on")
         seen = primary.lines
-        assert "primary: removed stale socket " + name in seen
+        assert "primary: reclaiming stale socket " + name in seen
         rc, out, err = run_secondary(name, "after", "crash")
         assert rc == 0, (out, err)
     rc, out, err = primary.finish()
@@ -116,7 +116,7 @@ def test_single_instance_takes_over_a_stale_file(tmp_short):
     with killed_on_error(primary):
         primary.wait_for_line("primary: listening on")
         seen = primary.lines
-        assert any(line.startswith("primary: removed stale socket") for line in seen)
+        assert any(line.startswith("primary: reclaiming stale socket") for line in seen)
         assert run_secondary(name, "ok")[0] == 0
     rc, out, err = primary.finish()
     assert received_lines(out) == [["ok"]]

@@ -1,0 +1,387 @@
+/* test-reclaim.c: reclaim-stale (issue 15)
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Rounds of 8 processes released at once (a pipe the parent closes) on a
+ * path that is stale, missing, held by a live server, or taken by a file
+ * that is not a socket: exactly one listens on a free or stale path, none
+ * otherwise; no other file is ever removed. The same with every permission
+ * option while a process running as “nobody” probes the path.
+ */
+#include "ls-test-util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define SAFETY_MS   30000
+#define PROCESSES   8
+
+typedef enum
+{
+  PATH_STALE,
+  PATH_MISSING,
+  PATH_LIVE,
+  PATH_REGULAR,
+  PATH_SYMLINK_TO_STALE,
+  PATH_FULL_BACKLOG,
+  N_PATH_KINDS
+} PathKind;
+
+static const char *kind_names[] = { "stale", "missing", "live", "regular", "symlink", "full" };
+
+static void
+make_stale (const char *path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+  g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &addr, sizeof addr), ==, 0);
+  close (fd);
+}
+
+/* Runs one round; returns how many processes listened. */
+static guint
+run_round (const char *path, LsSocketOptions options)
+{
+  int barrier[2], results[2], release[2];
+  pid_t pids[PROCESSES];
+  guint listened = 0;
+
+  g_assert_cmpint (pipe2 (barrier, O_CLOEXEC), ==, 0);
+  g_assert_cmpint (pipe2 (results, O_CLOEXEC), ==, 0);
+  g_assert_cmpint (pipe2 (release, O_CLOEXEC), ==, 0);
+  for (guint i = 0; i < PROCESSES; i++)
+    {
+      pids[i] = ls_test_fork ();
+      if (pids[i] == 0)
+        {
+          LsLocalServer *server;
+          GError *error = NULL;
+          char c, result;
+
+          close (barrier[1]);
+          close (release[1]);
+          /* Released all at once: the parent closes the barrier. */
+          while (read (barrier[0], &c, 1) < 0 && errno == EINTR)
+            ;
+          server = ls_local_server_new ();
+          ls_local_server_set_reclaim_stale (server, TRUE);
+          ls_local_server_set_socket_options (server, options);
+          if (ls_local_server_listen (server, path, &error))
+            result = 'L';
+          else if (g_error_matches (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE))
+            result = 'U';
+          else
+            result = 'E';
+          if (result == 'E')
+            g_printerr ("unexpected: %s\n", error->message);
+          g_clear_error (&error);
+          g_assert_cmpint (write (results[1], &result, 1), ==, 1);
+          /* The winner keeps listening until every process has tried. */
+          while (read (release[0], &c, 1) < 0 && errno == EINTR)
+            ;
+          g_object_unref (server);
+          _exit (0);
+        }
+    }
+  close (results[1]);
+  close (barrier[0]);
+  close (barrier[1]);
+  for (guint i = 0; i < PROCESSES; i++)
+    {
+      char result = 0;
+
+      g_assert_cmpint (read (results[0], &result, 1), ==, 1);
+      g_assert_cmpint (result, !=, 'E');
+      if (result == 'L')
+        listened++;
+    }
+  /* While the winner still listens: the socket has the option's mode. */
+  if (listened == 1 && (options & LS_SOCKET_OPTION_WORLD_ACCESS) != 0)
+    {
+      struct stat st;
+
+      g_assert_cmpint (lstat (path, &st), ==, 0);
+      g_assert_true (S_ISSOCK (st.st_mode));
+      g_assert_cmpint (st.st_mode & 0777, ==,
+                       ((options & LS_SOCKET_OPTION_USER_ACCESS) ? 0700 : 0) |
+                       ((options & LS_SOCKET_OPTION_GROUP_ACCESS) ? 0070 : 0) |
+                       ((options & LS_SOCKET_OPTION_OTHER_ACCESS) ? 0007 : 0));
+    }
+  close (release[0]);
+  close (release[1]);
+  close (results[0]);
+  for (guint i = 0; i < PROCESSES; i++)
+    ls_test_assert_child_ok (pids[i], SAFETY_MS);
+  return listened;
+}
+
+static void
+stress (guint rounds, LsSocketOptions options, gboolean with_prober)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  g_autofree char *target = g_build_filename (dir, "target", NULL);
+  g_autofree char *stop_path = g_build_filename (dir, "stop", NULL);
+  guint fds_before = ls_test_count_open_fds ();
+  pid_t prober = -1;
+  int prober_pipe[2];
+
+  if (with_prober)
+    {
+      g_assert_cmpint (chmod (dir, 0755), ==, 0);
+      g_assert_cmpint (pipe2 (prober_pipe, O_CLOEXEC), ==, 0);
+      prober = ls_test_fork ();
+      if (prober == 0)
+        {
+          guint connected = 0;
+          char verdict;
+
+          close (prober_pipe[0]);
+          if (!ls_test_drop_to_nobody ())
+            _exit (3);
+          /* Connects as long as the parent runs rounds; reports whether
+           * it ever reached a socket it must not reach. */
+          while (access (stop_path, F_OK) != 0)
+            {
+              int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+              struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+              g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+              if (connect (fd, (struct sockaddr *) &addr, sizeof addr) == 0)
+                connected++;
+              close (fd);
+            }
+          verdict = connected > 0 ? 'C' : 'N';
+          g_assert_cmpint (write (prober_pipe[1], &verdict, 1), ==, 1);
+          _exit (0);
+        }
+      close (prober_pipe[1]);
+    }
+
+  for (guint round = 0; round < rounds; round++)
+    {
+      PathKind kind = round % N_PATH_KINDS;
+      g_autoptr(LsLocalServer) live = NULL;
+      struct stat before, after;
+      guint listened;
+      int backlog[8];
+      guint n_backlog = 0;
+
+      switch (kind)
+        {
+        case PATH_STALE:
+          make_stale (path);
+          /* Not reachable for the prober either. */
+          chmod (path, 0700);
+          break;
+        case PATH_MISSING:
+          break;
+        case PATH_LIVE:
+        case PATH_FULL_BACKLOG:
+          live = ls_local_server_new ();
+          if (kind == PATH_FULL_BACKLOG)
+            ls_local_server_set_listen_backlog_size (live, 0);
+          ls_local_server_set_socket_options (live, LS_SOCKET_OPTION_USER_ACCESS);
+          g_assert_true (ls_local_server_listen (live, path, NULL));
+          if (kind == PATH_FULL_BACKLOG)
+            {
+              /* Fill it: connects now fail with EAGAIN. */
+              for (n_backlog = 0; n_backlog < G_N_ELEMENTS (backlog); n_backlog++)
+                {
+                  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+
+                  backlog[n_backlog] = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                  g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+                  if (connect (backlog[n_backlog], (struct sockaddr *) &addr, sizeof addr) != 0)
+                    {
+                      g_assert_cmpint (errno, ==, EAGAIN);
+                      close (backlog[n_backlog]);
+                      break;
+                    }
+                }
+              g_assert_cmpuint (n_backlog, <, G_N_ELEMENTS (backlog));
+            }
+          break;
+        case PATH_REGULAR:
+          g_assert_true (g_file_set_contents (path, "keep", -1, NULL));
+          break;
+        case PATH_SYMLINK_TO_STALE:
+          make_stale (target);
+          g_assert_cmpint (symlink (target, path), ==, 0);
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+      if (kind != PATH_MISSING)
+        g_assert_cmpint (lstat (path, &before), ==, 0);
+
+      listened = run_round (path, options);
+
+      switch (kind)
+        {
+        case PATH_STALE:
+        case PATH_MISSING:
+          if (listened != 1)
+            g_error ("round %u (%s): %u processes listened", round, kind_names[kind], listened);
+          /* The winner removed its own socket when it went. */
+          g_assert_cmpint (lstat (path, &after), !=, 0);
+          break;
+        case PATH_LIVE:
+        case PATH_FULL_BACKLOG:
+          if (listened != 0)
+            g_error ("round %u (%s): %u processes listened", round, kind_names[kind], listened);
+          g_assert_cmpint (lstat (path, &after), ==, 0);
+          g_assert_true (after.st_ino == before.st_ino);
+          for (guint i = 0; i < n_backlog; i++)
+            close (backlog[i]);
+          /* Take what the probes and fillers left in the backlog... */
+          {
+            gboolean timed_out;
+            LsLocalSocket *socket;
+
+            while (ls_local_server_wait_for_new_connection (live, 0, &timed_out, NULL))
+              while ((socket = ls_local_server_next_pending_connection (live)) != NULL)
+                g_object_unref (socket);
+          }
+          /* ...and it is still reachable. */
+          {
+            int fd = ls_test_raw_connect (path);
+
+            g_assert_cmpint (fd, >=, 0);
+            close (fd);
+          }
+          g_clear_object (&live);
+          break;
+        case PATH_REGULAR:
+        case PATH_SYMLINK_TO_STALE:
+          if (listened != 0)
+            g_error ("round %u (%s): %u processes listened", round, kind_names[kind], listened);
+          g_assert_cmpint (lstat (path, &after), ==, 0);
+          g_assert_true (after.st_ino == before.st_ino);
+          g_assert_cmpint (unlink (path), ==, 0);
+          if (kind == PATH_SYMLINK_TO_STALE)
+            {
+              /* The target stale socket is untouched too. */
+              g_assert_cmpint (lstat (target, &after), ==, 0);
+              g_assert_true (S_ISSOCK (after.st_mode));
+              g_assert_cmpint (unlink (target), ==, 0);
+            }
+          break;
+        default:
+          g_assert_not_reached ();
+        }
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+    }
+
+  if (prober > 0)
+    {
+      char verdict = 0;
+      gboolean nobody_may_connect = (options & LS_SOCKET_OPTION_OTHER_ACCESS) != 0;
+
+      g_assert_true (g_file_set_contents (stop_path, "", -1, NULL));
+      g_assert_cmpint (read (prober_pipe[0], &verdict, 1), ==, 1);
+      close (prober_pipe[0]);
+      ls_test_assert_child_ok (prober, SAFETY_MS);
+      /* Never a window where the socket had a looser mode. */
+      if (!nobody_may_connect)
+        g_assert_cmpint (verdict, ==, 'N');
+    }
+
+  /* The lock file stays (by design), empty. */
+  {
+    g_autofree char *lock = g_strconcat (path, ".lock", NULL);
+    struct stat st;
+
+    g_assert_cmpint (lstat (lock, &st), ==, 0);
+    g_assert_true (S_ISREG (st.st_mode));
+    g_assert_cmpint (st.st_size, ==, 0);
+  }
+  ls_test_remove_tmpdir (dir);
+  g_assert_cmpuint (ls_test_count_open_fds (), ==, fds_before);
+}
+
+static guint
+rounds (guint quick, guint slow)
+{
+  return g_test_slow () ? slow : quick;
+}
+
+static void
+test_stress (void)
+{
+  stress (rounds (200, 1000), LS_SOCKET_OPTION_NONE, FALSE);
+}
+
+static void
+test_stress_options (gconstpointer data)
+{
+  stress (rounds (48, 200), GPOINTER_TO_UINT (data), TRUE);
+}
+
+static void
+count_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  (*(guint *) user_data)++;
+}
+
+/* Single-process behaviour, property and notify. */
+static void
+test_basics (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  g_autoptr(LsLocalServer) server = ls_local_server_new ();
+  g_autoptr(LsLocalServer) second = ls_local_server_new ();
+  GError *error = NULL;
+  guint notified = 0;
+
+  g_assert_false (ls_local_server_get_reclaim_stale (server));
+  g_signal_connect (server, "notify::reclaim-stale", G_CALLBACK (count_notify), &notified);
+  ls_local_server_set_reclaim_stale (server, TRUE);
+  ls_local_server_set_reclaim_stale (server, TRUE);
+  g_assert_true (ls_local_server_get_reclaim_stale (server));
+  g_assert_cmpuint (notified, ==, 1);
+
+  /* Without the property a stale socket is in the way. */
+  make_stale (path);
+  g_assert_false (ls_local_server_listen (second, path, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE);
+  g_clear_error (&error);
+
+  g_assert_true (ls_local_server_listen (server, path, &error));
+  g_assert_no_error (error);
+
+  /* A live one is not replaced. */
+  ls_local_server_set_reclaim_stale (second, TRUE);
+  g_assert_false (ls_local_server_listen (second, path, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE);
+  g_assert_nonnull (strstr (error->message, "listening"));
+  g_clear_error (&error);
+  ls_local_server_close (server);
+  ls_test_remove_tmpdir (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  signal (SIGPIPE, SIG_IGN);
+
+  g_test_add_func ("/ls/reclaim/basics", test_basics);
+  g_test_add_func ("/ls/reclaim/stress", test_stress);
+  g_test_add_data_func ("/ls/reclaim/stress-user", GUINT_TO_POINTER (LS_SOCKET_OPTION_USER_ACCESS), test_stress_options);
+  g_test_add_data_func ("/ls/reclaim/stress-group", GUINT_TO_POINTER (LS_SOCKET_OPTION_GROUP_ACCESS), test_stress_options);
+  g_test_add_data_func ("/ls/reclaim/stress-other", GUINT_TO_POINTER (LS_SOCKET_OPTION_OTHER_ACCESS), test_stress_options);
+  g_test_add_data_func ("/ls/reclaim/stress-world", GUINT_TO_POINTER (LS_SOCKET_OPTION_WORLD_ACCESS), test_stress_options);
+  return g_test_run ();
+}
