@@ -10,18 +10,16 @@
  *                         unreserved characters stay as they are)
  *   end COUNT\n           COUNT records were sent
  *
- * The receiver pairs records and descriptors in order. A descriptor is
- * never takeable before the first byte of the record it was written with
- * has been read, and always once the whole record has been read, except
- * that the kernel may deliver the last record together with the end line
- * (which carries no descriptor), so the last record's descriptor may come
- * with the end line. So, after each line:
- *   - more descriptors than records: a descriptor without its record;
- *   - a record other than the one just read still without a descriptor:
- *     a record without its descriptor;
- *   - at the end line, every record must have its descriptor and COUNT
- *     must match.
- * Each is a protocol error (status 7); descriptors not used are closed.
+ * The receiver pairs each record with the descriptors taken right after
+ * reading its line. A descriptor is never takeable before the first byte
+ * it was written with has been read, and always once the whole record has
+ * been; the library starts a sendmsg () at each record, but later data
+ * without descriptors (only the end line, here) may share it, so the last
+ * record's descriptor may come with the end line instead. So: exactly one
+ * descriptor with each record line, except that the last record's may
+ * come with the end line; any other count is a protocol error (status 7):
+ * a record without its descriptor, or descriptors without a record.
+ * Descriptors not used are closed.
  */
 #include "lsock-private.h"
 
@@ -80,6 +78,8 @@ record_free (gpointer data)
 {
   Record *record = data;
 
+  if (record == NULL)
+    return;
   g_free (record->name);
   g_free (record);
 }
@@ -502,7 +502,8 @@ valid_name (GBytes *bytes)
   return TRUE;
 }
 
-static void
+/* The descriptors that came with what was just read (owned by self->fds). */
+static guint
 take_descriptors (LsockFds *self)
 {
   g_autoptr(GUnixFDList) list = ls_local_socket_take_fds (self->socket);
@@ -510,44 +511,85 @@ take_descriptors (LsockFds *self)
   int n = 0;
 
   if (list == NULL)
-    return;
+    return 0;
   fds = g_unix_fd_list_steal_fds (list, &n);
   g_array_append_vals (self->fds, fds, n);
+  return n;
 }
 
-/* Pairs records with descriptors in order, then checks what is left. */
+static void
+close_descriptors (LsockFds *self)
+{
+  for (guint i = 0; i < self->fds->len; i++)
+    close (g_array_index (self->fds, int, i));
+  g_array_set_size (self->fds, 0);
+}
+
+static void
+missing_descriptor (LsockFds *self,
+                    guint     number,
+                    Record   *record)
+{
+  g_autofree char *shown = display_name (record->name);
+
+  protocol_error (self, "record %u (“%s”) arrived without a descriptor", number, shown);
+}
+
+/* After a line was read with self->fds->len descriptors (record: the
+ * record it was, NULL for the end line). A conforming sender's descriptor
+ * comes with its own record's line, or for the last record possibly with
+ * the end line; nothing else is accepted. */
 static void
 pair_up (LsockFds *self,
-         gboolean  at_end)
+         Record   *record)
 {
-  while (!self->finished && !g_queue_is_empty (&self->records) && self->fds->len > 0)
-    {
-      Record *record = g_queue_pop_head (&self->records);
-      int fd = g_array_index (self->fds, int, 0);
+  Record *waiting = g_queue_pop_head (&self->records);
+  guint n = self->fds->len;
+  int fd;
 
-      g_array_remove_index (self->fds, 0);
-      receive_file (self, record, fd);
-      record_free (record);
-    }
-  if (self->finished)
-    return;
-  if (self->fds->len > 0)
+  if (waiting != NULL && record != NULL)
     {
-      protocol_error (self, "%u descriptor%s arrived without a record (after %u record%s)",
-                      self->fds->len, self->fds->len == 1 ? "" : "s",
-                      self->records_seen, self->records_seen == 1 ? "" : "s");
+      /* Its descriptor would have come with its own line. */
+      missing_descriptor (self, self->records_seen - 1, waiting);
+      record_free (waiting);
+      record_free (record);
       return;
     }
-  /* Only the record just read may still wait (its descriptor can come
-   * with the end line); before that, each had its own. */
-  if (g_queue_get_length (&self->records) > (at_end ? 0u : 1u))
+  if (record == NULL)
+    record = waiting;
+  if (n > 1 || (n == 1 && record == NULL))
     {
-      Record *record = g_queue_peek_head (&self->records);
-      g_autofree char *shown = display_name (record->name);
+      if (record != NULL)
+        {
+          g_autofree char *shown = display_name (record->name);
 
-      protocol_error (self, "record %u (“%s”) arrived without a descriptor",
-                      self->records_seen - g_queue_get_length (&self->records) + 1, shown);
+          protocol_error (self, "%u descriptors arrived with record %u (“%s”): one per record",
+                          n, self->records_seen, shown);
+        }
+      else
+        protocol_error (self, "%u descriptor%s arrived without a record (after %u record%s)",
+                        n, n == 1 ? "" : "s", self->records_seen,
+                        self->records_seen == 1 ? "" : "s");
+      record_free (record);
+      return;
     }
+  if (record == NULL)
+    return;
+  if (n == 0)
+    {
+      if (waiting == NULL)
+        g_queue_push_tail (&self->records, record);   /* may come with the end line */
+      else
+        {
+          missing_descriptor (self, self->records_seen, record);
+          record_free (record);
+        }
+      return;
+    }
+  fd = g_array_index (self->fds, int, 0);
+  g_array_set_size (self->fds, 0);
+  receive_file (self, record, fd);
+  record_free (record);
 }
 
 static void
@@ -585,15 +627,14 @@ handle_line (LsockFds   *self,
           return;
         }
       g_hash_table_add (self->names, g_strdup (record->name));
-      g_queue_push_tail (&self->records, record);
       self->records_seen++;
-      pair_up (self, FALSE);
+      pair_up (self, record);
       return;
     }
   if (g_strv_length (parts) == 2 && g_str_equal (parts[0], "end") &&
       g_ascii_string_to_unsigned (parts[1], 10, 0, G_MAXUINT, &value, NULL))
     {
-      pair_up (self, TRUE);
+      pair_up (self, NULL);
       if (self->finished)
         return;
       if (value != self->records_seen)
@@ -624,6 +665,7 @@ receiver_process (LsockFds *self)
       const char *data = g_bytes_get_data (bytes, &size);
       g_autofree char *line = NULL;
 
+      close_descriptors (self);
       take_descriptors (self);
       if (size > MAX_LINE || memchr (data, '\0', size) != NULL)
         {
