@@ -1191,3 +1191,16 @@ def test_fds_file_errors(tmpdir_env):
         assert rc == code, err
         one_error_line(err, "recv", subject)
     assert not os.path.exists(os.path.join(tmpdir_env, "r"))
+
+
+def test_listen_closes_passed_descriptors_and_copies_the_bytes(tmpdir_env):
+    srv, _ = listen("listen", "--linger", "-1", "byte")
+    r, w = os.pipe()
+    s = raw_fds_peer(os.path.join(tmpdir_env, "byte"),
+                     [(b"one\n", [r]), (b"two\n", []), (b"three\n", [w, r])])
+    s.close()
+    os.close(r)
+    os.close(w)
+    rc, out, err = srv.finish()
+    assert rc == 0, err
+    assert out == b"one\ntwo\nthree\n"
