@@ -345,9 +345,14 @@ maybe_input_flushed (LsockPump *self)
     return;
   if (ls_local_socket_get_bytes_to_write (self->socket) > 0)
     {
+      /* A flush that writes everything at once need not be followed by a
+       * bytes-written that brings us back: look again. */
       ls_local_socket_flush (self->socket);
-      return;       /* bytes-written comes back here */
+      if (self->finished || ls_local_socket_get_bytes_to_write (self->socket) > 0)
+        return;       /* bytes-written comes back here */
     }
+  if (self->input_flushed || self->peer_gone)
+    return;
   self->input_flushed = TRUE;
   if (self->options.half_close && connected (self))
     shutdown (ls_local_socket_get_socket_descriptor (self->socket), SHUT_WR);
