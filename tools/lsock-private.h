@@ -59,6 +59,13 @@ char     *lsock_resolve_name      (const char  *name,
 gboolean  lsock_parse_size        (const char  *text,
                                    guint64      *size);
 char     *lsock_format_size       (guint64      bytes);
+/* A server listening on @name (lsock_app.server), or NULL after reporting
+ * why; *status is then the exit status. */
+LsLocalServer *lsock_listen_or_fail (const char  *name,
+                                     gboolean     abstract,
+                                     const char  *mode,
+                                     gboolean     reclaim_stale,
+                                     int         *status);
 
 /* The copy engine between stdin/stdout (or a file) and a connection. */
 typedef struct _LsockPump LsockPump;
@@ -70,6 +77,7 @@ typedef struct
   guint32      max_message_size;
   gint         linger_ms;         /* after input ended: -1 wait for the peer */
   gboolean     half_close;
+  gboolean     refuse_fds;        /* descriptors from the peer: status 7, not closed silently */
 } LsockPumpOptions;
 
 typedef void (*LsockPumpDone) (LsockPump  *pump,
@@ -88,6 +96,43 @@ void       lsock_pump_free       (LsockPump              *pump);
 guint64    lsock_pump_get_sent     (LsockPump            *pump);
 guint64    lsock_pump_get_received (LsockPump            *pump);
 gboolean   lsock_pump_input_ended  (LsockPump            *pump);
+
+/* Passing open files (send --fds, recv --fds; lsock-fds.c). */
+typedef struct _LsockFds LsockFds;
+
+typedef struct
+{
+  char    *path;      /* as given */
+  char    *name;      /* its base name: what the receiver sees */
+  int      fd;
+  guint64  size;
+} LsockFdFile;
+
+/* @subject: what the message is about, or NULL for the socket. */
+typedef void (*LsockFdsDone) (LsockFds   *fds,
+                              int         status,
+                              const char *subject,
+                              const char *message,
+                              gpointer    user_data);
+
+void       lsock_fd_file_free     (gpointer       file);
+GPtrArray *lsock_fds_open_files   (char         **paths,
+                                   int            n_paths,
+                                   int           *status);
+LsockFds  *lsock_fds_new_sender   (LsLocalSocket *socket,
+                                   GPtrArray     *files,
+                                   LsockFdsDone   done,
+                                   gpointer       user_data);
+LsockFds  *lsock_fds_new_receiver (LsLocalSocket *socket,
+                                   int            dir_fd,
+                                   const char    *dir,
+                                   gboolean       json,
+                                   LsockFdsDone   done,
+                                   gpointer       user_data);
+void       lsock_fds_start        (LsockFds      *fds);
+void       lsock_fds_free         (LsockFds      *fds);
+guint      lsock_fds_get_files    (LsockFds      *fds);
+guint64    lsock_fds_get_bytes    (LsockFds      *fds);
 
 /* Commands */
 int lsock_cmd_connect (int argc, char **argv);

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <gio/gunixfdlist.h>
 #include <gio/gunixinputstream.h>
 #include <json-glib/json-glib.h>
 
@@ -344,9 +345,14 @@ maybe_input_flushed (LsockPump *self)
     return;
   if (ls_local_socket_get_bytes_to_write (self->socket) > 0)
     {
+      /* A flush that writes everything at once need not be followed by a
+       * bytes-written that brings us back: look again. */
       ls_local_socket_flush (self->socket);
-      return;       /* bytes-written comes back here */
+      if (self->finished || ls_local_socket_get_bytes_to_write (self->socket) > 0)
+        return;       /* bytes-written comes back here */
     }
+  if (self->input_flushed || self->peer_gone)
+    return;
   self->input_flushed = TRUE;
   if (self->options.half_close && connected (self))
     shutdown (ls_local_socket_get_socket_descriptor (self->socket), SHUT_WR);
@@ -505,6 +511,25 @@ on_output_written (GObject      *source,
   output_next (self);
 }
 
+/* Descriptors the peer passed with what was just read: closed at once
+ * (a byte session has no use for them, and untaken ones would pile up in
+ * the socket); with refuse_fds the session ends with status 7. */
+static gboolean
+no_fds (LsockPump *self)
+{
+  g_autoptr(GUnixFDList) fds = ls_local_socket_take_fds (self->socket);
+  int n;
+
+  if (fds == NULL || !self->options.refuse_fds)
+    return TRUE;
+  n = g_unix_fd_list_get_length (fds);
+  fail (self, LSOCK_EXIT_PROTOCOL,
+        "the peer passed %d file descriptor%s after %" G_GUINT64_FORMAT " bytes "
+        "(closed unread; receive descriptors with --fds)",
+        n, n == 1 ? "" : "s", self->received);
+  return FALSE;
+}
+
 /* Takes the next chunk (or message) off the connection; NULL when there
  * is nothing (complete) to take. */
 static GBytes *
@@ -515,7 +540,14 @@ take_next (LsockPump *self)
   gint64 available = ls_local_socket_get_bytes_available (self->socket);
 
   if (!self->options.framed)
-    return available > 0 ? ls_local_socket_read (self->socket, MIN (available, OUTPUT_CHUNK)) : NULL;
+    {
+      g_autoptr(GBytes) chunk = NULL;
+
+      if (available <= 0)
+        return NULL;
+      chunk = ls_local_socket_read (self->socket, MIN (available, OUTPUT_CHUNK));
+      return no_fds (self) ? g_steal_pointer (&chunk) : NULL;
+    }
 
   message = lsock_frame_read (self->socket, self->options.max_message_size, &error);
   if (error != NULL)
@@ -523,7 +555,7 @@ take_next (LsockPump *self)
       fail (self, LSOCK_EXIT_PROTOCOL, "%s", error->message);
       return NULL;
     }
-  if (message == NULL)
+  if (message == NULL || !no_fds (self))
     return NULL;
   self->received += g_bytes_get_size (message);
   return encode_message (self, message);

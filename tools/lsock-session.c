@@ -591,15 +591,11 @@ parse_mode (const char      *mode,
 
 /* Listens as the command line says; NULL (status set, error printed) on
  * failure. Shared with send --listen and recv. */
-LsLocalServer *lsock_listen_or_fail (const char *name,
-                                     gboolean    abstract,
-                                     const char *mode,
-                                     int        *status);
-
 LsLocalServer *
 lsock_listen_or_fail (const char *name,
                       gboolean    abstract,
                       const char *mode,
+                      gboolean    reclaim_stale,
                       int        *status)
 {
   g_autoptr(LsLocalServer) server = ls_local_server_new ();
@@ -616,6 +612,9 @@ lsock_listen_or_fail (const char *name,
   if (abstract)
     options |= LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
   ls_local_server_set_socket_options (server, options);
+  /* A stale socket file (nothing listens) is replaced under the library's
+   * PATH.lock; a live socket or any other file still fails with status 5. */
+  ls_local_server_set_reclaim_stale (server, reclaim_stale);
   if (!ls_local_server_listen (server, name, &error))
     {
       *status = lsock_status_for_error (error, NULL);
@@ -631,7 +630,7 @@ lsock_cmd_listen (int    argc,
                   char **argv)
 {
   gboolean abstract = FALSE, hex = FALSE, json = FALSE, half_close = FALSE;
-  gboolean keep = FALSE, echo = FALSE;
+  gboolean keep = FALSE, echo = FALSE, reclaim_stale = FALSE;
   g_autofree char *frame = NULL;
   g_autofree char *max_message_size = NULL;
   g_autofree char *mode = NULL;
@@ -641,6 +640,7 @@ lsock_cmd_listen (int    argc,
     { "keep", 'k', 0, G_OPTION_ARG_NONE, &keep, NULL, NULL },
     { "echo", 'e', 0, G_OPTION_ARG_NONE, &echo, NULL, NULL },
     { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode, NULL, NULL },
+    { "reclaim-stale", 0, 0, G_OPTION_ARG_NONE, &reclaim_stale, NULL, NULL },
     { "frame", 'f', 0, G_OPTION_ARG_STRING, &frame, NULL, NULL },
     { "hex", 'x', 0, G_OPTION_ARG_NONE, &hex, NULL, NULL },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
@@ -667,7 +667,7 @@ lsock_cmd_listen (int    argc,
   if (keep)
     self.options.linger_ms = -1;
 
-  server = lsock_listen_or_fail (argv[1], abstract, mode, &status);
+  server = lsock_listen_or_fail (argv[1], abstract, mode, reclaim_stale, &status);
   if (server == NULL)
     return status;
 

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gio/gunixinputstream.h>
@@ -19,11 +20,6 @@
 
 #define PROGRESS_INTERVAL_MS 250
 #define BAR_WIDTH 24
-
-LsLocalServer *lsock_listen_or_fail (const char *name,
-                                     gboolean    abstract,
-                                     const char *mode,
-                                     int        *status);
 
 typedef struct
 {
@@ -35,6 +31,11 @@ typedef struct
   gint64         started;
   guint          progress_id;
   LsockPump     *pump;
+  gboolean       fds_mode;     /* --fds */
+  LsockFds      *fds;
+  GPtrArray     *files;        /* send --fds: LsockFdFile */
+  int            dir_fd;       /* recv --fds --output-dir, else -1 */
+  char          *dir;
   LsLocalSocket *socket;
   GInputStream  *input;
   GOutputStream *output;
@@ -44,6 +45,8 @@ typedef struct
 static guint64
 transferred (Transfer *self)
 {
+  if (self->fds != NULL)
+    return lsock_fds_get_bytes (self->fds);
   if (self->pump == NULL)
     return 0;
   return self->sending ? lsock_pump_get_sent (self->pump) : lsock_pump_get_received (self->pump);
@@ -118,7 +121,14 @@ print_summary (Transfer *self)
       json_builder_add_string_value (b, "done");
       json_builder_set_member_name (b, "name");
       json_builder_add_string_value (b, self->subject);
-      json_builder_set_member_name (b, self->sending ? "sent" : "received");
+      if (self->fds_mode)
+        {
+          json_builder_set_member_name (b, "files");
+          json_builder_add_int_value (b, self->fds ? lsock_fds_get_files (self->fds) : 0);
+          json_builder_set_member_name (b, "bytes");
+        }
+      else
+        json_builder_set_member_name (b, self->sending ? "sent" : "received");
       json_builder_add_int_value (b, done);
       json_builder_set_member_name (b, "seconds");
       json_builder_add_double_value (b, elapsed);
@@ -132,21 +142,28 @@ print_summary (Transfer *self)
       g_autofree char *size_text = lsock_format_size (done);
       g_autofree char *rate_text = lsock_format_size ((guint64) rate);
 
-      fprintf (stderr, "%s %" G_GUINT64_FORMAT " bytes (%s) %s %s in %.2f s, %s/s\n",
-               self->sending ? "sent" : "received", done, size_text,
-               self->sending ? "to" : "from", self->subject, elapsed, rate_text);
+      if (self->fds_mode)
+        {
+          guint files = self->fds ? lsock_fds_get_files (self->fds) : 0;
+
+          fprintf (stderr, "%s %u file%s (%s) %s %s in %.2f s\n",
+                   self->sending ? "sent" : "received", files, files == 1 ? "" : "s",
+                   size_text, self->sending ? "to" : "from", self->subject, elapsed);
+        }
+      else
+        fprintf (stderr, "%s %" G_GUINT64_FORMAT " bytes (%s) %s %s in %.2f s, %s/s\n",
+                 self->sending ? "sent" : "received", done, size_text,
+                 self->sending ? "to" : "from", self->subject, elapsed, rate_text);
     }
   fflush (stderr);
 }
 
 static void
-on_transfer_done (LsockPump  *pump,
-                  int         status,
-                  const char *message,
-                  gpointer    user_data)
+transfer_done (Transfer   *self,
+               int         status,
+               const char *subject,
+               const char *message)
 {
-  Transfer *self = user_data;
-
   g_clear_handle_id (&self->progress_id, g_source_remove);
   if (message != NULL)
     {
@@ -154,7 +171,7 @@ on_transfer_done (LsockPump  *pump,
       if (self->progress)
         fputs ("\n", stderr);
       self->progress = FALSE;
-      lsock_fail (status, self->subject, "%s", message);
+      lsock_fail (status, subject ? subject : self->subject, "%s", message);
     }
   else
     {
@@ -164,12 +181,41 @@ on_transfer_done (LsockPump  *pump,
 }
 
 static void
+on_transfer_done (LsockPump  *pump,
+                  int         status,
+                  const char *message,
+                  gpointer    user_data)
+{
+  transfer_done (user_data, status, NULL, message);
+}
+
+static void
+on_fds_done (LsockFds   *fds,
+             int         status,
+             const char *subject,
+             const char *message,
+             gpointer    user_data)
+{
+  transfer_done (user_data, status, subject, message);
+}
+
+static void
 start_transfer (Transfer      *self,
                 LsLocalSocket *socket)
 {
   self->socket = socket;
   g_ptr_array_add (lsock_app.sockets, socket);
   self->started = g_get_monotonic_time ();
+  if (self->fds_mode)
+    {
+      if (self->sending)
+        self->fds = lsock_fds_new_sender (socket, self->files, on_fds_done, self);
+      else
+        self->fds = lsock_fds_new_receiver (socket, self->dir_fd, self->dir, self->json,
+                                            on_fds_done, self);
+      lsock_fds_start (self->fds);
+      return;
+    }
   self->pump = lsock_pump_new (socket, self->input, self->output, &self->options,
                                on_transfer_done, self);
   if (self->progress)
@@ -209,18 +255,19 @@ run_transfer (Transfer   *self,
               const char *name,
               gboolean    listen,
               gboolean    abstract,
-              const char *mode)
+              const char *mode,
+              gboolean    reclaim_stale)
 {
   g_autoptr(LsLocalServer) server = NULL;
   g_autofree char *path = lsock_resolve_name (name, abstract);
   int status;
 
   self->subject = abstract ? g_strconcat ("@", path, NULL) : g_strdup (path);
-  self->progress = !self->json && isatty (STDERR_FILENO);
+  self->progress = !self->json && !self->fds_mode && isatty (STDERR_FILENO);
 
   if (listen)
     {
-      server = lsock_listen_or_fail (name, abstract, mode, &status);
+      server = lsock_listen_or_fail (name, abstract, mode, reclaim_stale, &status);
       if (server == NULL)
         return status;
       g_signal_connect (server, "new-connection", G_CALLBACK (on_transfer_connection), self);
@@ -274,6 +321,7 @@ run_transfer (Transfer   *self,
     }
   g_clear_handle_id (&self->progress_id, g_source_remove);
   g_clear_pointer (&self->pump, lsock_pump_free);
+  g_clear_pointer (&self->fds, lsock_fds_free);
   if (self->socket != NULL)
     {
       ls_local_socket_abort (self->socket);
@@ -293,6 +341,10 @@ run_transfer (Transfer   *self,
         }
       g_clear_object (&self->output);
     }
+  g_clear_pointer (&self->files, g_ptr_array_unref);
+  if (self->dir_fd >= 0)
+    close (self->dir_fd);
+  g_free (self->dir);
   g_free (self->subject);
   return lsock_app.status;
 }
@@ -301,24 +353,47 @@ int
 lsock_cmd_send (int    argc,
                 char **argv)
 {
-  gboolean abstract = FALSE, json = FALSE, listen = FALSE;
+  gboolean abstract = FALSE, json = FALSE, listen = FALSE, reclaim_stale = FALSE, fds = FALSE;
   g_autofree char *mode = NULL;
   GOptionEntry entries[] = {
     { "abstract", 'a', 0, G_OPTION_ARG_NONE, &abstract, NULL, NULL },
     { "listen", 'L', 0, G_OPTION_ARG_NONE, &listen, NULL, NULL },
     { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode, NULL, NULL },
+    { "reclaim-stale", 0, 0, G_OPTION_ARG_NONE, &reclaim_stale, NULL, NULL },
+    { "fds", 0, 0, G_OPTION_ARG_NONE, &fds, NULL, NULL },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
     G_OPTION_ENTRY_NULL
   };
   Transfer self = { 0 };
   int status;
 
-  if ((status = lsock_parse_command_line (entries, &argc, &argv, 2, 2, "NAME FILE")) >= 0)
+  self.dir_fd = -1;
+  if ((status = lsock_parse_command_line (entries, &argc, &argv, 2, G_MAXINT,
+                                          "NAME FILE...")) >= 0)
     return status;
-  if (mode != NULL && !listen)
+  if (!fds && argc > 3)
     {
-      fprintf (stderr, "lsock send: usage: --mode needs --listen\n");
+      fprintf (stderr, "lsock send: usage: too many arguments: lsock send [OPTION...] NAME FILE "
+                       "(several files need --fds; see “lsock --help”)\n");
       return LSOCK_EXIT_USAGE;
+    }
+  if ((mode != NULL || reclaim_stale) && !listen)
+    {
+      fprintf (stderr, "lsock send: usage: %s needs --listen\n",
+               mode != NULL ? "--mode" : "--reclaim-stale");
+      return LSOCK_EXIT_USAGE;
+    }
+
+  self.sending = TRUE;
+  self.json = json;
+  if (fds)
+    {
+      /* Every file is opened before the socket is touched. */
+      self.fds_mode = TRUE;
+      self.files = lsock_fds_open_files (argv + 2, argc - 2, &status);
+      if (self.files == NULL)
+        return status;
+      return run_transfer (&self, argv[1], listen, abstract, mode, reclaim_stale);
     }
 
   if (g_str_equal (argv[2], "-"))
@@ -342,39 +417,94 @@ lsock_cmd_send (int    argc,
       if (info != NULL && g_file_info_get_file_type (info) == G_FILE_TYPE_REGULAR)
         self.total = g_file_info_get_size (info);
     }
-  self.sending = TRUE;
-  self.json = json;
   /* Once the file is written, disconnect (after flushing): the peer sees
    * the end of the stream. What the peer sends is read and dropped. */
   self.options.linger_ms = 0;
   self.options.max_message_size = G_MAXUINT32 - 1;
-  return run_transfer (&self, argv[1], listen, abstract, mode);
+  return run_transfer (&self, argv[1], listen, abstract, mode, reclaim_stale);
+}
+
+/* recv --fds --output-dir DIR: an existing directory, opened once (files
+ * are created relative to it, never following a link at their name). */
+static int
+open_output_dir (const char *dir)
+{
+  struct stat st;
+  int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd >= 0)
+    return fd;
+  if (errno == ENOTDIR && stat (dir, &st) == 0 && !S_ISDIR (st.st_mode))
+    {
+      lsock_fail (LSOCK_EXIT_NOT_SOCKET, dir, "--output-dir: not a directory");
+      return -LSOCK_EXIT_NOT_SOCKET;
+    }
+  {
+    int saved = errno;
+    int status = (saved == ENOENT || saved == ENOTDIR) ? LSOCK_EXIT_NOT_FOUND
+                 : (saved == EACCES || saved == EPERM) ? LSOCK_EXIT_ACCESS
+                 : LSOCK_EXIT_IO;
+
+    lsock_fail (status, dir, "--output-dir: %s", g_strerror (saved));
+    return -status;
+  }
 }
 
 int
 lsock_cmd_recv (int    argc,
                 char **argv)
 {
-  gboolean abstract = FALSE, json = FALSE, connect = FALSE;
+  gboolean abstract = FALSE, json = FALSE, connect = FALSE, reclaim_stale = FALSE, fds = FALSE;
   g_autofree char *mode = NULL;
   g_autofree char *output = NULL;
+  g_autofree char *output_dir = NULL;
   GOptionEntry entries[] = {
     { "abstract", 'a', 0, G_OPTION_ARG_NONE, &abstract, NULL, NULL },
     { "connect", 'c', 0, G_OPTION_ARG_NONE, &connect, NULL, NULL },
     { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode, NULL, NULL },
+    { "reclaim-stale", 0, 0, G_OPTION_ARG_NONE, &reclaim_stale, NULL, NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, NULL, NULL },
+    { "fds", 0, 0, G_OPTION_ARG_NONE, &fds, NULL, NULL },
+    { "output-dir", 'O', 0, G_OPTION_ARG_FILENAME, &output_dir, NULL, NULL },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
     G_OPTION_ENTRY_NULL
   };
   Transfer self = { 0 };
   int status;
 
+  self.dir_fd = -1;
   if ((status = lsock_parse_command_line (entries, &argc, &argv, 1, 1, "NAME")) >= 0)
     return status;
-  if (mode != NULL && connect)
+  if ((mode != NULL || reclaim_stale) && connect)
     {
-      fprintf (stderr, "lsock recv: usage: --mode applies when listening, not with --connect\n");
+      fprintf (stderr, "lsock recv: usage: %s applies when listening, not with --connect\n",
+               mode != NULL ? "--mode" : "--reclaim-stale");
       return LSOCK_EXIT_USAGE;
+    }
+  if (output_dir != NULL && !fds)
+    {
+      fprintf (stderr, "lsock recv: usage: --output-dir needs --fds\n");
+      return LSOCK_EXIT_USAGE;
+    }
+  if (output != NULL && fds)
+    {
+      fprintf (stderr, "lsock recv: usage: --fds receives files, not one stream: "
+                       "use --output-dir DIR, not --output\n");
+      return LSOCK_EXIT_USAGE;
+    }
+  self.sending = FALSE;
+  self.json = json;
+  if (fds)
+    {
+      self.fds_mode = TRUE;
+      if (output_dir != NULL)
+        {
+          self.dir_fd = open_output_dir (output_dir);
+          if (self.dir_fd < 0)
+            return -self.dir_fd;
+          self.dir = g_strdup (output_dir);
+        }
+      return run_transfer (&self, argv[1], !connect, abstract, mode, reclaim_stale);
     }
   if (output == NULL || g_str_equal (output, "-"))
     self.output = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
@@ -395,11 +525,11 @@ lsock_cmd_recv (int    argc,
         }
       self.output = g_unix_output_stream_new (fd, TRUE);
     }
-  self.sending = FALSE;
-  self.json = json;
-  /* Nothing to send: wait for the peer to close. */
+  /* Nothing to send: wait for the peer to close. Descriptors the peer
+   * passes end the transfer (status 7): they need --fds. */
   self.options.linger_ms = -1;
   self.options.max_message_size = G_MAXUINT32 - 1;
-  status = run_transfer (&self, argv[1], !connect, abstract, mode);
+  self.options.refuse_fds = TRUE;
+  status = run_transfer (&self, argv[1], !connect, abstract, mode, reclaim_stale);
   return status;
 }

@@ -235,7 +235,8 @@ def test_help_lists_commands_and_exit_statuses():
     assert rc == 0 and err == ""
     text = out.decode()
     for word in ("connect", "listen", "probe", "list", "send", "recv", "--frame qt",
-                 "--max-message-size", "--mode", "Exit status", "128+N"):
+                 "--max-message-size", "--mode", "--reclaim-stale", "--fds", "--output-dir",
+                 "Exit status", "128+N"):
         assert word in text
     # Every command's --help is the same text.
     rc2, out2, _ = run("probe", "--help")
@@ -252,7 +253,8 @@ def test_man_page_is_generated_from_the_help_text():
         assert section in text
     # The same options and statuses as --help (roff escapes its hyphens).
     _, out, _ = run("--help")
-    for opt in ("--max-message-size", "--half-close", "--linger", "--keep", "--echo"):
+    for opt in ("--max-message-size", "--half-close", "--linger", "--keep", "--echo",
+                "--reclaim-stale", "--fds", "--output-dir"):
         assert opt in out.decode()
         assert opt.replace("-", "\\-") in text
     if shutil.which("man"):
@@ -268,10 +270,17 @@ def test_bash_completion_parses_and_completes():
         pytest.skip("no completion file or bash")
     script = ('source "%s"; COMP_WORDS=(lsock li); COMP_CWORD=1; _lsock; echo "${COMPREPLY[*]}";'
               'COMP_WORDS=(lsock listen --mo); COMP_CWORD=2; _lsock; echo "${COMPREPLY[*]}";'
-              'COMP_WORDS=(lsock listen --mode w); COMP_CWORD=3; _lsock; echo "${COMPREPLY[*]}"' % path)
+              'COMP_WORDS=(lsock listen --mode w); COMP_CWORD=3; _lsock; echo "${COMPREPLY[*]}";'
+              'COMP_WORDS=(lsock listen --rec); COMP_CWORD=2; _lsock; echo "${COMPREPLY[*]}";'
+              'COMP_WORDS=(lsock recv --f); COMP_CWORD=2; _lsock; echo "${COMPREPLY[*]}";'
+              'COMP_WORDS=(lsock recv --output-d); COMP_CWORD=2; _lsock; echo "${COMPREPLY[*]}";'
+              'COMPREPLY=(); COMP_WORDS=(lsock send --fds x %s/lsock.bash-compl %s/lsock.bash-compl);'
+              'COMP_CWORD=5; _lsock; echo "${COMPREPLY[*]}"'
+              % (path, os.path.dirname(path), os.path.dirname(path)))
     r = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.decode().splitlines() == ["listen list", "--mode", "world"]
+    assert r.stdout.decode().splitlines() == ["listen list", "--mode", "world", "--reclaim-stale",
+                                              "--fds", "--output-dir", path]
 
 
 # ---- lsock against itself --------------------------------------------------
@@ -746,6 +755,13 @@ def test_list_shows_live_stale_and_abstract(tmpdir_env):
     (["send", "x"], 1),
     (["send", "--mode", "user", "x", "f"], 1),
     (["recv", "--connect", "--mode", "user", "x"], 1),
+    (["recv", "--connect", "--reclaim-stale", "x"], 1),
+    (["send", "--reclaim-stale", "x", "f"], 1),
+    (["send", "x", "f", "g"], 1),
+    (["send", "--fds", "x", "-"], 1),
+    (["send", "--fds", "x", "a/same", "b/same"], 1),
+    (["recv", "--output-dir", ".", "x"], 1),
+    (["recv", "--fds", "-o", "f", "x"], 1),
     (["list", "extra"], 1),
 ])
 def test_usage_errors(tmpdir_env, args, code):
@@ -939,3 +955,252 @@ def test_progress_bar_on_a_terminal(tmpdir_env):
     assert "\r" in text and "[" + "#" * 24 + "] 100%" in text and "ETA" in text
     assert "sent %d bytes" % len(data) in text
     assert rcv.finish()[0] == 0
+
+
+# ---- --reclaim-stale -------------------------------------------------------
+
+def test_reclaim_stale_replaces_a_stale_socket(tmpdir_env):
+    """Without the option a stale socket file is "address in use" (5); with
+    it, each listening side listens there and serves as usual."""
+    path = os.path.join(tmpdir_env, "crashed")
+    src = os.path.join(tmpdir_env, "src")
+    with open(src, "wb") as f:
+        f.write(b"payload\n")
+
+    stale_socket(path)
+    rc, _, err = run("listen", "crashed")
+    assert rc == 5, err
+    one_error_line(err, "listen", path)
+    assert stat.S_ISSOCK(os.stat(path).st_mode)
+
+    # listen
+    srv, line = listen("listen", "--reclaim-stale", "--echo", "crashed")
+    assert path in line
+    rc, out, err = run("connect", "crashed", input=b"through the new one\n")
+    assert rc == 0 and out == b"through the new one\n", err
+    assert srv.finish()[0] == 0
+    assert not os.path.exists(path)
+
+    # recv (listening) and send --listen
+    stale_socket(path)
+    rcv, _ = listen("recv", "--reclaim-stale", "crashed")
+    rc, _, err = run("send", "crashed", src)
+    assert rc == 0, err
+    rc, out, err = rcv.finish()
+    assert rc == 0 and out == b"payload\n", err
+
+    stale_socket(path)
+    snd, _ = listen("send", "--listen", "--reclaim-stale", "--mode", "user", "crashed", src)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o700
+    rc, out, err = run("recv", "--connect", "crashed")
+    assert rc == 0 and out == b"payload\n", err
+    assert snd.finish()[0] == 0
+    assert not os.path.exists(path)
+
+
+def test_reclaim_stale_leaves_live_servers_and_other_files(tmpdir_env):
+    live_path = os.path.join(tmpdir_env, "live")
+    file_path = os.path.join(tmpdir_env, "file")
+    link_path = os.path.join(tmpdir_env, "link")
+    with open(file_path, "wb") as f:
+        f.write(b"keep me")
+    os.symlink(stale_socket(os.path.join(tmpdir_env, "target")), link_path)
+    live, _ = listen("listen", "--keep", "--echo", "live")
+    try:
+        for name, path in (("live", live_path), ("file", file_path), ("link", link_path)):
+            for args in (["listen", "--reclaim-stale", name],
+                         ["recv", "--reclaim-stale", name],
+                         ["send", "--listen", "--reclaim-stale", name, "/dev/null"],
+                         ["recv", "--fds", "--reclaim-stale", name]):
+                rc, out, err = run(*args)
+                assert rc == 5, (args, err)
+                one_error_line(err, args[0], path)
+        # The live server still listens on its file and answers.
+        rc, out, err = run("connect", "live", input=b"still here\n")
+        assert rc == 0 and out == b"still here\n", err
+        assert stat.S_ISSOCK(os.stat(live_path).st_mode)
+        with open(file_path, "rb") as f:
+            assert f.read() == b"keep me"
+        assert os.path.islink(link_path)
+    finally:
+        live.proc.send_signal(signal.SIGINT)
+        assert live.finish()[0] == 130
+
+
+# ---- --fds -------------------------------------------------------------------
+
+def make_files(directory):
+    """Three files to pass: an empty one, 1 MiB and a name with a space and UTF-8."""
+    os.makedirs(directory, exist_ok=True)
+    files = {"empty": b"", "big.bin": os.urandom(MIB), "a b \u00fc.txt": b"small\n"}
+    paths = []
+    for name, data in files.items():
+        p = os.path.join(directory, name)
+        with open(p, "wb") as f:
+            f.write(data)
+        paths.append(p)
+    return files, paths
+
+
+def test_send_recv_fds_to_an_output_dir(tmpdir_env):
+    files, paths = make_files(os.path.join(tmpdir_env, "in"))
+    out_dir = os.path.join(tmpdir_env, "out")
+    os.mkdir(out_dir)
+    rcv, _ = listen("recv", "--fds", "--output-dir", out_dir, "--json", "pass")
+    rc, _, err = run("send", "--fds", "--json", "pass", *paths)
+    assert rc == 0, err
+    summary = json.loads(err.strip().splitlines()[-1])
+    assert summary["event"] == "done" and summary["files"] == 3
+    assert summary["bytes"] == sum(len(d) for d in files.values())
+    rc, out, err = rcv.finish()
+    assert rc == 0, err
+    summary = json.loads(err.strip().splitlines()[-1])
+    assert summary["files"] == 3 and summary["bytes"] == MIB + 6
+    listed = [json.loads(l) for l in out.decode().splitlines()]
+    assert [e["name"] for e in listed] == list(files)
+    for entry, src in zip(listed, paths):
+        st = os.stat(src)
+        # The very file, not a copy of its bytes over the socket.
+        assert entry["inode"] == st.st_ino
+        assert entry["device"] == "%d:%d" % (os.major(st.st_dev), os.minor(st.st_dev))
+        assert entry["size"] == st.st_size
+        assert entry["path"] == os.path.join(out_dir, entry["name"])
+    assert sorted(os.listdir(out_dir)) == sorted(files)
+    for name, data in files.items():
+        with open(os.path.join(out_dir, name), "rb") as f:
+            assert f.read() == data, name
+    assert not os.path.exists(os.path.join(tmpdir_env, "pass"))
+
+
+def test_send_fds_listen_to_recv_fds_connect_lists_files(tmpdir_env):
+    files, paths = make_files(os.path.join(tmpdir_env, "in"))
+    snd, _ = listen("send", "--fds", "--listen", "lst", *paths)
+    rc, out, err = run("recv", "--fds", "--connect", "lst")
+    assert rc == 0, err
+    assert "received 3 files" in err
+    lines = out.decode().splitlines()
+    for line, (name, data), src in zip(lines, files.items(), paths):
+        st = os.stat(src)
+        assert line == "%s: %d bytes, device %d:%d, inode %d" % (
+            name, len(data), os.major(st.st_dev), os.minor(st.st_dev), st.st_ino)
+    rc, _, err = snd.finish()
+    assert rc == 0 and "sent 3 files" in err, err
+
+
+def test_fds_to_a_receiver_without_fds(tmpdir_env):
+    """Documented: recv without --fds stops at the first descriptor with
+    status 7, closing it unread and writing nothing that came with it; the
+    sender does not wait for an answer (0, or 6 if the receiver left
+    before it had handed everything to the kernel)."""
+    _, paths = make_files(os.path.join(tmpdir_env, "in"))
+    dst = os.path.join(tmpdir_env, "dst")
+    rcv, _ = listen("recv", "-o", dst, "plain")
+    rc_send, _, err_send = run("send", "--fds", "plain", *paths)
+    rc, _, err = rcv.finish()
+    assert rc == 7, err
+    assert "descriptor" in one_error_line(err, "recv", os.path.join(tmpdir_env, "plain"))
+    assert os.path.getsize(dst) == 0
+    assert rc_send in (0, 6), err_send
+    # And the other way round: bytes are not records.
+    rcv, _ = listen("recv", "--fds", "plain")
+    run("send", "plain", paths[1])
+    rc, out, err = rcv.finish()
+    assert rc == 7 and out == b"", err
+    assert "not an lsock --fds record" in one_error_line(err, "recv", os.path.join(tmpdir_env, "plain"))
+
+
+def raw_fds_peer(name, chunks):
+    """Connects to NAME and sends each (bytes, [fds]) as one sendmsg."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(name)
+    for data, fds in chunks:
+        socket.send_fds(s, [data], fds) if fds else s.sendall(data)
+    return s
+
+
+@pytest.mark.parametrize("kind,needle", [
+    ("record-without-fd", "record 1 (“a”) arrived without a descriptor"),
+    ("last-record-without-fd", "record 2 (“b”) arrived without a descriptor"),
+    ("fd-without-record", "1 descriptor arrived without a record"),
+    ("two-fds-one-record", "2 descriptors arrived with record 1"),
+    ("not-regular", "is a FIFO, not a regular file"),
+    ("bad-name", "is not a file name"),
+    ("same-name", "a second file named “a”"),
+    ("no-end", "without the end line"),
+    ("count", "the end line counts 2 files, but 1 arrived"),
+])
+def test_recv_fds_protocol_errors(tmpdir_env, kind, needle):
+    src = os.path.join(tmpdir_env, "src")
+    with open(src, "wb") as f:
+        f.write(b"abc")
+    out_dir = os.path.join(tmpdir_env, "out")
+    os.mkdir(out_dir)
+    fd = os.open(src, os.O_RDONLY)
+    fd2 = os.open(src, os.O_RDONLY)
+    r, w = os.pipe()
+    chunks = {
+        "record-without-fd": [(b"file 3 a\n", []), (b"file 3 b\n", [fd]), (b"end 2\n", [])],
+        "last-record-without-fd": [(b"file 3 a\n", [fd]), (b"file 3 b\n", []), (b"end 2\n", [])],
+        "fd-without-record": [(b"file 3 a\n", [fd]), (b"end 1\n", [fd2])],
+        "two-fds-one-record": [(b"file 3 a\n", [fd, fd2]), (b"end 1\n", [])],
+        "not-regular": [(b"file 0 p\n", [r]), (b"end 1\n", [])],
+        "bad-name": [(b"file 3 %2E%2E%2Fescape\n", [fd]), (b"end 1\n", [])],
+        "same-name": [(b"file 3 a\n", [fd]), (b"file 3 a\n", [fd2]), (b"end 2\n", [])],
+        "no-end": [(b"file 3 a\n", [fd])],
+        "count": [(b"file 3 a\n", [fd]), (b"end 2\n", [])],
+    }[kind]
+    rcv, _ = listen("recv", "--fds", "--output-dir", out_dir, "bad")
+    s = raw_fds_peer(os.path.join(tmpdir_env, "bad"), chunks)
+    s.close()
+    for x in (fd, fd2, r, w):
+        os.close(x)
+    rc, out, err = rcv.finish()
+    assert rc == 7, err
+    assert needle in one_error_line(err, "recv", os.path.join(tmpdir_env, "bad"))
+    assert not os.path.exists(os.path.join(tmpdir_env, "escape"))
+    # Nothing is saved under a record that had no descriptor of its own.
+    if kind == "record-without-fd":
+        assert os.listdir(out_dir) == []
+
+
+def test_fds_file_errors(tmpdir_env):
+    rcv, _ = listen("recv", "--fds", "r")
+    ok = os.path.join(tmpdir_env, "ok")
+    open(ok, "w").close()
+    missing = os.path.join(tmpdir_env, "no-such-file")
+    # Every FILE is opened before connecting: nothing reaches the receiver.
+    rc, _, err = run("send", "--fds", "r", ok, missing)
+    assert rc == 2, err
+    assert "No such file" in one_error_line(err, "send", missing)
+    sub = os.path.join(tmpdir_env, "subdir")
+    os.mkdir(sub)
+    rc, _, err = run("send", "--fds", "r", ok, sub)
+    assert rc == 8, err
+    assert "a directory, not a regular file" in one_error_line(err, "send", sub)
+    fifo = os.path.join(tmpdir_env, "fifo")
+    os.mkfifo(fifo)
+    rc, _, err = run("send", "--fds", "r", fifo)    # refused, never hangs
+    assert rc == 8, err
+    one_error_line(err, "send", fifo)
+    rcv.proc.send_signal(signal.SIGINT)
+    rc, out, err = rcv.finish()
+    assert rc == 130 and out == b"", err
+    for args, code, subject in ((["--output-dir", os.path.join(tmpdir_env, "nodir")], 2, "nodir"),
+                                (["--output-dir", ok], 8, ok)):
+        rc, _, err = run("recv", "--fds", *args, "r")
+        assert rc == code, err
+        one_error_line(err, "recv", subject)
+    assert not os.path.exists(os.path.join(tmpdir_env, "r"))
+
+
+def test_listen_closes_passed_descriptors_and_copies_the_bytes(tmpdir_env):
+    srv, _ = listen("listen", "--linger", "-1", "byte")
+    r, w = os.pipe()
+    s = raw_fds_peer(os.path.join(tmpdir_env, "byte"),
+                     [(b"one\n", [r]), (b"two\n", []), (b"three\n", [w, r])])
+    s.close()
+    os.close(r)
+    os.close(w)
+    rc, out, err = srv.finish()
+    assert rc == 0, err
+    assert out == b"one\ntwo\nthree\n"
