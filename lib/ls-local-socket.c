@@ -113,6 +113,7 @@ struct _LsLocalSocket
   GQueue              out_rest;
   gsize               out_offset;
   gint64              out_len;
+  gint64              written_unannounced;  /* by a bytes-written handler's flush */
 
   /* Descriptors sent or received with the stream; NULL until the first. */
   LsFdQueue          *fdq;
@@ -974,6 +975,11 @@ flush_output (LsLocalSocket *self)
     }
 
   update_watch (self);
+  /* Never recursively, as in Qt; but what a handler's own flush wrote is
+   * announced once the handler returns (Qt leaves it unannounced, and a
+   * writer that waits for bytes-written to send more then stalls). */
+  if (total > 0 && self->emitting_bytes_written)
+    self->written_unannounced += total;
   notify = total > 0 && !self->emitting_bytes_written &&
            g_signal_has_handler_pending (self, signals[BYTES_WRITTEN], 0, TRUE);
   if (!notify && self->state != LS_LOCAL_SOCKET_STATE_CLOSING)
@@ -983,9 +989,18 @@ flush_output (LsLocalSocket *self)
   g_object_ref (self);
   if (notify)
     {
-      self->emitting_bytes_written = TRUE;
-      g_signal_emit (self, signals[BYTES_WRITTEN], 0, (gint64) total);
-      self->emitting_bytes_written = FALSE;
+      gint64 announce = total;
+
+      do
+        {
+          self->written_unannounced = 0;
+          self->emitting_bytes_written = TRUE;
+          g_signal_emit (self, signals[BYTES_WRITTEN], 0, announce);
+          self->emitting_bytes_written = FALSE;
+          announce = self->written_unannounced;
+        }
+      while (announce > 0 && self->fd >= 0);
+      self->written_unannounced = 0;
     }
   if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->out_len == 0 &&
       self->fd >= 0 && !self->tearing_down)
@@ -1337,7 +1352,9 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    * @self: the socket
    * @bytes: how many bytes the kernel took
    *
-   * Emitted after queued data was written to the kernel.
+   * Emitted after queued data was written to the kernel, never
+   * recursively. Data that a handler's own flush writes during the
+   * emission is announced by one more emission when the handler returns.
    *
    * Since: 1.0
    */

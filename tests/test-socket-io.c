@@ -551,6 +551,59 @@ test_io_read_buffer_size (LsTestFixture *f,
   ls_test_raw_pair_clear (&pair);
 }
 
+/* A bytes-written handler that writes and flushes more: the bytes its
+ * flush wrote are announced once it returns, so a writer driven by
+ * bytes-written never stalls, and every byte is announced once. */
+typedef struct
+{
+  gint64 announced;
+  guint  emissions;
+  guint  chunks_left;
+  gboolean nested;
+  gboolean in_handler;
+} Feeder;
+
+static void
+feed_on_bytes_written (LsLocalSocket *socket, gint64 n, Feeder *feeder)
+{
+  g_assert_false (feeder->in_handler);   /* never recursively */
+  feeder->in_handler = TRUE;
+  feeder->announced += n;
+  feeder->emissions++;
+  if (feeder->chunks_left > 0)
+    {
+      feeder->chunks_left--;
+      g_assert_cmpint (ls_local_socket_write (socket, (const guint8 *) "0123456789", 10), ==, 10);
+      /* Written inside the emission: no nested signal. */
+      g_assert_true (ls_local_socket_flush (socket));
+    }
+  feeder->in_handler = FALSE;
+}
+
+static void
+test_bytes_written_handler_flushes (LsTestFixture *f, gconstpointer data)
+{
+  Feeder feeder = { .chunks_left = 3 };
+  g_autoptr(GString) received = g_string_new (NULL);
+
+  g_signal_connect (f->client, "bytes-written", G_CALLBACK (feed_on_bytes_written), &feeder);
+  g_assert_cmpint (ls_local_socket_write (f->client, (const guint8 *) "start", 5), ==, 5);
+  g_assert_true (ls_local_socket_flush (f->client));
+  /* One emission for the first write, one for each chunk flushed inside. */
+  g_assert_cmpuint (feeder.emissions, ==, 4);
+  g_assert_cmpint (feeder.announced, ==, 5 + 3 * 10);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (f->client), ==, 0);
+  while (received->len < 35)
+    {
+      g_autoptr(GBytes) bytes = NULL;
+
+      g_assert_true (ls_local_socket_wait_for_ready_read (f->peer, 5000));
+      bytes = ls_local_socket_read_all (f->peer);
+      g_string_append_len (received, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+    }
+  g_assert_cmpstr (received->str, ==, "start012345678901234567890123456789");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -559,6 +612,9 @@ main (int   argc,
 
   g_test_add ("/ls/socket/io/write-buffered", LsTestFixture, NULL,
               ls_test_fixture_setup_pair, test_io_write_buffered, ls_test_fixture_teardown);
+  g_test_add ("/ls/socket/io/bytes-written-handler-flushes", LsTestFixture, NULL,
+              ls_test_fixture_setup_pair, test_bytes_written_handler_flushes,
+              ls_test_fixture_teardown);
   g_test_add ("/ls/socket/io/flush", LsTestFixture, NULL,
               ls_test_fixture_setup_pair, test_io_flush, ls_test_fixture_teardown);
   g_test_add ("/ls/socket/io/write-unconnected", LsTestFixture, NULL,
