@@ -1,6 +1,7 @@
 # test_gio.py: Ls at the GIO boundary (issue 18) from PyGObject:
 # Gio.SocketAddress and Gio.Socket in and out, GIO clients and servers, and
-# a Qt 5 (PySide2) peer reached through a Gio.UnixSocketAddress.
+# a Qt 5 (PySide2) peer reached through a Gio.UnixSocketAddress, and Qt 6
+# (PyQt6) peers on abstract names.
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
@@ -325,8 +326,8 @@ def test_get_socket(tmp_short, servers):
 
 # --------------------------------------------------------------------------
 # Qt 5 (PySide2) on a path. Qt 5 has no abstract namespace (that came with
-# Qt 6.2's AbstractNamespaceOption, and no Qt 6 / PyQt6 is available on
-# Debian 12 here), so only PATH addresses are tested against Qt.
+# Qt 6.2's AbstractNamespaceOption): abstract names are tested against Qt 6
+# (PyQt6, Debian's python3-pyqt6) further down.
 
 def _have_pyside2():
     r = subprocess.run([PYTHON, "-c", "import PySide2.QtNetwork"],
@@ -370,3 +371,97 @@ def test_ls_client_on_gio_path_to_qt5_server(tmp_short):
         qt.kill()
         raise
     exchange(client, qt, ls_closes=True)
+
+
+# --------------------------------------------------------------------------
+# Qt 6 (PyQt6) on abstract names: Qt 6's AbstractNamespaceOption is GIO's
+# ABSTRACT (exact length, no padding), so those meet; a padded name is a
+# different address.
+
+QT6_PEER = os.path.join(HERE, "qt6_abstract_peer.py")
+
+
+def _have_pyqt6():
+    r = subprocess.run([PYTHON, "-c", "import PyQt6.QtNetwork"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return r.returncode == 0
+
+
+def _qt6(mode, name, payload=None):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    return subprocess.Popen([PYTHON, QT6_PEER, mode, name], env=env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=False)
+
+
+def _echo_until_done(server, proc, payload):
+    """Accepts the Qt 6 client and echoes from the main loop until it leaves."""
+    proc.stdin.write(payload)
+    proc.stdin.close()
+    run_until(lambda: server.has_pending_connections() or proc.poll() is not None)
+    assert server.has_pending_connections(), proc.stdout.read()
+    conn = server.next_pending_connection()
+    # Accepted sockets report the server's abstract name, as in Qt 6.
+    assert conn.get_full_server_name() == server.get_full_server_name()
+    conn.connect("ready-read", lambda s: s.write_bytes(s.read_all()))
+    if conn.get_bytes_available():
+        conn.write_bytes(conn.read_all())
+    run_until(lambda: proc.poll() is not None, timeout=30)
+    out = proc.stdout.read().decode()
+    assert proc.returncode == 0 and out.strip() == "OK", out
+    return conn
+
+
+@pytest.mark.skipif(not _have_pyqt6(), reason="PyQt6.QtNetwork not installed")
+@pytest.mark.parametrize("how", ["listen_address", "listen_option"])
+def test_qt6_client_to_ls_abstract_server(servers, how):
+    name = name_for(T.ABSTRACT, None)
+    server = servers()
+    if how == "listen_address":
+        assert server.listen_address(address(name, T.ABSTRACT))
+    else:
+        server.set_socket_options(Ls.SocketOptions.ABSTRACT_NAMESPACE)
+        assert server.listen(name)
+    proc = _qt6("client", name)
+    _echo_until_done(server, proc, PAYLOAD)
+    assert server.get_full_server_name() == name
+
+
+@pytest.mark.skipif(not _have_pyqt6(), reason="PyQt6.QtNetwork not installed")
+@pytest.mark.parametrize("how", ["connect_to_address", "connect_option"])
+def test_ls_client_to_qt6_abstract_server(how):
+    name = name_for(T.ABSTRACT, None)
+    proc = _qt6("server", name)
+    try:
+        ready = proc.stdout.readline().decode()
+        assert ready.startswith("READY"), ready
+        client = Ls.LocalSocket()
+        if how == "connect_to_address":
+            client.connect_to_address(address(name, T.ABSTRACT))
+        else:
+            client.set_socket_options(Ls.SocketOptions.ABSTRACT_NAMESPACE)
+            client.connect_to_server(name)
+        assert client.get_state() == S.CONNECTED, client.get_error_string()
+        assert client.get_peer_credentials().get_unix_pid() == proc.pid
+        client.write(PAYLOAD)
+        assert read_exactly(client, len(PAYLOAD)) == PAYLOAD
+        client.disconnect_from_server()
+        client.wait_for_disconnected(10000)
+        assert proc.wait(timeout=30) == 0
+        assert proc.stdout.read().decode().strip() == "DONE"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.mark.skipif(not _have_pyqt6(), reason="PyQt6.QtNetwork not installed")
+def test_qt6_does_not_reach_a_padded_ls_server(servers):
+    name = name_for(T.ABSTRACT_PADDED, None)
+    server = servers()
+    assert server.listen_address(address(name, T.ABSTRACT_PADDED))
+    proc = _qt6("client", name)
+    proc.stdin.write(b"x")
+    proc.stdin.close()
+    assert proc.wait(timeout=30) == 1
+    assert proc.stdout.read().decode().startswith("FAIL connect")
+    assert not server.has_pending_connections()
