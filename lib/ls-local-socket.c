@@ -2317,7 +2317,8 @@ wait_for (LsLocalSocket *self,
         continue;
       if (n == 0)
         {
-          /* As in Qt 6, a zero timeout only looks: nothing timed out. */
+          /* A zero timeout only looks: nothing timed out, so nothing is
+           * recorded (Qt records a timeout even then). */
           if (msec != 0)
             record_timeout (self, what, msec);
           break;
