@@ -1,4 +1,4 @@
-/* test-event-core.c: unit tests of the private event core (lib/ls-event-core.c)
+/* test-event-core.c: unit tests of the private event core (lib/src/ls-event-core.c)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *

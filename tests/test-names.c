@@ -1,5 +1,5 @@
 /* test-names.c: unit tests of name resolution and descriptor checks
- * (lib/ls-names.c), as Qt resolves names
+ * (lib/src/ls-names.c), as Qt resolves names
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

@@ -17,7 +17,7 @@
  * LS_VERSION_CUR_STABLE and LS_VERSION_PREV_STABLE, and add the
  * LS_AVAILABLE_IN_x_y / LS_DEPRECATED_IN_x_y(_FOR) block at the end. The
  * build checks that LS_VERSION_CUR_STABLE matches the project version
- * (lib/ls-version.c). This header does not include the generated
+ * (lib/src/ls-version.c). This header does not include the generated
  * ls-version.h: that one includes this one, for its own declarations.
  */
 #pragma once

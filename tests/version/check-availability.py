@@ -9,7 +9,8 @@
 # Compiles SOURCE (tests/version/uses-api.c) with only the consumer's include
 # directories (the ones holding ls/) and -Werror=deprecated-declarations,
 # under several LS_VERSION_MIN_REQUIRED / LS_VERSION_MAX_ALLOWED settings,
-# and checks which combinations compile. Prints TAP.
+# and checks which combinations compile, and that no private header is
+# reachable from those directories. Prints TAP.
 
 import argparse
 import os
@@ -58,6 +59,10 @@ CASES = [
      ['LS_VERSION_MIN_REQUIRED=LS_VERSION_1_2',
       'LS_VERSION_MAX_ALLOWED=LS_VERSION_1_0'], False,
      ['LS_VERSION_MAX_ALLOWED must be >= LS_VERSION_MIN_REQUIRED']),
+    # Consumers see the public headers only: a private one is not found.
+    ('a private header is not reachable by name',
+     ['INCLUDE_PRIVATE_HEADER'], False,
+     ['ls-event-core-private.h']),
 ]
 
 print(f'1..{len(CASES)}')

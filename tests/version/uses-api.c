@@ -6,6 +6,11 @@
  */
 #include <ls/ls.h>
 
+#ifdef INCLUDE_PRIVATE_HEADER
+/* Must not be found: consumers get the directory holding ls/ only. */
+#include "ls-event-core-private.h"
+#endif
+
 #ifdef USE_DEPRECATED_IN_1_2
 /* Ls has no deprecated symbol yet: exercise the macro on a local one. */
 LS_DEPRECATED_IN_1_2_FOR (ls_local_server_new)

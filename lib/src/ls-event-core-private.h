@@ -4,6 +4,10 @@
  */
 #pragma once
 
+#if !defined(LS_COMPILATION)
+# error "ls-event-core-private.h is private to the Ls library."
+#endif
+
 #include <glib.h>
 
 G_BEGIN_DECLS

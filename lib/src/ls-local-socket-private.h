@@ -4,6 +4,10 @@
  */
 #pragma once
 
+#if !defined(LS_COMPILATION)
+# error "ls-local-socket-private.h is private to the Ls library."
+#endif
+
 #include "ls-local-socket.h"
 #include "ls-event-core-private.h"
 #include "ls-names-private.h"

@@ -4,6 +4,10 @@
  */
 #pragma once
 
+#if !defined(LS_COMPILATION)
+# error "ls-names-private.h is private to the Ls library."
+#endif
+
 #include <sys/socket.h>
 #include <sys/un.h>
 
