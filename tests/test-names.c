@@ -6,6 +6,7 @@
 #include "ls-names-private.h"
 #include "ls-test-proc.h"
 
+#include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -157,6 +158,40 @@ test_check_local_stream (void)
   close (pipe_fds[0]); close (pipe_fds[1]); close (listening);
 }
 
+/* One errno table, with Qt's two mappings and words. */
+static void
+test_errno_table (void)
+{
+  static const struct
+  {
+    int            errno_value;
+    LsErrnoSide    side;
+    LsSocketError  code;
+    const char    *category;
+  } rows[] = {
+    { ENOENT, LS_ERRNO_LISTENING, LS_SOCKET_ERROR_SERVER_NOT_FOUND, "Name error" },
+    { ENOENT, LS_ERRNO_CONNECTING, LS_SOCKET_ERROR_SERVER_NOT_FOUND, "Invalid name" },
+    { EADDRINUSE, LS_ERRNO_LISTENING, LS_SOCKET_ERROR_ADDRESS_IN_USE, "Address in use" },
+    { ECONNREFUSED, LS_ERRNO_CONNECTING, LS_SOCKET_ERROR_CONNECTION_REFUSED, "Connection refused" },
+    { ECONNREFUSED, LS_ERRNO_LISTENING, LS_SOCKET_ERROR_UNKNOWN, "Unknown error" },
+    { EACCES, LS_ERRNO_LISTENING, LS_SOCKET_ERROR_SOCKET_ACCESS, "Permission denied" },
+    { EACCES, LS_ERRNO_CONNECTING, LS_SOCKET_ERROR_SOCKET_ACCESS, "Socket access error" },
+    { EMFILE, LS_ERRNO_LISTENING, LS_SOCKET_ERROR_SOCKET_RESOURCE, "Out of resources" },
+    { ENOMEM, LS_ERRNO_CONNECTING, LS_SOCKET_ERROR_SOCKET_RESOURCE, "Socket resource error" },
+    { ETIMEDOUT, LS_ERRNO_CONNECTING, LS_SOCKET_ERROR_SOCKET_TIMEOUT, "Socket operation timed out" },
+    { EIO, LS_ERRNO_CONNECTING, LS_SOCKET_ERROR_UNKNOWN, "Unknown error" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      const char *category = NULL;
+
+      g_assert_cmpint (ls_socket_error_from_errno (rows[i].errno_value, rows[i].side, &category),
+                       ==, rows[i].code);
+      g_assert_cmpstr (category, ==, rows[i].category);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -165,5 +200,6 @@ main (int argc, char **argv)
   g_test_add_func ("/ls/names/length-limit", test_length_limit);
   g_test_add_func ("/ls/names/from-native", test_from_native);
   g_test_add_func ("/ls/names/check-local-stream", test_check_local_stream);
+  g_test_add_func ("/ls/names/errno-table", test_errno_table);
   return g_test_run ();
 }

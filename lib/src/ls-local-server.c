@@ -156,38 +156,6 @@ take_error (LsLocalServer *self,
   g_propagate_error (error, local_error);
 }
 
-/* Maps errno as Qt's QLocalServer does, naming what went wrong. */
-static LsSocketError
-error_from_errno (int errno_value, const char **category)
-{
-  switch (errno_value)
-    {
-    case EADDRINUSE:
-    case EEXIST:
-      *category = "Address in use";
-      return LS_SOCKET_ERROR_ADDRESS_IN_USE;
-    case EACCES:
-    case EPERM:
-      *category = "Permission denied";
-      return LS_SOCKET_ERROR_SOCKET_ACCESS;
-    case ENOENT:
-    case ENOTDIR:
-    case ELOOP:
-    case ENAMETOOLONG:
-    case EROFS:
-      *category = "Name error";
-      return LS_SOCKET_ERROR_SERVER_NOT_FOUND;
-    default:
-      if (ls_errno_is_resource (errno_value))
-        {
-          *category = "Out of resources";
-          return LS_SOCKET_ERROR_SOCKET_RESOURCE;
-        }
-      *category = "Unknown error";
-      return LS_SOCKET_ERROR_UNKNOWN;
-    }
-}
-
 /* "Cannot <operation> “<path>”: <category> (<reason>)" from errno. */
 static GError *
 errno_error_new (const char *operation,
@@ -195,7 +163,7 @@ errno_error_new (const char *operation,
                  int         errno_value)
 {
   const char *category = NULL;
-  LsSocketError code = error_from_errno (errno_value, &category);
+  LsSocketError code = ls_socket_error_from_errno (errno_value, LS_ERRNO_LISTENING, &category);
 
   return g_error_new (LS_SOCKET_ERROR, code, "Cannot %s “%s”: %s (%s)",
                       operation, path, category,

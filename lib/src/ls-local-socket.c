@@ -1504,45 +1504,9 @@ static void
 connect_failed_errno (LsLocalSocket *self,
                       int            errno_value)
 {
-  LsSocketError code;
   const char *category;
+  LsSocketError code = ls_socket_error_from_errno (errno_value, LS_ERRNO_CONNECTING, &category);
 
-  switch (errno_value)
-    {
-    case ENOENT:
-    case ENOTDIR:
-    case ENAMETOOLONG:
-      code = LS_SOCKET_ERROR_SERVER_NOT_FOUND;
-      category = "Invalid name";
-      break;
-    case ECONNREFUSED:
-    case ENOTSOCK:
-    case EINVAL:
-    case EPROTOTYPE:
-      code = LS_SOCKET_ERROR_CONNECTION_REFUSED;
-      category = "Connection refused";
-      break;
-    case EACCES:
-    case EPERM:
-      code = LS_SOCKET_ERROR_SOCKET_ACCESS;
-      category = "Socket access error";
-      break;
-    case ETIMEDOUT:
-      code = LS_SOCKET_ERROR_SOCKET_TIMEOUT;
-      category = "Socket operation timed out";
-      break;
-    default:
-      if (ls_errno_is_resource (errno_value))
-        {
-          code = LS_SOCKET_ERROR_SOCKET_RESOURCE;
-          category = "Socket resource error";
-        }
-      else
-        {
-          code = LS_SOCKET_ERROR_UNKNOWN;
-          category = "Unknown error";
-        }
-    }
   connect_failed (self, code,
                   g_strdup_printf ("Cannot connect to “%s”: %s (%s)",
                                    self->address->full_name, category, g_strerror (errno_value)));
