@@ -90,7 +90,8 @@ lsock_status_for_error (GError     *error,
 }
 
 /* The path a Qt name resolves to, as QLocalSocket does on Linux (and as
- * Ls does): relative names live in $TMPDIR, else /tmp. */
+ * Ls does, in lib/src/ls-names.c, which has no public twin): relative names
+ * live in $TMPDIR, else /tmp, cleaned as QDir::cleanPath () cleans it. */
 char *
 lsock_resolve_name (const char *name,
                     gboolean    abstract)
@@ -103,7 +104,15 @@ lsock_resolve_name (const char *name,
   if (tmpdir == NULL || tmpdir[0] == '\0')
     tmpdir = "/tmp";
   if (g_path_is_absolute (tmpdir))
-    dir = g_canonicalize_filename (tmpdir, NULL);
+    {
+      /* GLib keeps a leading “//” (POSIX allows it a meaning); Qt does not. */
+      g_autofree char *canonical = g_canonicalize_filename (tmpdir, NULL);
+      const char *start = canonical;
+
+      while (start[0] == '/' && start[1] == '/')
+        start++;
+      dir = g_strdup (start);
+    }
   else
     {
       dir = g_strdup (tmpdir);

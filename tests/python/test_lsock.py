@@ -707,6 +707,25 @@ def test_probe_states(tmpdir_env):
         assert live.finish()[0] == 130
 
 
+def test_probe_resolves_names_as_the_library_does(tmpdir_env):
+    """A $TMPDIR with a leading // resolves as Qt and Ls resolve it (the
+    library cleans it; lsock's resolver must agree)."""
+    stale_socket(os.path.join(tmpdir_env, "stale"))
+    env = dict(os.environ, TMPDIR="/" + tmpdir_env + "//")
+    rc, out, err = run("probe", "--json", "stale", env=env)
+    assert rc == 3, err
+    assert json.loads(out)["name"] == os.path.join(tmpdir_env, "stale")
+    probe = Ls.LocalSocket()
+    old = os.environ["TMPDIR"]
+    os.environ["TMPDIR"] = env["TMPDIR"]
+    try:
+        probe.connect_to_server("stale")
+    finally:
+        os.environ["TMPDIR"] = old
+    assert probe.get_error() == Ls.SocketError.CONNECTION_REFUSED
+    assert os.path.join(tmpdir_env, "stale") in probe.get_error_string()
+
+
 def test_list_shows_live_stale_and_abstract(tmpdir_env):
     abstract = "lsock-list-%d" % os.getpid()
     live, _ = listen("listen", "--mode", "group", "live")
