@@ -5,8 +5,8 @@
 #include "ls-local-server.h"
 #include "ls-local-server-private.h"
 #include "ls-enum-types.h"
+#include "ls-deadline-private.h"
 #include "ls-event-core-private.h"
-#include "ls-local-server-private.h"
 #include "ls-local-socket-private.h"
 #include "ls-names-private.h"
 #include "ls-socket-file-private.h"
@@ -1634,11 +1634,10 @@ ls_local_server_wait_for_new_connection (LsLocalServer  *self,
     }
 
   g_object_ref (self);
-  deadline = msec < 0 ? -1 : g_get_monotonic_time () + (gint64) msec * 1000;
+  deadline = ls_deadline_from_msec (msec);
   for (;;)
     {
       struct pollfd pfd = { .fd = priv->fd, .events = POLLIN };
-      int timeout = -1;
       int n;
 
       /* A handler (authorize-peer, new-connection) closed the server. */
@@ -1650,11 +1649,7 @@ ls_local_server_wait_for_new_connection (LsLocalServer  *self,
           break;
         }
 
-      if (deadline >= 0)
-        timeout = (int) MAX ((deadline - g_get_monotonic_time () + 999) / 1000, 0);
-      n = poll (&pfd, 1, timeout);
-      if (n < 0 && errno == EINTR)
-        continue;
+      n = ls_poll_until (&pfd, 1, deadline);
       if (n < 0 || (pfd.revents & (POLLNVAL | POLLERR)))
         {
           set_errno_error (self, error, "wait for a new connection on",
@@ -1678,7 +1673,7 @@ ls_local_server_wait_for_new_connection (LsLocalServer  *self,
         case ACCEPT_AGAIN:
         case ACCEPT_SKIPPED:
         default:
-          if (deadline >= 0 && g_get_monotonic_time () >= deadline)
+          if (ls_deadline_passed (deadline))
             {
               if (timed_out != NULL)
                 *timed_out = TRUE;

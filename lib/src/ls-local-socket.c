@@ -5,6 +5,7 @@
 #include "ls-local-socket.h"
 #include "ls-enum-types.h"
 #include "ls-local-socket-private.h"
+#include "ls-deadline-private.h"
 #include "ls-fd-queue-private.h"
 #include "ls-names-private.h"
 
@@ -2218,14 +2219,6 @@ ls_local_socket_flush (LsLocalSocket *self)
   return written > 0;
 }
 
-static gint
-remaining_ms (gint64 deadline)
-{
-  if (deadline < 0)
-    return -1;
-  return (gint) CLAMP ((deadline - g_get_monotonic_time () + 999) / 1000, 0, G_MAXINT);
-}
-
 static void
 record_timeout (LsLocalSocket *self,
                 const char    *what,
@@ -2252,7 +2245,7 @@ wait_for (LsLocalSocket *self,
           int            msec,
           const char    *what)
 {
-  gint64 deadline = msec < 0 ? -1 : g_get_monotonic_time () + (gint64) msec * 1000;
+  gint64 deadline = ls_deadline_from_msec (msec);
   gboolean result = FALSE;
   guint life = self->life;
 
@@ -2276,9 +2269,7 @@ wait_for (LsLocalSocket *self,
       if (self->out_len > 0)
         pfd.events |= POLLOUT;
 
-      n = poll (&pfd, 1, remaining_ms (deadline));
-      if (n < 0 && errno == EINTR)
-        continue;
+      n = ls_poll_until (&pfd, 1, deadline);
       if (n == 0)
         {
           /* A zero timeout only looks: nothing timed out, so nothing is
@@ -2345,11 +2336,11 @@ ls_local_socket_wait_for_connected (LsLocalSocket *self,
 
   g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
 
-  deadline = msec < 0 ? -1 : g_get_monotonic_time () + (gint64) msec * 1000;
+  deadline = ls_deadline_from_msec (msec);
   g_object_ref (self);
   while (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING && self->fd >= 0)
     {
-      gint left = remaining_ms (deadline);
+      int left = ls_deadline_remaining_ms (deadline);
 
       cancel_retry (self);
       try_connect (self, FALSE);
