@@ -9,9 +9,43 @@
 #endif
 
 #include "ls-local-server.h"
+#include "ls-event-core-private.h"
 #include "ls-names-private.h"
+#include "ls-socket-file-private.h"
 
 G_BEGIN_DECLS
+
+/* The instance state, shared by the class (ls-local-server.c: listening,
+ * closing, accessors) and accepting (ls-local-server-accept.c). */
+typedef struct
+{
+  int              fd;
+  guint            listen_serial;     /* bumped by every listen */
+  LsEventCore     *core;              /* NULL when no main loop serves the server */
+  LsWatch         *watch;
+  char            *server_name;       /* GRefStrings, shared with accepted sockets */
+  char            *full_server_name;
+  char            *accepted_name;     /* what accepted sockets report (Qt 6: basename) */
+  LsSocketOptions  options;
+  gboolean         reclaim_stale;
+  gint             max_pending;
+  gint             backlog;
+  GQueue           pending;
+
+  LsSocketError    error;
+  char            *error_string;
+
+  /* The socket file we created, to remove only that one on close. */
+  LsSocketFile     file;
+
+  /* Accept back-off after running out of descriptors or memory. */
+  GSource         *backoff_source;
+  guint            backoff_ms;
+} LsLocalServerPrivate;
+
+/* ls-local-server.c */
+
+LsLocalServerPrivate *ls_local_server_get_private (LsLocalServer *self);
 
 /* listen () after the name is resolved: binds @address (not taken), names
  * the server @server_name, records any error. The caller has checked that
@@ -27,8 +61,35 @@ void     ls_local_server_take_error_internal     (LsLocalServer    *self,
                                                   GError          **error,
                                                   GError           *local_error);
 
-/* Defined in ls-local-server-gio.c: drops the GSocket that
- * ls_local_server_listen_socket () adopted, if any; called by close (). */
+/* Asks authorize-peer handlers, if any, about the peer of @fd: TRUE to
+ * accept it. */
+gboolean ls_local_server_emit_authorize_peer     (LsLocalServer    *self,
+                                                  int               fd);
+
+void     ls_local_server_emit_new_connection     (LsLocalServer    *self);
+
+/* ls-local-server-accept.c */
+
+/* Polls the listening socket only while the queue has room and no
+ * back-off runs. */
+void     ls_local_server_update_watch            (LsLocalServer    *self);
+
+/* The listening socket's LsWatchFunc: accepts what is waiting. */
+void     ls_local_server_on_listen_ready         (gpointer          owner,
+                                                  LsWatchCondition  condition);
+
+/* The default incoming_connection: queues a socket for @socket_descriptor. */
+void     ls_local_server_real_incoming_connection (LsLocalServer   *self,
+                                                   int              socket_descriptor);
+
+/* For close (): ends a back-off; closes the connections nobody took. */
+void     ls_local_server_stop_backoff            (LsLocalServer    *self);
+void     ls_local_server_clear_pending           (LsLocalServer    *self);
+
+/* ls-local-server-gio.c */
+
+/* Drops the GSocket that ls_local_server_listen_socket () adopted, if any;
+ * called by close (). */
 void     ls_local_server_release_gsocket         (LsLocalServer    *self);
 
 G_END_DECLS

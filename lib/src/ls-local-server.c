@@ -5,20 +5,13 @@
 #include "ls-local-server.h"
 #include "ls-local-server-private.h"
 #include "ls-enum-types.h"
-#include "ls-deadline-private.h"
-#include "ls-event-core-private.h"
-#include "ls-local-socket-private.h"
-#include "ls-names-private.h"
-#include "ls-socket-file-private.h"
+#include "ls-error-private.h"
+#include "ls-socket-file-reclaim-private.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/syscall.h>
+#include <sys/socket.h>
 #include <unistd.h>
-#include <glib/gstdio.h>
 
 /**
  * LsLocalServer:
@@ -57,42 +50,6 @@
  * Since: 1.0
  */
 
-#define ACCEPTS_PER_DISPATCH 64
-#define BACKOFF_FIRST_MS     10
-#define BACKOFF_MAX_MS       1000
-
-typedef struct
-{
-  int              fd;
-  guint            listen_serial;     /* bumped by every listen */
-  LsEventCore     *core;              /* NULL when no main loop serves the server */
-  LsWatch         *watch;
-  char            *server_name;       /* GRefStrings, shared with accepted sockets */
-  char            *full_server_name;
-  char            *accepted_name;     /* what accepted sockets report (Qt 6: basename) */
-  LsSocketOptions  options;
-  gboolean         reclaim_stale;
-  gint             max_pending;
-  gint             backlog;
-  GQueue           pending;
-
-  LsSocketError    error;
-  char            *error_string;
-
-  /* The socket file we created, to unlink only that one, through its
-   * directory as we opened it at listen time. */
-  gboolean         owns_file;
-  pid_t            file_pid;          /* the process that bound it, not a fork child */
-  int              dir_fd;
-  char            *file_basename;
-  dev_t            file_dev;
-  ino_t            file_ino;
-
-  /* Accept back-off after running out of descriptors or memory. */
-  GSource         *backoff_source;
-  guint            backoff_ms;
-} LsLocalServerPrivate;
-
 G_DEFINE_TYPE_WITH_PRIVATE (LsLocalServer, ls_local_server, G_TYPE_OBJECT)
 
 enum {
@@ -116,33 +73,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void
-set_error (LsLocalServer *self,
-           GError       **error,
-           LsSocketError  code,
-           const char    *format,
-           ...) G_GNUC_PRINTF (4, 5);
-
 /* Records the error for the Qt-style accessors and returns it as a GError. */
-static void
-set_error (LsLocalServer *self,
-           GError       **error,
-           LsSocketError  code,
-           const char    *format,
-           ...)
-{
-  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
-  va_list args;
-
-  g_free (priv->error_string);
-  va_start (args, format);
-  priv->error_string = g_strdup_vprintf (format, args);
-  va_end (args);
-  priv->error = code;
-  if (error != NULL)
-    *error = g_error_new_literal (LS_SOCKET_ERROR, code, priv->error_string);
-}
-
 static void
 take_error (LsLocalServer *self,
             GError       **error,
@@ -156,29 +87,21 @@ take_error (LsLocalServer *self,
   g_propagate_error (error, local_error);
 }
 
-/* "Cannot <operation> “<path>”: <category> (<reason>)" from errno. */
-static GError *
-errno_error_new (const char *operation,
-                 const char *path,
-                 int         errno_value)
+static void
+take_errno_error (LsLocalServer *self,
+                  GError       **error,
+                  const char    *operation,
+                  const char    *name,
+                  int            errno_value)
 {
-  const char *category = NULL;
-  LsSocketError code = ls_socket_error_from_errno (errno_value, LS_ERRNO_LISTENING, &category);
-
-  return g_error_new (LS_SOCKET_ERROR, code, "Cannot %s “%s”: %s (%s)",
-                      operation, path, category,
-                      errno_value == EADDRINUSE ? "a file already exists at this path"
-                                                : g_strerror (errno_value));
+  take_error (self, error,
+              ls_error_new_from_errno (errno_value, LS_ERRNO_LISTENING, operation, name));
 }
 
-static void
-set_errno_error (LsLocalServer *self,
-                 GError       **error,
-                 const char    *operation,
-                 const char    *path,
-                 int            errno_value)
+LsLocalServerPrivate *
+ls_local_server_get_private (LsLocalServer *self)
 {
-  take_error (self, error, errno_error_new (operation, path, errno_value));
+  return ls_local_server_get_instance_private (self);
 }
 
 static gboolean ls_local_server_real_authorize_peer (LsLocalServer *self,
@@ -210,68 +133,14 @@ clear_names (LsLocalServer *self)
   g_clear_pointer (&priv->accepted_name, g_ref_string_release);
 }
 
-static void
-update_watch (LsLocalServer *self)
-{
-  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
-  gboolean want_accept;
-
-  if (priv->watch == NULL)
-    return;
-  want_accept = priv->backoff_source == NULL &&
-                (gint) priv->pending.length < priv->max_pending;
-  ls_watch_set_events (priv->watch, want_accept ? LS_WATCH_READ : 0);
-}
-
-static gboolean
-backoff_done_cb (gpointer user_data)
-{
-  LsLocalServer *self = user_data;
-  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
-
-  g_clear_pointer (&priv->backoff_source, g_source_unref);
-  update_watch (self);
-  return G_SOURCE_REMOVE;
-}
-
-/* Out of descriptors or memory: Qt closes the server here. We stop polling
- * the listening socket (level-triggered, it would wake us at once) and look
- * again later; the connection waits in the kernel backlog meanwhile. */
-static void
-pause_accepting (LsLocalServer *self,
-                 int            errno_value)
-{
-  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
-
-  if (priv->backoff_ms == 0)
-    {
-      set_errno_error (self, NULL, "accept a connection on", priv->full_server_name,
-                       errno_value);
-      g_debug ("%s; pausing accept", priv->error_string);
-      priv->backoff_ms = BACKOFF_FIRST_MS;
-    }
-  else
-    priv->backoff_ms = MIN (priv->backoff_ms * 2, BACKOFF_MAX_MS);
-
-  /* Without a main loop, wait_for_new_connection() reports it instead. */
-  if (priv->backoff_source != NULL || priv->core == NULL)
-    return;
-  priv->backoff_source = g_timeout_source_new (priv->backoff_ms);
-  g_source_set_static_name (priv->backoff_source, "[ls] accept back-off");
-  g_source_set_callback (priv->backoff_source, backoff_done_cb, self, NULL);
-  g_source_attach (priv->backoff_source, ls_event_core_get_context (priv->core));
-  update_watch (self);
-}
-
-/* Asks authorize-peer handlers, if any, about the peer of @fd; checking
- * costs nothing when nobody listens. */
-static gboolean
-authorize_peer (LsLocalServer *self,
-                int            fd)
+gboolean
+ls_local_server_emit_authorize_peer (LsLocalServer *self,
+                                     int            fd)
 {
   g_autoptr(GCredentials) credentials = NULL;
   gboolean authorized = TRUE;
 
+  /* Checking costs nothing when nobody listens. */
   if (LS_LOCAL_SERVER_GET_CLASS (self)->authorize_peer == ls_local_server_real_authorize_peer &&
       !g_signal_has_handler_pending (self, signals[AUTHORIZE_PEER], 0, FALSE))
     return TRUE;
@@ -282,125 +151,10 @@ authorize_peer (LsLocalServer *self,
   return authorized;
 }
 
-typedef enum
+void
+ls_local_server_emit_new_connection (LsLocalServer *self)
 {
-  ACCEPT_OK,
-  ACCEPT_AGAIN,     /* nothing waiting */
-  ACCEPT_SKIPPED,   /* a connection died before we took it; try the next */
-  ACCEPT_FAILED,    /* out of resources, back-off started */
-} AcceptResult;
-
-static AcceptResult
-accept_one (LsLocalServer *self)
-{
-  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
-  guint serial;
-  int fd;
-
-  fd = accept4 (priv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  if (fd < 0)
-    {
-      int saved_errno = errno;
-
-      switch (saved_errno)
-        {
-        case EAGAIN:
-          return ACCEPT_AGAIN;
-        case EINTR:
-        case ECONNABORTED:
-        case EPROTO:
-          return ACCEPT_SKIPPED;
-        default:
-          pause_accepting (self, saved_errno);
-          return ACCEPT_FAILED;
-        }
-    }
-
-  priv->backoff_ms = 0;
-  serial = priv->listen_serial;
-  /* A handler may have closed the server, or closed it and listened
-   * again: the connection belonged to the socket that is gone. */
-  if (!authorize_peer (self, fd) || priv->fd < 0 || priv->listen_serial != serial)
-    {
-      close (fd);
-      return ACCEPT_SKIPPED;
-    }
-  LS_LOCAL_SERVER_GET_CLASS (self)->incoming_connection (self, fd);
-  return ACCEPT_OK;
-}
-
-static void
-on_listen_ready (gpointer         owner,
-                 LsWatchCondition condition)
-{
-  LsLocalServer *self = g_object_ref (owner);
-  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
-
-  /* Handlers may close the server, or take connections, at any time. */
-  for (guint i = 0; i < ACCEPTS_PER_DISPATCH; i++)
-    {
-      /* Only our guard reference left: the application let go of the
-       * server, so stop feeding it connections. */
-      if (priv->fd < 0 || (gint) priv->pending.length >= priv->max_pending ||
-          priv->backoff_source != NULL || g_atomic_int_get (&G_OBJECT (self)->ref_count) == 1)
-        break;
-      if (accept_one (self) == ACCEPT_AGAIN)
-        break;
-    }
-  update_watch (self);
-  g_object_unref (self);
-}
-
-static void
-ls_local_server_real_incoming_connection (LsLocalServer *self,
-                                          int            socket_descriptor)
-{
-  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
-  g_autoptr(LsLocalSocket) socket = NULL;
-  g_autoptr(GError) error = NULL;
-
-  socket = ls_local_socket_new_accepted (priv->core, socket_descriptor,
-                                         priv->accepted_name, priv->full_server_name,
-                                         priv->options, &error);
-  if (socket == NULL)
-    {
-      take_error (self, NULL, g_steal_pointer (&error));
-      return;
-    }
-  ls_local_server_add_pending_connection (self, socket);
-}
-
-static void
-clear_pending (LsLocalServer *self)
-{
-  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
-  LsLocalSocket *socket;
-
-  /* Nobody took these: close them so their peers see end-of-file. */
-  while ((socket = g_queue_pop_head (&priv->pending)) != NULL)
-    {
-      ls_local_socket_abort (socket);
-      g_object_unref (socket);
-    }
-}
-
-/* Unlinks the socket file only if it is still the one we bound: a newer
- * server may have replaced it (Qt deletes it regardless). */
-static void
-remove_own_file (LsLocalServer *self)
-{
-  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
-  struct stat st;
-
-  if (priv->owns_file && priv->file_pid == getpid () &&
-      fstatat (priv->dir_fd, priv->file_basename, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-      S_ISSOCK (st.st_mode) && st.st_dev == priv->file_dev && st.st_ino == priv->file_ino)
-    unlinkat (priv->dir_fd, priv->file_basename, 0);
-  priv->owns_file = FALSE;
-  if (priv->dir_fd >= 0)
-    close (priv->dir_fd);
-  priv->dir_fd = -1;
-  g_clear_pointer (&priv->file_basename, g_free);
+  g_signal_emit (self, signals[NEW_CONNECTION], 0);
 }
 
 static void
@@ -661,7 +415,7 @@ ls_local_server_init (LsLocalServer *self)
   LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
 
   priv->fd = -1;
-  priv->dir_fd = -1;
+  priv->file = (LsSocketFile) LS_SOCKET_FILE_INIT;
   priv->max_pending = 30;
   priv->backlog = 50;
   priv->error = LS_SOCKET_ERROR_UNKNOWN;
@@ -683,176 +437,18 @@ ls_local_server_new (void)
   return g_object_new (LS_TYPE_LOCAL_SERVER, NULL);
 }
 
-static mode_t
-mode_for_options (LsSocketOptions options)
-{
-  return ((options & LS_SOCKET_OPTION_USER_ACCESS) ? 0700 : 0) |
-         ((options & LS_SOCKET_OPTION_GROUP_ACCESS) ? 0070 : 0) |
-         ((options & LS_SOCKET_OPTION_OTHER_ACCESS) ? 0007 : 0);
-}
-
-/* Links @name in @from_dir as @to_name in @to_dir unless something exists
- * there already. */
-static int
-link_no_replace (int         from_dir,
-                 const char *name,
-                 int         to_dir,
-                 const char *to_name)
-{
-  if (linkat (from_dir, name, to_dir, to_name, 0) == 0)
-    return 0;
-#ifdef SYS_renameat2
-  /* Some file systems refuse hard links; renameat2 still never replaces. */
-  if (errno == EPERM || errno == EOPNOTSUPP)
-    {
-      if (syscall (SYS_renameat2, from_dir, name, to_dir, to_name, 1 /* RENAME_NOREPLACE */) == 0)
-        return 0;
-    }
-#endif
-  return -1;
-}
-
-/* A name for the private directory, no longer than the one Qt's
- * QTemporaryDir makes (6 characters), so no path Qt accepts is refused. */
+/* Like Qt 6 listen (fd): %LS_SOCKET_OPTION_ABSTRACT_NAMESPACE follows the
+ * address listened on. */
 static void
-make_private_name (char name[7])
+follow_address_namespace (LsLocalServer *self,
+                          gboolean       abstract)
 {
-  static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
 
-  name[0] = '.';
-  for (int i = 1; i < 6; i++)
-    name[i] = chars[g_random_int_range (0, sizeof chars - 1)];
-  name[6] = '\0';
-}
-
-/* Makes and opens a private 0700 directory in @dir_fd. It is opened by
- * descriptor (O_NOFOLLOW) and checked to be ours and private: in a
- * directory another user may write to, that user can swap the name for a
- * directory (or symlink) of their own at any moment, but not the
- * descriptor. Returns the descriptor, or -1 with @error set. */
-static int
-open_private_dir (LsLocalServer *self,
-                  int            dir_fd,
-                  const char    *full_name,
-                  char           name[7],
-                  GError       **error)
-{
-  struct stat st;
-  int fd;
-
-  for (guint attempt = 0; ; attempt++)
-    {
-      make_private_name (name);
-      if (mkdirat (dir_fd, name, 0700) == 0)
-        break;
-      if (errno != EEXIST || attempt == 100)
-        {
-          set_errno_error (self, error, "listen on", full_name, errno);
-          return -1;
-        }
-    }
-
-  fd = openat (dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0 && fstat (fd, &st) == 0 && st.st_uid == geteuid () && (st.st_mode & 0077) == 0)
-    return fd;
-
-  set_error (self, error, LS_SOCKET_ERROR_SOCKET_ACCESS,
-             "Cannot listen on “%s”: Permission denied (the private directory “%s” made to "
-             "apply the permissions was replaced by someone else)", full_name, name);
-  if (fd >= 0)
-    close (fd);
-  return -1;
-}
-
-/* Removes the private directory @name of @dir_fd if it is still the one
- * opened as @private_fd. */
-static void
-remove_private_dir (int         dir_fd,
-                    const char *name,
-                    int         private_fd)
-{
-  struct stat ours, there;
-
-  unlinkat (private_fd, "s", 0);
-  if (fstat (private_fd, &ours) == 0 &&
-      fstatat (dir_fd, name, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
-      ours.st_dev == there.st_dev && ours.st_ino == there.st_ino)
-    unlinkat (dir_fd, name, AT_REMOVEDIR);
-  close (private_fd);
-}
-
-/* Binds @fd as @basename in @dir_fd with @mode, before the name becomes
- * visible and without trusting any path twice: the socket is bound as “s”
- * in a private directory reached through its descriptor (/proc/self/fd, so
- * only the final path's length matters), given its mode there, then linked
- * into place, which fails instead of replacing an existing file. Another
- * user who can write to the directory can make this fail, but cannot make
- * it bind, chmod or link anything outside the private directory. */
-static gboolean
-bind_with_mode (LsLocalServer   *self,
-                int              fd,
-                int              dir_fd,
-                const char      *basename,
-                const LsAddress *address,
-                mode_t           mode,
-                GError         **error)
-{
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  char private_name[7];
-  struct stat st;
-  int private_fd;
-  gboolean ok = FALSE;
-
-  private_fd = open_private_dir (self, dir_fd, address->full_name, private_name, error);
-  if (private_fd < 0)
-    return FALSE;
-
-  g_snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/s", private_fd);
-  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
-    {
-      /* No /proc: bind by path, then make sure it landed in our directory. */
-      g_autofree char *dir = g_path_get_dirname (address->full_name);
-      g_autofree char *path = g_build_filename (dir, private_name, "s", NULL);
-
-      if (errno != ENOENT)
-        {
-          set_errno_error (self, error, "listen on", address->full_name, errno);
-          goto out;
-        }
-      if (strlen (path) >= sizeof addr.sun_path)
-        {
-          set_error (self, error, LS_SOCKET_ERROR_SERVER_NOT_FOUND,
-                     "Cannot listen on “%s”: Name error (the temporary path “%s” used to "
-                     "apply the permissions is too long for a local socket address)",
-                     address->full_name, path);
-          goto out;
-        }
-      strcpy (addr.sun_path, path);
-      if (bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
-        {
-          set_errno_error (self, error, "listen on", address->full_name, errno);
-          goto out;
-        }
-    }
-
-  if (fstatat (private_fd, "s", &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISSOCK (st.st_mode))
-    {
-      set_error (self, error, LS_SOCKET_ERROR_SOCKET_ACCESS,
-                 "Cannot listen on “%s”: Permission denied (the socket did not appear in the "
-                 "private directory made to apply the permissions)", address->full_name);
-      goto out;
-    }
-  if (fchmodat (private_fd, "s", mode, 0) != 0 ||
-      link_no_replace (private_fd, "s", dir_fd, basename) != 0)
-    {
-      set_errno_error (self, error, "listen on", address->full_name, errno);
-      goto out;
-    }
-  ok = TRUE;
-
-out:
-  remove_private_dir (dir_fd, private_name, private_fd);
-  return ok;
+  if (abstract == ((priv->options & LS_SOCKET_OPTION_ABSTRACT_NAMESPACE) != 0))
+    return;
+  priv->options ^= LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOCKET_OPTIONS]);
 }
 
 /* Common end of both listen calls: register with the event core. */
@@ -882,19 +478,19 @@ start_listening (LsLocalServer  *self,
     }
   if (priv->core == NULL)
     {
-      set_errno_error (self, error, operation, name, errno);
+      take_errno_error (self, error, operation, name, errno);
       return FALSE;
     }
   priv->fd = fd;
-  priv->watch = ls_watch_new (priv->core, fd, 0, on_listen_ready, self);
+  priv->watch = ls_watch_new (priv->core, fd, 0, ls_local_server_on_listen_ready, self);
   if (priv->watch == NULL)
     {
-      set_errno_error (self, error, operation, name, errno);
+      take_errno_error (self, error, operation, name, errno);
       priv->fd = -1;
       g_clear_pointer (&priv->core, ls_event_core_unref);
       return FALSE;
     }
-  update_watch (self);
+  ls_local_server_update_watch (self);
 
 listening:
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LISTENING]);
@@ -903,11 +499,10 @@ listening:
   return TRUE;
 }
 
-/* Binds @fd to the file path of @address (with the mode the socket options
- * ask for) and remembers what it created, through the directory opened
- * once here: the socket's directory is resolved a single time, so a later
- * close() removes that file in that directory, whatever happened to the
- * names on the way. */
+/* Binds @fd to the file path of @address with the mode the socket options
+ * ask for, remembering the file to remove it on close (ls-socket-file.c).
+ * With reclaim-stale, a stale socket there is replaced, under a lock held
+ * until the socket listens (ls-socket-file-reclaim.c). */
 static gboolean
 bind_path (LsLocalServer   *self,
            int              fd,
@@ -915,75 +510,40 @@ bind_path (LsLocalServer   *self,
            GError         **error)
 {
   LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
-  g_autofree char *dir = g_path_get_dirname (address->full_name);
-  g_autofree char *basename = ls_name_basename (address->full_name);
-  mode_t mode = mode_for_options (priv->options);
+  LsSocketFile *file = &priv->file;
   GError *local_error = NULL;
-  struct stat st;
   int lock_fd = -1;
-  int dir_fd;
 
-  dir_fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0)
-    {
-      set_errno_error (self, error, "listen on", address->full_name, errno);
-      return FALSE;
-    }
-
-  /* Held until the socket listens (see ls-socket-file.c). */
+  if (!ls_socket_file_open (file, address->full_name, &local_error))
+    goto fail;
   if (priv->reclaim_stale &&
-      ((lock_fd = ls_socket_file_lock (dir_fd, basename, address->full_name, &local_error)) < 0 ||
-       !ls_socket_file_reclaim (dir_fd, basename, address->full_name, &local_error)))
-    {
-      take_error (self, error, local_error);
-      goto fail;
-    }
-
-  if (mode != 0)
-    {
-      /* Fail early (and without a private directory) in the common case;
-       * the link still refuses to replace a file that appears meanwhile. */
-      if (fstatat (dir_fd, basename, &st, AT_SYMLINK_NOFOLLOW) == 0)
-        {
-          set_errno_error (self, error, "listen on", address->full_name, EADDRINUSE);
-          goto fail;
-        }
-      if (!bind_with_mode (self, fd, dir_fd, basename, address, mode, error))
-        goto fail;
-    }
-  else if (bind (fd, (struct sockaddr *) &address->addr, address->addr_len) != 0)
-    {
-      set_errno_error (self, error, "listen on", address->full_name, errno);
-      goto fail;
-    }
-
-  if (fstatat (dir_fd, basename, &st, AT_SYMLINK_NOFOLLOW) == 0)
-    {
-      priv->owns_file = TRUE;
-      priv->file_pid = getpid ();
-      priv->file_dev = st.st_dev;
-      priv->file_ino = st.st_ino;
-    }
-  priv->dir_fd = dir_fd;
-  priv->file_basename = g_steal_pointer (&basename);
+      ((lock_fd = ls_socket_file_lock (file->dir_fd, file->basename, address->full_name,
+                                       &local_error)) < 0 ||
+       !ls_socket_file_reclaim (file->dir_fd, file->basename, address->full_name,
+                                &local_error)))
+    goto fail;
+  if (!ls_socket_file_bind (file, fd, address->full_name,
+                            ls_socket_file_mode_for_options (priv->options), &local_error))
+    goto fail;
   if (lock_fd >= 0)
     {
       /* Bound but not listening looks stale to another reclaimer. */
       if (listen (fd, priv->backlog) != 0)
         {
-          set_errno_error (self, error, "listen on", address->full_name, errno);
-          remove_own_file (self);
-          close (lock_fd);
-          return FALSE;
+          local_error = ls_error_new_from_errno (errno, LS_ERRNO_LISTENING, "listen on",
+                                                 address->full_name);
+          goto fail;
         }
       close (lock_fd);
     }
   return TRUE;
 
 fail:
+  take_error (self, error, local_error);
+  /* Removes the file if we bound it, before the lock goes. */
+  ls_socket_file_release (file);
   if (lock_fd >= 0)
     close (lock_fd);
-  close (dir_fd);
   return FALSE;
 }
 
@@ -1026,9 +586,10 @@ ls_local_server_listen (LsLocalServer  *self,
   priv = ls_local_server_get_instance_private (self);
   if (priv->fd >= 0)
     {
-      set_error (self, error, LS_SOCKET_ERROR_OPERATION,
-                 "Cannot listen on “%s”: the server is already listening on “%s”",
-                 name ? name : "", priv->full_server_name);
+      take_error (self, error,
+                  ls_error_new_cannot (LS_SOCKET_ERROR_OPERATION, "listen on", name ? name : "",
+                                       "the server is already listening on “%s”",
+                                       priv->full_server_name));
       return FALSE;
     }
 
@@ -1058,7 +619,7 @@ ls_local_server_listen_address_internal (LsLocalServer    *self,
   fd = socket (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0)
     {
-      set_errno_error (self, error, "listen on", address->full_name, errno);
+      take_errno_error (self, error, "listen on", address->full_name, errno);
       return FALSE;
     }
 
@@ -1067,11 +628,13 @@ ls_local_server_listen_address_internal (LsLocalServer    *self,
       if (bind (fd, (struct sockaddr *) &address->addr, address->addr_len) != 0)
         {
           if (errno == EADDRINUSE)
-            set_error (self, error, LS_SOCKET_ERROR_ADDRESS_IN_USE,
-                       "Cannot listen on “%s”: Address in use (another socket has this "
-                       "abstract name)", address->full_name);
+            take_error (self, error,
+                        ls_error_new_cannot (LS_SOCKET_ERROR_ADDRESS_IN_USE, "listen on",
+                                             address->full_name,
+                                             "Address in use (another socket has this "
+                                             "abstract name)"));
           else
-            set_errno_error (self, error, "listen on", address->full_name, errno);
+            take_errno_error (self, error, "listen on", address->full_name, errno);
           goto fail;
         }
     }
@@ -1080,24 +643,19 @@ ls_local_server_listen_address_internal (LsLocalServer    *self,
 
   clear_names (self);
   set_names (self, server_name, address->full_name, address->abstract);
-  /* Like Qt 6 listen (fd): the option follows the address (a no-op for
-   * listen (name), where the option chose the address). */
-  if (address->abstract != ((priv->options & LS_SOCKET_OPTION_ABSTRACT_NAMESPACE) != 0))
-    {
-      priv->options ^= LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
-      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOCKET_OPTIONS]);
-    }
+  /* A no-op for listen (name), where the option chose the address. */
+  follow_address_namespace (self, address->abstract);
 
   if (listen (fd, priv->backlog) != 0)
     {
-      set_errno_error (self, error, "listen on", priv->full_server_name, errno);
-      remove_own_file (self);
+      take_errno_error (self, error, "listen on", priv->full_server_name, errno);
+      ls_socket_file_release (&priv->file);
       goto fail_names;
     }
 
   if (!start_listening (self, fd, "listen on", priv->full_server_name, error))
     {
-      remove_own_file (self);
+      ls_socket_file_release (&priv->file);
       goto fail_names;
     }
   return TRUE;
@@ -1155,9 +713,10 @@ ls_local_server_listen_socket_descriptor (LsLocalServer  *self,
   priv = ls_local_server_get_instance_private (self);
   if (priv->fd >= 0)
     {
-      set_error (self, error, LS_SOCKET_ERROR_OPERATION,
-                 "Cannot listen on descriptor %d: the server is already listening on “%s”",
-                 socket_descriptor, priv->full_server_name);
+      take_error (self, error,
+                  g_error_new (LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
+                               "Cannot listen on descriptor %d: the server is already "
+                               "listening on “%s”", socket_descriptor, priv->full_server_name));
       return FALSE;
     }
   if (!ls_fd_check_local_stream (socket_descriptor, TRUE, "listen on", &local_error))
@@ -1167,8 +726,10 @@ ls_local_server_listen_socket_descriptor (LsLocalServer  *self,
     }
   if (!ls_fd_set_nonblocking (socket_descriptor))
     {
-      set_error (self, error, LS_SOCKET_ERROR_UNKNOWN,
-                 "Cannot listen on descriptor %d: %s", socket_descriptor, g_strerror (errno));
+      take_error (self, error,
+                  g_error_new (LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN,
+                               "Cannot listen on descriptor %d: %s", socket_descriptor,
+                               g_strerror (errno)));
       return FALSE;
     }
 
@@ -1183,15 +744,9 @@ ls_local_server_listen_socket_descriptor (LsLocalServer  *self,
 
       set_names (self, address.abstract ? address.full_name : basename,
                  address.full_name, address.abstract);
-      /* Like Qt 6: the option follows the descriptor's address. */
-      if (address.abstract != ((priv->options & LS_SOCKET_OPTION_ABSTRACT_NAMESPACE) != 0))
-        {
-          priv->options ^= LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;
-          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SOCKET_OPTIONS]);
-        }
+      follow_address_namespace (self, address.abstract);
       ls_address_clear (&address);
     }
-  priv->owns_file = FALSE;
 
   if (!start_listening (self, socket_descriptor, "listen on descriptor",
                         priv->full_server_name ? priv->full_server_name : "", error))
@@ -1225,18 +780,13 @@ ls_local_server_close (LsLocalServer *self)
   if (priv->fd < 0)
     return;
 
-  if (priv->backoff_source != NULL)
-    {
-      g_source_destroy (priv->backoff_source);
-      g_clear_pointer (&priv->backoff_source, g_source_unref);
-    }
-  priv->backoff_ms = 0;
+  ls_local_server_stop_backoff (self);
   g_clear_pointer (&priv->watch, ls_watch_free);
   close (priv->fd);
   priv->fd = -1;
   ls_local_server_release_gsocket (self);
-  remove_own_file (self);
-  clear_pending (self);
+  ls_socket_file_release (&priv->file);
+  ls_local_server_clear_pending (self);
   g_clear_pointer (&priv->core, ls_event_core_unref);
 
   clear_names (self);
@@ -1420,7 +970,7 @@ ls_local_server_set_max_pending_connections (LsLocalServer *self,
   if (priv->max_pending == max_pending)
     return;
   priv->max_pending = max_pending;
-  update_watch (self);
+  ls_local_server_update_watch (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_PENDING_CONNECTIONS]);
 }
 
@@ -1517,195 +1067,6 @@ ls_local_server_set_listen_backlog_size (LsLocalServer *self,
 }
 
 /**
- * ls_local_server_has_pending_connections:
- * @self: a server
- *
- * Gets whether accepted connections wait to be taken.
- *
- * Returns: whether accepted connections wait to be taken
- *
- * Since: 1.0
- */
-gboolean
-ls_local_server_has_pending_connections (LsLocalServer *self)
-{
-  LsLocalServerPrivate *priv;
-
-  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
-
-  priv = ls_local_server_get_instance_private (self);
-  return priv->pending.length > 0;
-}
-
-/**
- * ls_local_server_next_pending_connection:
- * @self: a server
- *
- * Takes the oldest queued connection. The server keeps no reference to it:
- * unref it when done (unlike Qt, where it stays a child of the server).
- *
- * Returns: (transfer full) (nullable): a connected socket, or %NULL
- *
- * Since: 1.0
- */
-LsLocalSocket *
-ls_local_server_next_pending_connection (LsLocalServer *self)
-{
-  LsLocalServerPrivate *priv;
-  LsLocalSocket *socket;
-
-  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), NULL);
-
-  priv = ls_local_server_get_instance_private (self);
-  socket = g_queue_pop_head (&priv->pending);
-  if (socket != NULL)
-    update_watch (self);
-  return socket;
-}
-
-/**
- * ls_local_server_add_pending_connection:
- * @self: a server
- * @socket: a socket to queue
- *
- * Queues @socket (taking a reference) and emits
- * [signal@Ls.LocalServer::new-connection]. For implementations of
- * [vfunc@Ls.LocalServer.incoming_connection], like Qt's
- * `addPendingConnection()`.
- *
- * Since: 1.0
- */
-void
-ls_local_server_add_pending_connection (LsLocalServer *self,
-                                        LsLocalSocket *socket)
-{
-  LsLocalServerPrivate *priv;
-
-  g_return_if_fail (LS_IS_LOCAL_SERVER (self));
-  g_return_if_fail (LS_IS_LOCAL_SOCKET (socket));
-
-  priv = ls_local_server_get_instance_private (self);
-  g_queue_push_tail (&priv->pending, g_object_ref (socket));
-  update_watch (self);
-  /* A handler may drop the last reference to the server. */
-  g_object_ref (self);
-  g_signal_emit (self, signals[NEW_CONNECTION], 0);
-  g_object_unref (self);
-}
-
-/**
- * ls_local_server_wait_for_new_connection:
- * @self: a listening server
- * @msec: how long to wait in milliseconds; -1 waits forever
- * @timed_out: (out) (optional): set to %TRUE if the wait timed out
- * @error: return location for an error
- *
- * Blocks until a connection arrives, accepts it (even beyond
- * [property@Ls.LocalServer:max-pending-connections]: the caller asks for it)
- * and emits [signal@Ls.LocalServer::new-connection] inside the call. Polls
- * the listening socket directly; no main context is iterated.
- *
- * Returns: whether a connection is pending after the wait
- *
- * Since: 1.0
- */
-gboolean
-ls_local_server_wait_for_new_connection (LsLocalServer  *self,
-                                         int             msec,
-                                         gboolean       *timed_out,
-                                         GError        **error)
-{
-  LsLocalServerPrivate *priv;
-  gint64 deadline;
-  gboolean result;
-
-  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  priv = ls_local_server_get_instance_private (self);
-  if (timed_out != NULL)
-    *timed_out = FALSE;
-  /* As in Qt, this failure leaves the recorded error as it is. */
-  if (priv->fd < 0)
-    {
-      g_set_error_literal (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
-                           "Cannot wait for a new connection: the server is not listening");
-      return FALSE;
-    }
-
-  g_object_ref (self);
-  deadline = ls_deadline_from_msec (msec);
-  for (;;)
-    {
-      struct pollfd pfd = { .fd = priv->fd, .events = POLLIN };
-      int n;
-
-      /* A handler (authorize-peer, new-connection) closed the server. */
-      if (priv->fd < 0)
-        {
-          g_set_error_literal (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
-                               "Cannot wait for a new connection: the server was closed "
-                               "while waiting");
-          break;
-        }
-
-      n = ls_poll_until (&pfd, 1, deadline);
-      if (n < 0 || (pfd.revents & (POLLNVAL | POLLERR)))
-        {
-          set_errno_error (self, error, "wait for a new connection on",
-                           priv->full_server_name, n < 0 ? errno : EBADF);
-          break;
-        }
-      if (n == 0)
-        {
-          if (timed_out != NULL)
-            *timed_out = TRUE;
-          break;
-        }
-
-      switch (accept_one (self))
-        {
-        case ACCEPT_OK:
-          goto done;
-        case ACCEPT_FAILED:
-          g_set_error_literal (error, LS_SOCKET_ERROR, priv->error, priv->error_string);
-          goto done;
-        case ACCEPT_AGAIN:
-        case ACCEPT_SKIPPED:
-        default:
-          if (ls_deadline_passed (deadline))
-            {
-              if (timed_out != NULL)
-                *timed_out = TRUE;
-              goto done;
-            }
-          break;
-        }
-    }
-
-done:
-  result = ls_local_server_has_pending_connections (self);
-  g_object_unref (self);
-  return result;
-}
-
-static const char *
-describe_file_type (mode_t mode)
-{
-  if (S_ISDIR (mode))
-    return "a directory";
-  if (S_ISREG (mode))
-    return "a regular file";
-  if (S_ISLNK (mode))
-    return "a symbolic link";
-  if (S_ISFIFO (mode))
-    return "a FIFO";
-  if (S_ISCHR (mode) || S_ISBLK (mode))
-    return "a device";
-  return "a file";
-}
-
-/**
  * ls_local_server_remove_server:
  * @name: a server name, resolved as [method@Ls.LocalServer.listen] does
  * @error: return location for an error
@@ -1725,36 +1086,13 @@ ls_local_server_remove_server (const char  *name,
                                GError     **error)
 {
   LsAddress address;
-  struct stat st;
-  gboolean ok = TRUE;
+  gboolean ok;
 
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!ls_address_resolve (&address, "remove", name, LS_SOCKET_OPTION_NONE, error))
     return FALSE;
-
-  if (lstat (address.full_name, &st) != 0)
-    {
-      if (errno != ENOENT)
-        {
-          g_propagate_error (error, errno_error_new ("remove", address.full_name, errno));
-          ok = FALSE;
-        }
-    }
-  else if (!S_ISSOCK (st.st_mode))
-    {
-      /* Qt deletes whatever is there; a typo must not cost a file. */
-      g_set_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE,
-                   "Cannot remove “%s”: it is %s, not a socket; it was left alone",
-                   address.full_name, describe_file_type (st.st_mode));
-      ok = FALSE;
-    }
-  else if (g_unlink (address.full_name) != 0 && errno != ENOENT)
-    {
-      g_propagate_error (error, errno_error_new ("remove", address.full_name, errno));
-      ok = FALSE;
-    }
-
+  ok = ls_socket_file_remove_socket (address.full_name, error);
   ls_address_clear (&address);
   return ok;
 }

@@ -1,4 +1,4 @@
-/* ls-names-private.h: name resolution and error reporting shared by server and socket
+/* ls-names-private.h: name resolution and descriptor checks shared by server and socket
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -14,6 +14,8 @@
 #include <gio/gio.h>
 
 #include "ls-enums.h"
+/* The errno table moved to ls-error.c; its callers still find it here. */
+#include "ls-error-private.h"
 
 G_BEGIN_DECLS
 
@@ -42,24 +44,6 @@ void           ls_address_free          (LsAddress        *address);
 gboolean       ls_address_from_native   (LsAddress                *address,
                                          const struct sockaddr_un *addr,
                                          socklen_t                 addr_len);
-
-/* Which class's words an error uses: Qt's QLocalServer and QLocalSocket
- * map errno to LsSocketError differently, and name the categories
- * differently too ("Name error" / "Invalid name"). */
-typedef enum
-{
-  LS_ERRNO_LISTENING,   /* listen, accept, remove_server */
-  LS_ERRNO_CONNECTING,  /* connect_to_server */
-} LsErrnoSide;
-
-/* The one errno table of the library: the code @errno_value stands for on
- * @side, and in *@category the words Qt's class puts in its message. */
-LsSocketError  ls_socket_error_from_errno (int                errno_value,
-                                           LsErrnoSide        side,
-                                           const char       **category);
-
-/* Whether @errno_value means running out of descriptors or memory. */
-gboolean       ls_errno_is_resource     (int               errno_value);
 
 /* Sets O_NONBLOCK and FD_CLOEXEC. */
 gboolean       ls_fd_set_nonblocking    (int               fd);

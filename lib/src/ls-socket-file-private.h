@@ -1,4 +1,5 @@
-/* ls-socket-file-private.h: reclaiming a stale socket file safely
+/* ls-socket-file-private.h: the socket file a server creates, and only that
+ * one (bind with a mode, without replacing anything; removal)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -8,26 +9,56 @@
 # error "ls-socket-file-private.h is private to Ls."
 #endif
 
+#include <sys/types.h>
+
 #include <gio/gio.h>
 
 #include "ls-enums.h"
 
 G_BEGIN_DECLS
 
-/* Takes the lock “@basename.lock” in @dir_fd (see ls-socket-file.c).
- * Returns its descriptor (close it to release), or -1 with @error set:
- * ADDRESS_IN_USE when another process holds it. */
-int      ls_socket_file_lock     (int          dir_fd,
-                                  const char  *basename,
-                                  const char  *full_name,
-                                  GError     **error);
+/* A socket file at a path: its directory, opened once, and what we bound
+ * there, so that only that file is ever removed, through that directory,
+ * whatever happened to the names meanwhile. */
+typedef struct
+{
+  int       dir_fd;     /* the directory of the path, or -1 */
+  char     *basename;   /* the file's name in it */
+  gboolean  owned;      /* we bound the file with this device and inode */
+  pid_t     pid;        /* the process that bound it, not a fork child */
+  dev_t     dev;
+  ino_t     ino;
+} LsSocketFile;
 
-/* With the lock held: removes a stale socket at @basename; FALSE with
- * @error set (ADDRESS_IN_USE) when a live socket or anything that is not
- * a socket is there. TRUE when the name is free (or was freed). */
-gboolean ls_socket_file_reclaim  (int          dir_fd,
-                                  const char  *basename,
-                                  const char  *full_name,
-                                  GError     **error);
+#define LS_SOCKET_FILE_INIT { .dir_fd = -1 }
+
+/* The file mode the access options ask for; 0 when they ask for none
+ * (the socket then gets the umask's mode, as with a plain bind()). */
+mode_t   ls_socket_file_mode_for_options (LsSocketOptions   options);
+
+/* Opens the directory of @full_name for @file (released). FALSE with
+ * @error set ("Cannot listen on …") if it cannot be opened. */
+gboolean ls_socket_file_open             (LsSocketFile     *file,
+                                          const char       *full_name,
+                                          GError          **error);
+
+/* Binds @fd to the file of @file (opened for @full_name), with @mode
+ * applied before the name appears when @mode is not 0. Never replaces an
+ * existing file (ADDRESS_IN_USE); a @full_name too long for a socket
+ * address fails with SERVER_NOT_FOUND. On success @file owns the file. */
+gboolean ls_socket_file_bind             (LsSocketFile     *file,
+                                          int               fd,
+                                          const char       *full_name,
+                                          mode_t            mode,
+                                          GError          **error);
+
+/* Removes the file if it is still the one @file bound, in this process;
+ * closes the directory. @file is released (as LS_SOCKET_FILE_INIT) after. */
+void     ls_socket_file_release          (LsSocketFile     *file);
+
+/* Removes the socket at @full_name, refusing (ADDRESS_IN_USE, naming its
+ * type) anything that is not a socket. Nothing there is a success. */
+gboolean ls_socket_file_remove_socket    (const char       *full_name,
+                                          GError          **error);
 
 G_END_DECLS
