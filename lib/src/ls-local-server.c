@@ -1,6 +1,11 @@
 /* ls-local-server.c: a local (Unix domain) socket server, the twin of QLocalServer
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The class: its properties and signals, listen and close, accessors.
+ * Accepting and the pending queue are in ls-local-server-accept.c; the
+ * socket file (bind with a mode, removal of our own file) in
+ * ls-socket-file.c, stale-socket reclaim in ls-socket-file-reclaim.c.
  */
 #include "ls-local-server.h"
 #include "ls-local-server-private.h"
