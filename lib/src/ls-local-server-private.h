@@ -47,14 +47,6 @@ typedef struct
 
 LsLocalServerPrivate *ls_local_server_get_private (LsLocalServer *self);
 
-/* listen () after the name is resolved: binds @address (not taken), names
- * the server @server_name, records any error. The caller has checked that
- * the server is not listening. */
-gboolean ls_local_server_listen_address_internal (LsLocalServer    *self,
-                                                  const LsAddress  *address,
-                                                  const char       *server_name,
-                                                  GError          **error);
-
 /* Records @local_error (taken) for the Qt-style accessors, then propagates
  * it to @error. */
 void     ls_local_server_take_error_internal     (LsLocalServer    *self,
@@ -67,6 +59,32 @@ gboolean ls_local_server_emit_authorize_peer     (LsLocalServer    *self,
                                                   int               fd);
 
 void     ls_local_server_emit_new_connection     (LsLocalServer    *self);
+
+/* The names after a successful bind or adoption (GRefStrings, shared with
+ * accepted sockets), and their release on close or failure. */
+void     ls_local_server_set_names_internal      (LsLocalServer    *self,
+                                                  const char       *server_name,
+                                                  const char       *full_server_name,
+                                                  gboolean          abstract);
+void     ls_local_server_clear_names_internal    (LsLocalServer    *self);
+
+/* Like Qt 6 listen (fd): %LS_SOCKET_OPTION_ABSTRACT_NAMESPACE follows the
+ * address listened on (notifies socket-options when it changes). */
+void     ls_local_server_follow_namespace_internal (LsLocalServer  *self,
+                                                    gboolean        abstract);
+
+/* Notifies listening, server-name and full-server-name. */
+void     ls_local_server_notify_listening_internal (LsLocalServer  *self);
+
+/* ls-local-server-listen.c */
+
+/* listen () after the name is resolved: binds @address (not taken), names
+ * the server @server_name, records any error. The caller has checked that
+ * the server is not listening. */
+gboolean ls_local_server_listen_address_internal (LsLocalServer    *self,
+                                                  const LsAddress  *address,
+                                                  const char       *server_name,
+                                                  GError          **error);
 
 /* ls-local-server-accept.c */
 
