@@ -13,7 +13,9 @@ ls_async_task_new (gpointer             source_object,
 {
   GTask *task = g_task_new (source_object, cancellable, callback, user_data);
 
-  g_task_set_source_tag (task, source_tag);
+  /* The function, not GLib's macro: the macro would also name the task
+   * "source_tag" (a g_strdup and a g_free per call, for a useless name). */
+  (g_task_set_source_tag) (task, source_tag);
   g_task_set_check_cancellable (task, FALSE);
   return task;
 }

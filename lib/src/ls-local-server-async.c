@@ -6,7 +6,7 @@
 #include "ls-async-private.h"
 
 /* Built on the public API and signals of the server, like the socket's
- * asynchronous calls (see ls-local-socket-async.c for the reference
+ * asynchronous calls (see ls-local-socket-async-ops.c for the reference
  * scheme that keeps a pending accept from holding the server alive). */
 
 typedef struct _ServerAsync ServerAsync;

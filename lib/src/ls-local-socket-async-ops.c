@@ -109,6 +109,26 @@ ls_socket_op_new (SocketAsync  *sa,
   return op;
 }
 
+void
+ls_socket_op_enqueue (SocketOp *op,
+                      GQueue   *queue)
+{
+  op->queue = queue;
+  op->link.data = op;
+  g_queue_push_tail_link (queue, &op->link);
+}
+
+/* Moves the operations of @from to @to (empty), where op_end() finds them. */
+static void
+queue_take (GQueue *to,
+            GQueue *from)
+{
+  *to = *from;
+  g_queue_init (from);
+  for (GList *l = to->head; l != NULL; l = l->next)
+    ((SocketOp *) l->data)->queue = to;
+}
+
 /* Detaches @op from its socket and frees it; returns its task (owned), to
  * be completed by the caller. Nothing of @op or of the socket's state may
  * be touched once the task is completed: its callback may drop the socket. */
@@ -123,10 +143,8 @@ op_end (SocketOp *op)
     sa->read_op = NULL;
   else if (sa->connect_op == op)
     sa->connect_op = NULL;
-  else if (op->kind == OP_WRITE)
-    g_queue_remove (&sa->write_ops, op);
-  else if (op->kind == OP_DISCONNECT)
-    g_queue_remove (&sa->disconnect_ops, op);
+  else if (op->queue != NULL)
+    g_queue_unlink (op->queue, &op->link);
   if (op->borrowed)
     ls_async_give_back (task);
   g_free (op);
@@ -190,7 +208,8 @@ not_connected_error (SocketAsync *sa,
                      const char  *verb)
 {
   return g_error_new (LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN,
-                      "Cannot %s “%s”: the socket is not connected", verb, socket_async_display_name (sa));
+                      "Cannot %s “%s”: the socket is not connected",
+                      verb, socket_async_display_name (sa));
 }
 
 GError *
@@ -346,36 +365,38 @@ writes_check (SocketAsync *sa)
 static void
 connection_ended (SocketAsync *sa)
 {
-  GQueue writes = sa->write_ops;
-  GQueue disconnects = sa->disconnect_ops;
+  GQueue writes, disconnects;
   SocketOp *read_op = sa->read_op;
   SocketOp *connect_op = sa->connect_op;
   SocketOp *op;
 
-  /* op_end() finds them in neither queue. */
-  g_queue_init (&sa->write_ops);
-  g_queue_init (&sa->disconnect_ops);
+  queue_take (&writes, &sa->write_ops);
+  queue_take (&disconnects, &sa->disconnect_ops);
 
   if (connect_op != NULL)
-    op_return_error (connect_op, ls_socket_async_recorded_error (sa, "connect to",
-                                                 "the connection attempt was given up"));
+    op_return_error (connect_op,
+                     ls_socket_async_recorded_error (sa, "connect to",
+                                                     "the connection attempt was given up"));
 
-  while ((op = g_queue_pop_head (&writes)) != NULL)
+  while ((op = g_queue_peek_head (&writes)) != NULL)
     {
       if (op->target <= sa->written && op->errors == sa->errors)
         op_return_boolean (op, TRUE);
       else if (op->errors != sa->errors)
-        op_return_error (op, ls_socket_async_recorded_error (sa, "write to", "the connection was aborted"));
+        op_return_error (op, ls_socket_async_recorded_error (sa, "write to",
+                                                             "the connection was aborted"));
       else
         op_return_error (op, g_error_new (LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN,
                                           "Cannot write to “%s”: the connection was aborted "
-                                          "before the data was written", socket_async_display_name (sa)));
+                                          "before the data was written",
+                                          socket_async_display_name (sa)));
     }
 
-  while ((op = g_queue_pop_head (&disconnects)) != NULL)
+  while ((op = g_queue_peek_head (&disconnects)) != NULL)
     {
       if (op->errors != sa->errors)
-        op_return_error (op, ls_socket_async_recorded_error (sa, "disconnect from", "the connection failed"));
+        op_return_error (op, ls_socket_async_recorded_error (sa, "disconnect from",
+                                                             "the connection failed"));
       else if (op->target > sa->written)
         op_return_error (op, g_error_new (LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN,
                                           "Cannot disconnect from “%s”: the connection was "

@@ -34,6 +34,8 @@ typedef struct {
   gsize         count;        /* OP_READ_BYTES */
   gint64        target;       /* OP_WRITE, OP_DISCONNECT: sa->written that completes it */
   guint         errors;       /* sa->errors when the operation started */
+  GQueue       *queue;        /* the queue that holds @link (writes, disconnections) */
+  GList         link;         /* no allocation per queued operation */
 } SocketOp;
 
 struct _SocketAsync
@@ -67,6 +69,10 @@ SocketAsync *ls_socket_async_get            (LsLocalSocket *socket);
 SocketOp    *ls_socket_op_new               (SocketAsync   *sa,
                                              SocketOpKind   kind,
                                              GTask         *task);
+
+/* Appends @op to @queue (sa->write_ops or sa->disconnect_ops). */
+void         ls_socket_op_enqueue           (SocketOp      *op,
+                                             GQueue        *queue);
 
 /* Completes the pending read if it can be. */
 void         ls_socket_async_read_try       (SocketAsync   *sa);

@@ -107,7 +107,7 @@ ls_local_socket_connect_to_server_async (LsLocalSocket       *self,
 
   sa = ls_socket_async_get (self);
   task = ls_async_task_new (self, cancellable, callback, user_data,
-                   ls_local_socket_connect_to_server_async);
+                            ls_local_socket_connect_to_server_async);
   if (!task_precheck (sa, task, "connect to"))
     return;
 
@@ -116,7 +116,8 @@ ls_local_socket_connect_to_server_async (LsLocalSocket       *self,
     {
       /* The sync call reports it (error-occurred, recorded error). */
       ls_local_socket_connect_to_server (self, name);
-      ls_async_task_fail (task, ls_socket_async_recorded_error (sa, "connect to", "the socket is already connected"));
+      ls_async_task_fail (task, ls_socket_async_recorded_error (sa, "connect to",
+                                                                "the socket is already connected"));
     }
   else
     {
@@ -194,7 +195,7 @@ ls_local_socket_read_bytes_async (LsLocalSocket       *self,
   if (count == 0)
     {
       GTask *task = ls_async_task_new (self, cancellable, callback, user_data,
-                              ls_local_socket_read_bytes_async);
+                                       ls_local_socket_read_bytes_async);
 
       if (!g_task_return_error_if_cancelled (task))
         g_task_return_pointer (task, g_bytes_new (NULL, 0), (GDestroyNotify) g_bytes_unref);
@@ -365,13 +366,15 @@ ls_local_socket_write_all_async (LsLocalSocket       *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   sa = ls_socket_async_get (self);
-  task = ls_async_task_new (self, cancellable, callback, user_data, ls_local_socket_write_all_async);
+  task = ls_async_task_new (self, cancellable, callback, user_data,
+                            ls_local_socket_write_all_async);
   if (!task_precheck (sa, task, "write to"))
     return;
 
   if (ls_local_socket_write_bytes (self, bytes) < 0)
     {
-      ls_async_task_fail (task, ls_socket_async_recorded_error (sa, "write to", "the socket is not connected"));
+      ls_async_task_fail (task, ls_socket_async_recorded_error (sa, "write to",
+                                                                "the socket is not connected"));
       return;
     }
   queued = ls_local_socket_get_bytes_to_write (self);
@@ -383,7 +386,7 @@ ls_local_socket_write_all_async (LsLocalSocket       *self,
     }
   op = ls_socket_op_new (sa, OP_WRITE, task);
   op->target = sa->written + queued;
-  g_queue_push_tail (&sa->write_ops, op);
+  ls_socket_op_enqueue (op, &sa->write_ops);
 }
 
 /**
@@ -443,7 +446,8 @@ ls_local_socket_disconnect_async (LsLocalSocket       *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   sa = ls_socket_async_get (self);
-  task = ls_async_task_new (self, cancellable, callback, user_data, ls_local_socket_disconnect_async);
+  task = ls_async_task_new (self, cancellable, callback, user_data,
+                            ls_local_socket_disconnect_async);
   if (!task_precheck (sa, task, "disconnect from"))
     return;
 
@@ -455,7 +459,7 @@ ls_local_socket_disconnect_async (LsLocalSocket       *self,
     }
   op = ls_socket_op_new (sa, OP_DISCONNECT, task);
   op->target = sa->written + ls_local_socket_get_bytes_to_write (self);
-  g_queue_push_tail (&sa->disconnect_ops, op);
+  ls_socket_op_enqueue (op, &sa->disconnect_ops);
   /* Ends synchronously when nothing is queued: the state-changed handler
    * completes the operation and GTask defers the callback. */
   ls_local_socket_disconnect_from_server (self);
