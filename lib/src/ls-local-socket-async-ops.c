@@ -412,15 +412,24 @@ connection_ended (SocketAsync *sa)
 
 /* Signal handlers --------------------------------------------------------- */
 
+/* Tries the pending read again; its callback may drop the socket. */
+static void
+read_retry (SocketAsync *sa)
+{
+  LsLocalSocket *socket;
+
+  if (sa->read_op == NULL)
+    return;
+  socket = g_object_ref (sa->socket);
+  ls_socket_async_read_try (sa);
+  g_object_unref (socket);
+}
+
 static void
 on_ready_read (LsLocalSocket *socket,
                SocketAsync   *sa)
 {
-  if (sa->read_op == NULL)
-    return;
-  g_object_ref (socket);
-  ls_socket_async_read_try (sa);
-  g_object_unref (socket);
+  read_retry (sa);
 }
 
 static void
@@ -446,12 +455,7 @@ on_error_occurred (LsLocalSocket *socket,
     return;
   /* The peer is gone and all it sent is buffered: a read sees the end. */
   sa->input_ended = TRUE;
-  if (sa->read_op != NULL)
-    {
-      g_object_ref (socket);
-      ls_socket_async_read_try (sa);
-      g_object_unref (socket);
-    }
+  read_retry (sa);
 }
 
 static void
@@ -501,12 +505,7 @@ on_about_to_close (LsLocalSocket *socket,
                    SocketAsync   *sa)
 {
   sa->closed = TRUE;
-  if (sa->read_op != NULL)
-    {
-      g_object_ref (socket);
-      ls_socket_async_read_try (sa);
-      g_object_unref (socket);
-    }
+  read_retry (sa);
 }
 
 /* The socket is being disposed: take back the references the tasks gave,
