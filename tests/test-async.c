@@ -839,6 +839,92 @@ test_write_all (Pair *pair, gconstpointer data)
   call_clear (&two);
 }
 
+/* The application's bytes-written handlers still hear of every byte that
+ * pending writes send, also when connected after the first call. */
+static void
+count_bytes_written (LsLocalSocket *socket,
+                     gint64         n,
+                     gint64        *total)
+{
+  *total += n;
+}
+
+static void
+test_bytes_written_alongside (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const gsize size = 2 * 1024 * 1024;
+  GBytes *payload = g_bytes_new_take (pattern_new (size, 7), size);
+  Sink sink = { pair->peer, g_byte_array_new (), size };
+  gint64 written = 0;
+  Call call = { 0 };
+
+  g_signal_connect (pair->peer, "ready-read", G_CALLBACK (sink_ready_read), &sink);
+  ls_local_socket_write_all_async (pair->client, payload, NULL, on_call_done, &call);
+  g_signal_connect (pair->client, "bytes-written", G_CALLBACK (count_bytes_written), &written);
+  call_wait (&call);
+  g_assert_true (ls_local_socket_write_all_finish (pair->client, call.result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (written, ==, (gint64) size);
+  while (sink.received->len < size)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpmem (sink.received->data, size, g_bytes_get_data (payload, NULL), size);
+  g_byte_array_unref (sink.received);
+  g_bytes_unref (payload);
+  call_clear (&call);
+}
+
+/* Data the application flushes itself, at once, completes the write; the
+ * callback still comes from the main loop. */
+static void
+test_write_all_flushed (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) hello = g_bytes_new_static ("hello", 5);
+  Call call = { 0 };
+
+  ls_local_socket_write_all_async (pair->client, hello, NULL, on_call_done, &call);
+  ls_local_socket_flush (pair->client);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), ==, 0);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  g_assert_true (ls_local_socket_write_all_finish (pair->client, call.result, &error));
+  g_assert_no_error (error);
+  wait_available (pair->peer, 5);
+  ls_test_run_for (10);
+  g_assert_cmpuint (call.calls, ==, 1);
+  call_clear (&call);
+}
+
+/* An error-occurred handler that drops the last reference to a socket
+ * with a pending read: the read completes once, nothing is touched late. */
+static void
+drop_on_error (LsLocalSocket  *socket,
+               LsSocketError   code,
+               LsLocalSocket **slot)
+{
+  g_clear_object (slot);
+}
+
+static void
+test_unref_in_handler (Pair *pair, gconstpointer data)
+{
+  Call call = { 0 };
+  gboolean finalized;
+
+  track_finalize (pair->peer, &finalized);
+  g_signal_connect (pair->peer, "error-occurred", G_CALLBACK (drop_on_error), &pair->peer);
+  ls_local_socket_read_bytes_async (pair->peer, 10, NULL, on_call_done, &call);
+  g_clear_object (&pair->client);
+  call_wait (&call);
+  g_assert_null (pair->peer);
+  ls_test_run_for (20);
+  g_assert_cmpuint (call.calls, ==, 1);
+  /* The result held the socket (as its source object). */
+  call_clear (&call);
+  g_assert_true (finalized);
+}
+
 static void
 test_disconnect (Pair *pair, gconstpointer data)
 {
@@ -1443,6 +1529,9 @@ main (int   argc,
   PAIR_TEST ("cancel-after", test_cancel_after);
   PAIR_TEST ("write-all", test_write_all);
   PAIR_TEST ("disconnect", test_disconnect);
+  PAIR_TEST ("bytes-written-alongside", test_bytes_written_alongside);
+  PAIR_TEST ("write-all-flushed", test_write_all_flushed);
+  PAIR_TEST ("unref-in-handler", test_unref_in_handler);
   g_test_add_func ("/ls/async/not-connected", test_not_connected);
   PAIR_TEST ("close-pending", test_close_pending);
   PAIR_TEST ("abort-pending", test_abort_pending);

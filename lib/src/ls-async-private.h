@@ -29,46 +29,38 @@ ls_async_give_back (GTask *task)
   g_object_ref (g_task_get_source_object (task));
 }
 
-typedef struct {
-  GTask  *task;
-  GError *error;
-} LsAsyncLater;
+/* A GTask for a call of @source_object tagged @source_tag, whose result,
+ * once returned, is never turned into a cancellation: what it carries was
+ * consumed (read from the buffer, accepted) and would be lost. */
+GTask   *ls_async_task_new                  (gpointer             source_object,
+                                             GCancellable        *cancellable,
+                                             GAsyncReadyCallback  callback,
+                                             gpointer             user_data,
+                                             gpointer             source_tag);
 
-static gboolean
-ls_async_later_cb (gpointer data)
-{
-  LsAsyncLater *later = data;
+/* Fails @task (owned) from the main loop: GTask never completes a task
+ * within the iteration that created it. */
+void     ls_async_task_fail                 (GTask               *task,
+                                             GError              *error);
 
-  g_task_return_error (later->task, g_steal_pointer (&later->error));
-  return G_SOURCE_REMOVE;
-}
+/* Completes @task (owned) with %G_IO_ERROR_CANCELLED and returns TRUE if
+ * its cancellable is already cancelled. */
+gboolean ls_async_task_return_if_cancelled  (GTask               *task);
 
-static void
-ls_async_later_free (gpointer data)
-{
-  LsAsyncLater *later = data;
+/* A source of @task's context that calls @on_cancelled (@data) when the
+ * task's cancellable is cancelled, from any thread; NULL (nothing to pay)
+ * when the call was given no cancellable. */
+GSource *ls_async_cancel_source_new         (GTask               *task,
+                                             gboolean           (*on_cancelled) (GCancellable *cancellable,
+                                                                                 gpointer      data),
+                                             gpointer             data);
 
-  g_clear_error (&later->error);
-  g_object_unref (later->task);
-  g_free (later);
-}
+/* Detaches and drops a source of ls_async_cancel_source_new() (nullable). */
+void     ls_async_cancel_source_free        (GSource             *source);
 
 /* Fails @task (owned) from an idle of its context: used while the source
  * object is being disposed, where no callback should run. */
-static inline void
-ls_async_return_error_later (GTask  *task,
-                             GError *error)
-{
-  LsAsyncLater *later = g_new (LsAsyncLater, 1);
-  GSource *source = g_idle_source_new ();
-
-  later->task = task;
-  later->error = error;
-  g_source_set_priority (source, g_task_get_priority (task));
-  g_source_set_callback (source, ls_async_later_cb, later, ls_async_later_free);
-  g_source_set_static_name (source, "[ls] pending call of a disposed object");
-  g_source_attach (source, g_task_get_context (task));
-  g_source_unref (source);
-}
+void     ls_async_return_error_later        (GTask               *task,
+                                             GError              *error);
 
 G_END_DECLS

@@ -6,7 +6,7 @@
 #include "ls-async-private.h"
 
 /* Built on the public API and signals of the server, like the socket's
- * asynchronous calls (see ls-local-socket-async.c for the reference
+ * asynchronous calls (see ls-local-socket-async-ops.c for the reference
  * scheme that keeps a pending accept from holding the server alive). */
 
 typedef struct _ServerAsync ServerAsync;
@@ -66,11 +66,7 @@ op_end (AcceptOp *op)
 {
   GTask *task = op->task;
 
-  if (op->cancel_source != NULL)
-    {
-      g_source_destroy (op->cancel_source);
-      g_source_unref (op->cancel_source);
-    }
+  ls_async_cancel_source_free (op->cancel_source);
   g_queue_remove (&op->sa->ops, op);
   if (op->borrowed)
     ls_async_give_back (task);
@@ -196,21 +192,14 @@ ls_local_server_accept_async (LsLocalServer       *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   sa = server_async_get (self);
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, ls_local_server_accept_async);
-  /* An accepted connection is never dropped for a late cancellation. */
-  g_task_set_check_cancellable (task, FALSE);
-
-  if (g_task_return_error_if_cancelled (task))
-    {
-      g_object_unref (task);
-      return;
-    }
+  task = ls_async_task_new (self, cancellable, callback, user_data, ls_local_server_accept_async);
+  if (ls_async_task_return_if_cancelled (task))
+    return;
   if (sa->disposed)
     {
-      g_task_return_new_error (task, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
-                               "Cannot accept a connection: the server was disposed");
-      g_object_unref (task);
+      ls_async_task_fail (task, g_error_new_literal (LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
+                                                     "Cannot accept a connection: the server "
+                                                     "was disposed"));
       return;
     }
   if (sa->ops.length == 0 && ls_local_server_has_pending_connections (self))
@@ -223,9 +212,9 @@ ls_local_server_accept_async (LsLocalServer       *self,
     }
   if (!ls_local_server_is_listening (self))
     {
-      g_task_return_new_error (task, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
-                               "Cannot accept a connection: the server is not listening");
-      g_object_unref (task);
+      ls_async_task_fail (task, g_error_new_literal (LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
+                                                     "Cannot accept a connection: the server "
+                                                     "is not listening"));
       return;
     }
 
@@ -233,13 +222,7 @@ ls_local_server_accept_async (LsLocalServer       *self,
   op->sa = sa;
   op->task = task;
   op->borrowed = ls_async_borrow (task);
-  if (cancellable != NULL)
-    {
-      op->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_callback (op->cancel_source, (GSourceFunc) (void (*) (void)) on_cancelled,
-                             op, NULL);
-      g_source_attach (op->cancel_source, g_task_get_context (task));
-    }
+  op->cancel_source = ls_async_cancel_source_new (task, on_cancelled, op);
   g_queue_push_tail (&sa->ops, op);
 }
 
