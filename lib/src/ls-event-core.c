@@ -41,26 +41,6 @@
  * and goes costs no allocation. A burst of closes keeps at most this many. */
 #define MAX_SPARE_WATCHES 64
 
-struct _LsWatch
-{
-  LsEventCore     *core;
-  LsWatchFunc      func;
-  gpointer         owner;
-  LsWatch         *next_deferred;
-  /* In core->watches while live; once freed, next links the graveyard or
-   * the spare list. */
-  LsWatch         *prev;
-  LsWatch         *next;
-  int              fd;
-  /* Bytes, not bit-fields: read on every event and every interest update,
-   * and the struct is 56 bytes either way. */
-  guint8           events;          /* LsWatchCondition: READ, WRITE, HANGUP */
-  guint8           deferred;
-  guint8           freed;
-  guint8           registered;      /* in the epoll set (not when events == 0) */
-};
-G_STATIC_ASSERT (sizeof (LsWatch) <= 7 * sizeof (gpointer));  /* a 64-byte malloc chunk */
-
 /* Where the dispatch budget stands: events handled so far, once the first
  * clock check has run when the time is up, and whether a check found it
  * up. */
@@ -558,15 +538,14 @@ ls_watch_new (LsEventCore      *core,
   return watch;
 }
 
+/* The slow path of ls_watch_set_events(): @events (masked) differs from
+ * what the watch has or how it is registered. */
 void
-ls_watch_set_events (LsWatch          *watch,
-                     LsWatchCondition  events)
+ls_watch_change_events (LsWatch          *watch,
+                        LsWatchCondition  events)
 {
   struct epoll_event ev = { 0 };
 
-  events &= LS_WATCH_READ | LS_WATCH_WRITE | LS_WATCH_HANGUP;
-  if (watch->events == events && (watch->registered == (events != 0)))
-    return;
   watch->events = events;
   check_fork (watch->core);
 
