@@ -19,7 +19,8 @@
  *   rss       opens --conns connections (each echoes 1 byte once) and reports
  *             the growth of the server's VmRSS (--server-pid) per connection
  *   fanin     --total round trips of --size bytes, split over --conns
- *             concurrent connections, driven by one epoll loop
+ *             concurrent connections, driven by one epoll loop (--idle N
+ *             opens N quiet connections first)
  *
  * --verify checks every echoed byte (bulk always checks the length; the
  * round-trip tests always compare the message).
@@ -540,6 +541,7 @@ static void
 run_fanin (void)
 {
   int n = opt_conns;
+  int *idle = NULL;
   FaninConn *conns;
   char *msg = malloc (opt_size), *buf;
   size_t bufsize = opt_size > 65536 ? opt_size : 65536;
@@ -561,6 +563,12 @@ run_fanin (void)
   buf = malloc (bufsize);
   for (size_t i = 0; i < opt_size; i++)
     msg[i] = (char) ('A' + i % 26);
+
+  /* --idle: connections that stay quiet the whole time, opened (and echoed
+   * once, so the server has set them up) before the measured ones. */
+  ensure_nofile ((long) n + opt_idle + 64);
+  if (opt_idle > 0)
+    idle = open_idle (opt_idle);
 
   ep = epoll_create1 (EPOLL_CLOEXEC);
   {
@@ -637,8 +645,11 @@ run_fanin (void)
   elapsed = now () - start;
 
   printf ("{\"test\":\"fanin\",\"value\":%.1f,\"unit\":\"rt/s\","
-          "\"round_trips\":%ld,\"seconds\":%.3f,\"connections\":%d,\"size\":%zu}\n",
-          done / elapsed, done, elapsed, n, opt_size);
+          "\"round_trips\":%ld,\"seconds\":%.3f,\"connections\":%d,\"size\":%zu,"
+          "\"idle\":%d}\n",
+          done / elapsed, done, elapsed, n, opt_size, opt_idle);
+  if (idle != NULL)
+    close_all (idle, opt_idle);
   for (int i = 0; i < n; i++)
     close (conns[i].fd);
   close (ep);
@@ -659,7 +670,7 @@ usage (FILE *out)
            "  --duration S      seconds for connrate and pingpong (3)\n"
            "  --warmup S        pingpong warm-up seconds (0.2)\n"
            "  --size B          message size for pingpong and fanin (64)\n"
-           "  --idle N          pingpong: idle connections opened first (0)\n"
+           "  --idle N          pingpong, fanin: idle connections opened first (0)\n"
            "  --total-mib M     bulk: MiB to send (512)\n"
            "  --chunk B         bulk: bytes per write (65536)\n"
            "  --conns N         rss / fanin: connections (5000)\n"
