@@ -400,6 +400,39 @@ test_dispatch_budget (void)
   ls_event_core_unref (core);
 }
 
+/* References are taken and dropped without the lock unless one may be the
+ * last: threads that create, share and drop the core of one context at
+ * the same time must neither use a freed core nor leak one. */
+static gpointer
+ref_race_thread (gpointer data)
+{
+  GMainContext *context = data;
+
+  for (guint i = 0; i < 2000; i++)
+    {
+      LsEventCore *core = ls_event_core_ref_for_context (context);
+
+      g_assert_nonnull (core);
+      g_assert_true (ls_event_core_get_context (core) == context);
+      ls_event_core_unref (ls_event_core_ref (core));
+      ls_event_core_unref (core);
+    }
+  return NULL;
+}
+
+static void
+test_ref_race (void)
+{
+  GMainContext *context = g_main_context_new ();
+  GThread *threads[4];
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("ref-race", ref_race_thread, context);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+  g_main_context_unref (context);
+}
+
 /* One core per context, shared, and gone with its last user. */
 static void
 test_core_per_context (void)
@@ -440,6 +473,7 @@ main (int argc, char **argv)
   g_test_add_func ("/ls/event-core/bad-descriptor", test_bad_descriptor);
   g_test_add_func ("/ls/event-core/dispatch-budget", test_dispatch_budget);
   g_test_add_func ("/ls/event-core/core-per-context", test_core_per_context);
+  g_test_add_func ("/ls/event-core/ref-race", test_ref_race);
 
   return g_test_run ();
 }
