@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define READ_SIZE 65536
@@ -128,6 +129,9 @@ main (int argc, char **argv)
   loop = g_main_loop_new (NULL, FALSE);
   service = g_socket_service_new ();
   address = g_unix_socket_address_new (argv[1]);
+  /* GSocketListener's default backlog is 10; echo-epoll and echo-uv use
+   * SOMAXCONN (see echo-ls.c). */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (service), SOMAXCONN);
   if (!g_socket_listener_add_address (G_SOCKET_LISTENER (service), address,
                                       G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
                                       NULL, NULL, &error))

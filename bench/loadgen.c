@@ -12,13 +12,15 @@
  *
  *   connrate  connect, 1-byte echo, close, in a loop (--threads, --duration)
  *   pingpong  SIZE-byte round trips on one connection (--size, --duration,
- *             --idle N opens N idle connections first)
+ *             --idle N opens N idle connections first; with --server-pid
+ *             also the growth of the server's VmRSS per idle connection)
  *   bulk      --total-mib MiB in --chunk-byte writes, echo read back
  *             concurrently by another thread
  *   rss       opens --conns connections (each echoes 1 byte once) and reports
  *             the growth of the server's VmRSS (--server-pid) per connection
  *   fanin     --total round trips of --size bytes, split over --conns
- *             concurrent connections, driven by one epoll loop
+ *             concurrent connections, driven by one epoll loop (--idle N
+ *             opens N quiet connections first)
  *
  * --verify checks every echoed byte (bulk always checks the length; the
  * round-trip tests always compare the message).
@@ -82,18 +84,6 @@ now (void)
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void
-raise_nofile (void)
-{
-  struct rlimit rl;
-
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
-}
-
 static long
 nofile_limit (void)
 {
@@ -102,6 +92,32 @@ nofile_limit (void)
   if (getrlimit (RLIMIT_NOFILE, &rl) != 0)
     return 1024;
   return (long) rl.rlim_cur;
+}
+
+/* Makes room for @needed descriptors, or dies saying why not. The soft
+ * limit goes up to the hard one; past that, the hard limit too if we may
+ * (root, or CAP_SYS_RESOURCE), which the kernel caps at fs.nr_open. One
+ * process then holds every idle connection (100,000 and more). */
+static void
+ensure_nofile (long needed)
+{
+  struct rlimit rl;
+
+  if (getrlimit (RLIMIT_NOFILE, &rl) != 0 || (long) rl.rlim_cur >= needed)
+    return;
+  if ((long) rl.rlim_max < needed)
+    rl.rlim_max = (rlim_t) needed;
+  rl.rlim_cur = rl.rlim_max;
+  if (setrlimit (RLIMIT_NOFILE, &rl) != 0)
+    {
+      getrlimit (RLIMIT_NOFILE, &rl);
+      rl.rlim_cur = rl.rlim_max;
+      setrlimit (RLIMIT_NOFILE, &rl);
+    }
+  if (nofile_limit () < needed)
+    die ("RLIMIT_NOFILE is %ld, %ld descriptors are needed (raise the hard limit, "
+         "e.g. ulimit -Hn, as root; the kernel caps it at /proc/sys/fs/nr_open)",
+         nofile_limit (), needed);
 }
 
 /* A blocking connection to the server. On AF_UNIX a blocking connect() waits
@@ -279,21 +295,44 @@ run_connrate (void)
 
 /* ------------------------------------------------------------------ pingpong */
 
+static long read_vmrss_kib (long pid);
+static void sleep_seconds (double s);
+
 static void
 run_pingpong (void)
 {
   char *msg = malloc (opt_size), *echo = malloc (opt_size);
   int *idle = NULL;
   int fd;
-  long count = 0;
-  double start, deadline, elapsed;
+  long count = 0, rss_before = -1, rss_after = -1;
+  double start, deadline, elapsed, idle_seconds = 0;
 
   for (size_t i = 0; i < opt_size; i++)
     msg[i] = (char) ('a' + i % 26);
 
-  if (opt_idle > 0)
-    idle = open_idle (opt_idle);
+  ensure_nofile ((long) opt_idle + 64);
+  /* The measured connection first: with --server-pid its set-up is the
+   * one-time cost (types, the event core) that the idle connections'
+   * RSS must not include. */
   fd = connect_server ();
+  write_all (fd, msg, opt_size);
+  read_exact (fd, echo, opt_size);
+  if (opt_idle > 0)
+    {
+      if (opt_server_pid > 0)
+        {
+          sleep_seconds (opt_settle);
+          rss_before = read_vmrss_kib (opt_server_pid);
+        }
+      idle_seconds = now ();
+      idle = open_idle (opt_idle);
+      idle_seconds = now () - idle_seconds;
+      if (opt_server_pid > 0)
+        {
+          sleep_seconds (opt_settle);
+          rss_after = read_vmrss_kib (opt_server_pid);
+        }
+    }
 
   /* Warm-up. */
   deadline = now () + opt_warmup;
@@ -322,8 +361,13 @@ run_pingpong (void)
   elapsed = now () - start;
 
   printf ("{\"test\":\"pingpong\",\"value\":%.1f,\"unit\":\"rt/s\","
-          "\"round_trips\":%ld,\"seconds\":%.3f,\"size\":%zu,\"idle\":%d}\n",
-          count / elapsed, count, elapsed, opt_size, opt_idle);
+          "\"round_trips\":%ld,\"seconds\":%.3f,\"size\":%zu,\"idle\":%d,"
+          "\"idle_setup_seconds\":%.3f",
+          count / elapsed, count, elapsed, opt_size, opt_idle, idle_seconds);
+  if (rss_before >= 0)
+    printf (",\"rss_before_kib\":%ld,\"rss_after_kib\":%ld,\"idle_rss_per_conn\":%.1f",
+            rss_before, rss_after, (double) (rss_after - rss_before) * 1024.0 / opt_idle);
+  printf ("}\n");
   close (fd);
   if (idle != NULL)
     close_all (idle, opt_idle);
@@ -465,8 +509,7 @@ run_rss (void)
 
   if (opt_server_pid <= 0)
     die ("rss needs --server-pid");
-  if (opt_conns + 64 > nofile_limit ())
-    die ("rss: RLIMIT_NOFILE %ld is too low for %d connections", nofile_limit (), opt_conns);
+  ensure_nofile ((long) opt_conns + 64);
 
   /* One connection first, so one-time set-up is not counted per connection. */
   warm = open_idle (1);
@@ -498,6 +541,7 @@ static void
 run_fanin (void)
 {
   int n = opt_conns;
+  int *idle = NULL;
   FaninConn *conns;
   char *msg = malloc (opt_size), *buf;
   size_t bufsize = opt_size > 65536 ? opt_size : 65536;
@@ -509,8 +553,7 @@ run_fanin (void)
 
   if (n <= 0)
     die ("fanin needs --conns > 0");
-  if (n + 64 > nofile_limit ())
-    die ("fanin: RLIMIT_NOFILE %ld is too low for %d connections", nofile_limit (), n);
+  ensure_nofile ((long) n + 64);
   if (opt_total < n)
     opt_total = n;
   total = opt_total - opt_total % n;  /* the same work for each connection */
@@ -520,6 +563,12 @@ run_fanin (void)
   buf = malloc (bufsize);
   for (size_t i = 0; i < opt_size; i++)
     msg[i] = (char) ('A' + i % 26);
+
+  /* --idle: connections that stay quiet the whole time, opened (and echoed
+   * once, so the server has set them up) before the measured ones. */
+  ensure_nofile ((long) n + opt_idle + 64);
+  if (opt_idle > 0)
+    idle = open_idle (opt_idle);
 
   ep = epoll_create1 (EPOLL_CLOEXEC);
   {
@@ -596,8 +645,11 @@ run_fanin (void)
   elapsed = now () - start;
 
   printf ("{\"test\":\"fanin\",\"value\":%.1f,\"unit\":\"rt/s\","
-          "\"round_trips\":%ld,\"seconds\":%.3f,\"connections\":%d,\"size\":%zu}\n",
-          done / elapsed, done, elapsed, n, opt_size);
+          "\"round_trips\":%ld,\"seconds\":%.3f,\"connections\":%d,\"size\":%zu,"
+          "\"idle\":%d}\n",
+          done / elapsed, done, elapsed, n, opt_size, opt_idle);
+  if (idle != NULL)
+    close_all (idle, opt_idle);
   for (int i = 0; i < n; i++)
     close (conns[i].fd);
   close (ep);
@@ -618,13 +670,13 @@ usage (FILE *out)
            "  --duration S      seconds for connrate and pingpong (3)\n"
            "  --warmup S        pingpong warm-up seconds (0.2)\n"
            "  --size B          message size for pingpong and fanin (64)\n"
-           "  --idle N          pingpong: idle connections opened first (0)\n"
+           "  --idle N          pingpong, fanin: idle connections opened first (0)\n"
            "  --total-mib M     bulk: MiB to send (512)\n"
            "  --chunk B         bulk: bytes per write (65536)\n"
            "  --conns N         rss / fanin: connections (5000)\n"
            "  --total N         fanin: total round trips (200000)\n"
-           "  --server-pid PID  rss: the server whose VmRSS to read\n"
-           "  --settle S        rss: seconds to wait before reading VmRSS (0.5)\n"
+           "  --server-pid PID  rss, pingpong --idle: the server whose VmRSS to read\n"
+           "  --settle S        seconds to wait before reading VmRSS (0.5)\n"
            "  --verify          check every echoed byte\n");
 }
 
@@ -682,7 +734,6 @@ main (int argc, char **argv)
     die ("socket path too long: %s", opt_socket);
 
   signal (SIGPIPE, SIG_IGN);
-  raise_nofile ();
   server_addr.sun_family = AF_UNIX;
   strcpy (server_addr.sun_path, opt_socket);
   server_addr_len = (socklen_t) (offsetof (struct sockaddr_un, sun_path) + strlen (opt_socket) + 1);

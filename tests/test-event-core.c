@@ -8,6 +8,7 @@
 #include "ls-event-core-private.h"
 #include "ls-test-proc.h"
 
+#include <errno.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -150,6 +151,184 @@ test_fork_child_free (Fixture *f, gconstpointer data)
   g_assert_cmpuint (f->calls, >, 0);
 }
 
+/* epoll watches open file descriptions, so freeing a watch must take the
+ * descriptor out of the set itself: a dup() of it (or a forked child's
+ * copy) keeps the description alive after close(), and its events would
+ * otherwise reach the freed watch, or the watch that reuses its memory. */
+static void
+test_free_with_dup (Fixture *f, gconstpointer data)
+{
+  Fixture other = { 0 };
+  int copy;
+
+  f->watch = ls_watch_new (f->core, f->pair[0], LS_WATCH_READ, on_watch, f);
+  copy = dup (f->pair[0]);
+  g_assert_cmpint (copy, >=, 0);
+  g_clear_pointer (&f->watch, ls_watch_free);
+
+  /* Likely the same memory as the watch just freed. */
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, other.pair), ==, 0);
+  other.watch = ls_watch_new (f->core, other.pair[0], LS_WATCH_READ, on_watch, &other);
+  g_assert_nonnull (other.watch);
+
+  g_assert_cmpint (write (f->pair[1], "x", 1), ==, 1);
+  iterate ();
+  g_assert_cmpuint (f->calls, ==, 0);
+  g_assert_cmpuint (other.calls, ==, 0);
+
+  g_assert_cmpint (write (other.pair[1], "y", 1), ==, 1);
+  iterate ();
+  g_assert_cmpuint (other.calls, >, 0);
+
+  ls_watch_free (other.watch);
+  close (other.pair[0]);
+  close (other.pair[1]);
+  close (copy);
+}
+
+/* Two ready watches in one batch; whichever runs first frees the other and
+ * creates a third on a quiet descriptor. The freed watch's event, still in
+ * the batch, is dropped: it must not reach the new watch (freed watches
+ * are only reused once the dispatch is over). */
+typedef struct
+{
+  LsEventCore *core;
+  LsWatch     *watches[3];
+  int          fds[3];
+  guint        calls[3];
+} Swap;
+
+static Swap *swap_of[3];
+static const guint swap_indices[3] = { 0, 1, 2 };
+
+static void
+on_swap (gpointer owner, LsWatchCondition condition)
+{
+  guint *index = owner;
+  Swap *swap = swap_of[*index];
+  char byte;
+
+  swap->calls[*index]++;
+  while (read (swap->fds[*index], &byte, 1) == 1)
+    ;
+  if (*index < 2 && swap->watches[2] == NULL)
+    {
+      guint victim = 1 - *index;
+
+      g_clear_pointer (&swap->watches[victim], ls_watch_free);
+      swap->watches[2] = ls_watch_new (swap->core, swap->fds[2], LS_WATCH_READ, on_swap,
+                                       (gpointer) &swap_indices[2]);
+    }
+}
+
+static void
+test_free_and_new_in_dispatch (void)
+{
+  Swap swap = { ls_event_core_ref_for_context (NULL), { NULL }, { -1, -1, -1 }, { 0 } };
+  int peers[3];
+
+  for (guint i = 0; i < 3; i++)
+    {
+      int pair[2];
+
+      g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair), ==, 0);
+      swap.fds[i] = pair[0];
+      peers[i] = pair[1];
+      swap_of[i] = &swap;
+    }
+  for (guint i = 0; i < 2; i++)
+    {
+      swap.watches[i] = ls_watch_new (swap.core, swap.fds[i], LS_WATCH_READ, on_swap,
+                                      (gpointer) &swap_indices[i]);
+      g_assert_cmpint (write (peers[i], "x", 1), ==, 1);
+    }
+
+  g_main_context_iteration (NULL, FALSE);
+  g_assert_cmpuint (swap.calls[0] + swap.calls[1], ==, 1);
+  g_assert_nonnull (swap.watches[2]);
+  g_assert_cmpuint (swap.calls[2], ==, 0);
+
+  /* The new watch works. */
+  g_assert_cmpint (write (peers[2], "z", 1), ==, 1);
+  iterate ();
+  g_assert_cmpuint (swap.calls[2], ==, 1);
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_clear_pointer (&swap.watches[i], ls_watch_free);
+      close (swap.fds[i]);
+      close (peers[i]);
+    }
+  ls_event_core_unref (swap.core);
+}
+
+/* More watches than the core keeps for reuse come and go twice; every one
+ * of the second generation hears its own descriptor only. */
+static void
+on_count (gpointer owner, LsWatchCondition condition)
+{
+  guint *calls = owner;
+
+  (*calls)++;
+}
+
+static void
+test_many_watches_reused (void)
+{
+  enum { N = 200 };
+  LsEventCore *core = ls_event_core_ref_for_context (NULL);
+  LsWatch *watches[N];
+  int pairs[N][2];
+  guint calls[N] = { 0 };
+
+  for (guint i = 0; i < N; i++)
+    {
+      g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pairs[i]), ==, 0);
+      watches[i] = ls_watch_new (core, pairs[i][0], LS_WATCH_READ, on_count, &calls[i]);
+    }
+  for (guint i = 0; i < N; i++)
+    ls_watch_free (watches[i]);
+  for (guint i = 0; i < N; i++)
+    watches[i] = ls_watch_new (core, pairs[i][0], LS_WATCH_WRITE, on_count, &calls[i]);
+  for (guint i = 0; i < N; i++)
+    ls_watch_set_events (watches[i], i % 2 == 0 ? LS_WATCH_READ : 0);
+  for (guint i = 0; i < N; i++)
+    g_assert_cmpint (write (pairs[i][1], "x", 1), ==, 1);
+  iterate ();
+  for (guint i = 0; i < N; i++)
+    {
+      if (i % 2 == 0)
+        g_assert_cmpuint (calls[i], >, 0);
+      else
+        g_assert_cmpuint (calls[i], ==, 0);
+      ls_watch_free (watches[i]);
+      close (pairs[i][0]);
+      close (pairs[i][1]);
+    }
+  ls_event_core_unref (core);
+}
+
+/* A descriptor epoll refuses fails at ls_watch_new(), with or without
+ * interest. */
+static void
+test_bad_descriptor (void)
+{
+  LsEventCore *core = ls_event_core_ref_for_context (NULL);
+  int pair[2];
+  guint calls = 0;
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), ==, 0);
+  close (pair[0]);
+  close (pair[1]);
+  errno = 0;
+  g_assert_null (ls_watch_new (core, pair[0], LS_WATCH_READ, on_count, &calls));
+  g_assert_cmpint (errno, ==, EBADF);
+  errno = 0;
+  g_assert_null (ls_watch_new (core, pair[0], 0, on_count, &calls));
+  g_assert_cmpint (errno, ==, EBADF);
+  ls_event_core_unref (core);
+}
+
 /* A dispatch gives the main loop back after its time budget, however many
  * descriptors are ready: all are served, over several iterations. */
 typedef struct
@@ -221,6 +400,39 @@ test_dispatch_budget (void)
   ls_event_core_unref (core);
 }
 
+/* References are taken and dropped without the lock unless one may be the
+ * last: threads that create, share and drop the core of one context at
+ * the same time must neither use a freed core nor leak one. */
+static gpointer
+ref_race_thread (gpointer data)
+{
+  GMainContext *context = data;
+
+  for (guint i = 0; i < 2000; i++)
+    {
+      LsEventCore *core = ls_event_core_ref_for_context (context);
+
+      g_assert_nonnull (core);
+      g_assert_true (ls_event_core_get_context (core) == context);
+      ls_event_core_unref (ls_event_core_ref (core));
+      ls_event_core_unref (core);
+    }
+  return NULL;
+}
+
+static void
+test_ref_race (void)
+{
+  GMainContext *context = g_main_context_new ();
+  GThread *threads[4];
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("ref-race", ref_race_thread, context);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+  g_main_context_unref (context);
+}
+
 /* One core per context, shared, and gone with its last user. */
 static void
 test_core_per_context (void)
@@ -254,8 +466,14 @@ main (int argc, char **argv)
               test_free_in_callback, fixture_teardown);
   g_test_add ("/ls/event-core/fork-child-free", Fixture, NULL, fixture_setup,
               test_fork_child_free, fixture_teardown);
+  g_test_add ("/ls/event-core/free-with-dup", Fixture, NULL, fixture_setup,
+              test_free_with_dup, fixture_teardown);
+  g_test_add_func ("/ls/event-core/free-and-new-in-dispatch", test_free_and_new_in_dispatch);
+  g_test_add_func ("/ls/event-core/many-watches-reused", test_many_watches_reused);
+  g_test_add_func ("/ls/event-core/bad-descriptor", test_bad_descriptor);
   g_test_add_func ("/ls/event-core/dispatch-budget", test_dispatch_budget);
   g_test_add_func ("/ls/event-core/core-per-context", test_core_per_context);
+  g_test_add_func ("/ls/event-core/ref-race", test_ref_race);
 
   return g_test_run ();
 }

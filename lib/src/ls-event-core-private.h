@@ -52,7 +52,7 @@ LsWatch     *ls_watch_new                  (LsEventCore   *core,
                                             LsWatchCondition events,
                                             LsWatchFunc    func,
                                             gpointer       owner);
-void         ls_watch_set_events           (LsWatch       *watch,
+void         ls_watch_change_events        (LsWatch       *watch,
                                             LsWatchCondition events);
 LsWatchCondition ls_watch_get_events       (LsWatch       *watch);
 /* Asks for one LS_WATCH_DEFERRED callback at the end of the current
@@ -62,5 +62,40 @@ LsEventCore *ls_watch_get_core             (LsWatch       *watch);
 /* Unregisters; safe from inside the watch's own callback. Call before
  * closing the descriptor. */
 void         ls_watch_free                 (LsWatch       *watch);
+
+/* Only for the inline fast path below: everything else about a watch is
+ * the event core's business (ls-event-core.c). */
+struct _LsWatch
+{
+  LsEventCore     *core;
+  LsWatchFunc      func;
+  gpointer         owner;
+  LsWatch         *next_deferred;
+  /* In core->watches while live; once freed, next links the graveyard or
+   * the spare list. */
+  LsWatch         *prev;
+  LsWatch         *next;
+  int              fd;
+  /* Bytes, not bit-fields: read on every event and every interest update,
+   * and the struct is 56 bytes either way. */
+  guint8           events;          /* LsWatchCondition: READ, WRITE, HANGUP */
+  guint8           deferred;
+  guint8           freed;
+  guint8           registered;      /* in the epoll set (not when events == 0) */
+};
+
+G_STATIC_ASSERT (sizeof (LsWatch) <= 7 * sizeof (gpointer));  /* a 64-byte malloc chunk */
+
+/* Sets the interest (LS_WATCH_READ, WRITE, HANGUP). Inline: sockets call
+ * it after every read and flush, and nearly always nothing changes. */
+static inline void
+ls_watch_set_events (LsWatch          *watch,
+                     LsWatchCondition  events)
+{
+  events &= LS_WATCH_READ | LS_WATCH_WRITE | LS_WATCH_HANGUP;
+  if (G_LIKELY (watch->events == events && watch->registered == (events != 0)))
+    return;
+  ls_watch_change_events (watch, events);
+}
 
 G_END_DECLS

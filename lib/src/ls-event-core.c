@@ -31,21 +31,25 @@
  * are not starved by a thousand busy peers. What is left stays ready in
  * the (level-triggered) epoll set for the next iteration. */
 #define DISPATCH_BUDGET_US 2000
+/* Reading the clock costs about as much as handling a small event, so the
+ * budget is checked every this many events. It starts when the first poll
+ * of a dispatch finds several descriptors ready; a dispatch that finds one
+ * at a time (a ping-pong, a connection's set-up) reads the clock only at
+ * its 8th, 16th, ... event, and its budget starts there. */
+#define EVENTS_PER_CLOCK_CHECK 8
+/* Freed watches kept for the next ls_watch_new(): a connection that comes
+ * and goes costs no allocation. A burst of closes keeps at most this many. */
+#define MAX_SPARE_WATCHES 64
 
-struct _LsWatch
+/* Where the dispatch budget stands: events handled so far, once the first
+ * clock check has run when the time is up, and whether a check found it
+ * up. */
+typedef struct
 {
-  LsEventCore     *core;
-  int              fd;
-  LsWatchCondition events;
-  LsWatchFunc      func;
-  gpointer         owner;
-  LsWatch         *next_deferred;
-  LsWatch         *prev;           /* in core->watches */
-  LsWatch         *next;
-  guint            deferred : 1;
-  guint            freed : 1;
-  guint            registered : 1;  /* in the epoll set (not when events == 0) */
-};
+  guint    events;
+  gint64   deadline;
+  gboolean spent;
+} DispatchBudget;
 
 typedef struct
 {
@@ -55,7 +59,8 @@ typedef struct
 
 struct _LsEventCore
 {
-  gint          ref_count;     /* guarded by cores_lock */
+  /* Atomic; reaching zero (and the lookup in cores) under cores_lock. */
+  gint          ref_count;
   GMainContext *context;
   GSource      *source;
   int           epoll_fd;
@@ -64,7 +69,11 @@ struct _LsEventCore
   LsWatch      *watches;          /* every live watch, to re-register after fork */
   LsWatch      *deferred_head;
   LsWatch      *deferred_tail;
-  GPtrArray    *graveyard;     /* watches freed during dispatch */
+  LsWatch      *graveyard;     /* freed while a dispatch or the deferred list
+                                * may still point at them */
+  LsWatch      *spare;         /* freed, for reuse by ls_watch_new() */
+  guint         n_spare;
+  gboolean      woken;         /* ls_watch_defer() set a ready time */
   guint         dispatching;
   guint         watches_added;  /* ever; a change ends the re-polling */
   guint         repoll_misses;  /* re-polls in a row that found nothing */
@@ -152,6 +161,50 @@ run_deferred (LsEventCore *core)
     }
 }
 
+/* Keeps @watch (freed, in no list) for reuse, or frees it. */
+static void
+recycle_watch (LsEventCore *core,
+               LsWatch     *watch)
+{
+  if (core->n_spare >= MAX_SPARE_WATCHES)
+    {
+      g_free (watch);
+      return;
+    }
+  watch->next = core->spare;
+  core->spare = watch;
+  core->n_spare++;
+}
+
+/* Once no dispatch runs and the deferred list is empty, nothing points at
+ * the watches freed meanwhile any more. */
+static void
+bury_graveyard (LsEventCore *core)
+{
+  LsWatch *watch = core->graveyard;
+
+  core->graveyard = NULL;
+  while (watch != NULL)
+    {
+      LsWatch *next = watch->next;
+
+      recycle_watch (core, watch);
+      watch = next;
+    }
+}
+
+static void
+free_watch_list (LsWatch *watch)
+{
+  while (watch != NULL)
+    {
+      LsWatch *next = watch->next;
+
+      g_free (watch);
+      watch = next;
+    }
+}
+
 /* Waits for nothing: returns the ready events, or 0 (also on error). */
 static int
 poll_ready (LsEventCore        *core,
@@ -166,12 +219,27 @@ poll_ready (LsEventCore        *core,
   return MAX (n, 0);
 }
 
+/* Counts one handled event; FALSE once the dispatch's time is up. */
+static gboolean
+budget_left (DispatchBudget *budget)
+{
+  gint64 now;
+
+  if (++budget->events % EVENTS_PER_CLOCK_CHECK != 0)
+    return TRUE;
+  now = g_get_monotonic_time ();
+  if (budget->deadline == 0)
+    budget->deadline = now + DISPATCH_BUDGET_US;
+  budget->spent = now >= budget->deadline;
+  return !budget->spent;
+}
+
 /* Runs the callbacks of @events until the dispatch's time is up; returns
  * FALSE if it stopped early (the rest stays ready in epoll). */
 static gboolean
 handle_events (struct epoll_event *events,
                int                 n,
-               gint64              deadline)
+               DispatchBudget     *budget)
 {
   for (int i = 0; i < n; i++)
     {
@@ -190,7 +258,7 @@ handle_events (struct epoll_event *events,
       condition &= watch->events;
       if (condition != 0)
         watch->func (watch->owner, condition);
-      if (i + 1 < n && g_get_monotonic_time () >= deadline)
+      if (!budget_left (budget) && i + 1 < n)
         return FALSE;
     }
   return TRUE;
@@ -235,22 +303,27 @@ ls_event_source_dispatch (GSource     *source,
   LsEventCore *core = ((LsEventSource *) source)->core;
   struct epoll_event events[MAX_EVENTS_PER_DISPATCH];
   guint watches_added = core->watches_added;
-  gint64 deadline;
+  DispatchBudget budget = { 0, 0, FALSE };
   gboolean in_time;
   int n;
 
-  g_source_set_ready_time (source, -1);
+  if (core->woken)
+    {
+      core->woken = FALSE;
+      g_source_set_ready_time (source, -1);
+    }
   check_fork (core);
-  deadline = g_get_monotonic_time () + DISPATCH_BUDGET_US;
 
   /* A callback may drop the last object, and with it the core. */
   ls_event_core_ref (core);
   core->dispatching++;
 
   n = poll_ready (core, events, G_N_ELEMENTS (events));
+  if (n > 1)
+    budget.deadline = g_get_monotonic_time () + DISPATCH_BUDGET_US;
   for (guint round = 1; ; round++)
     {
-      in_time = handle_events (events, n, deadline);
+      in_time = handle_events (events, n, &budget);
 
       /* Deferred work (mostly: flushing what ready-read handlers wrote)
        * runs after all reads of this batch, so one round writes once per
@@ -263,15 +336,14 @@ ls_event_source_dispatch (GSource     *source,
        * new-connection and then waits for ready-read must see that data
        * arrive, not find it already read. */
       if (n == 0 || !in_time || round == MAX_ROUNDS_PER_DISPATCH ||
-          watches_added != core->watches_added || !repoll_wanted (core) ||
-          g_get_monotonic_time () >= deadline)
+          watches_added != core->watches_added || !repoll_wanted (core) || budget.spent)
         break;
       n = poll_ready (core, events, G_N_ELEMENTS (events));
       repoll_result (core, n > 0);
     }
 
-  if (--core->dispatching == 0 && core->graveyard->len > 0)
-    g_ptr_array_set_size (core->graveyard, 0);
+  if (--core->dispatching == 0 && core->graveyard != NULL)
+    bury_graveyard (core);
   ls_event_core_unref (core);
 
   return G_SOURCE_CONTINUE;
@@ -297,7 +369,6 @@ ls_event_core_new (GMainContext *context)
   core->context = g_main_context_ref (context);
   core->epoll_fd = epoll_fd;
   core->fork_generation = fork_generation;
-  core->graveyard = g_ptr_array_new_with_free_func (g_free);
   core->source = g_source_new (&ls_event_source_funcs, sizeof (LsEventSource));
   ((LsEventSource *) core->source)->core = core;
   g_source_set_static_name (core->source, "[ls] event core");
@@ -359,29 +430,40 @@ ls_event_core_ref_for_context (GMainContext *context)
     cores = g_hash_table_new (NULL, NULL);
   core = g_hash_table_lookup (cores, context);
   if (core != NULL)
-    core->ref_count++;
+    g_atomic_int_inc (&core->ref_count);
   else if ((core = ls_event_core_new (context)) != NULL)
     g_hash_table_insert (cores, context, core);
   g_mutex_unlock (&cores_lock);
   return core;
 }
 
+/* The caller holds a reference, so the count cannot be reaching zero: no
+ * lock (every dispatch and every socket takes one). */
 LsEventCore *
 ls_event_core_ref (LsEventCore *core)
 {
-  g_mutex_lock (&cores_lock);
-  core->ref_count++;
-  g_mutex_unlock (&cores_lock);
+  g_atomic_int_inc (&core->ref_count);
   return core;
 }
 
 void
 ls_event_core_unref (LsEventCore *core)
 {
+  gint old = g_atomic_int_get (&core->ref_count);
   gboolean last;
 
+  /* Not the last reference: drop it without the lock. */
+  while (old > 1)
+    {
+      if (g_atomic_int_compare_and_exchange_full (&core->ref_count, old, old - 1, &old))
+        return;
+    }
+
+  /* Possibly the last: ls_event_core_ref_for_context() may be handing out
+   * this core right now, so reaching zero and leaving cores is one step
+   * under its lock. */
   g_mutex_lock (&cores_lock);
-  last = --core->ref_count == 0;
+  last = g_atomic_int_dec_and_test (&core->ref_count);
   if (last)
     g_hash_table_remove (cores, core->context);
   g_mutex_unlock (&cores_lock);
@@ -395,7 +477,8 @@ ls_event_core_unref (LsEventCore *core)
   g_source_unref (core->source);
   if (core->epoll_fd >= 0)
     close (core->epoll_fd);
-  g_ptr_array_unref (core->graveyard);
+  free_watch_list (core->graveyard);
+  free_watch_list (core->spare);
   g_main_context_unref (core->context);
   g_free (core);
 }
@@ -414,8 +497,18 @@ ls_watch_new (LsEventCore      *core,
               gpointer          owner)
 {
   struct epoll_event ev = { 0 };
-  LsWatch *watch = g_new0 (LsWatch, 1);
+  LsWatch *watch;
 
+  events &= LS_WATCH_READ | LS_WATCH_WRITE | LS_WATCH_HANGUP;
+  if (core->spare != NULL)
+    {
+      watch = core->spare;
+      core->spare = watch->next;
+      core->n_spare--;
+      *watch = (LsWatch) { 0 };
+    }
+  else
+    watch = g_new0 (LsWatch, 1);
   watch->core = core;
   watch->fd = fd;
   watch->events = events;
@@ -428,29 +521,33 @@ ls_watch_new (LsEventCore      *core,
   if (epoll_ctl (core->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0)
     {
       int saved_errno = errno;
-      g_free (watch);
+      recycle_watch (core, watch);
       errno = saved_errno;
       return NULL;
     }
-  watch->registered = TRUE;
+  /* Added even when wanting nothing, so that a descriptor epoll refuses
+   * fails here; but epoll reports hang-ups even with an empty mask, so such
+   * a watch leaves the set again (see ls_watch_set_events()). */
+  if (events != 0)
+    watch->registered = TRUE;
+  else
+    epoll_ctl (core->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
   watch->next = core->watches;
   if (core->watches != NULL)
     core->watches->prev = watch;
   core->watches = watch;
   core->watches_added++;
-  ls_watch_set_events (watch, events);
   return watch;
 }
 
+/* The slow path of ls_watch_set_events(): @events (masked) differs from
+ * what the watch has or how it is registered. */
 void
-ls_watch_set_events (LsWatch          *watch,
-                     LsWatchCondition  events)
+ls_watch_change_events (LsWatch          *watch,
+                        LsWatchCondition  events)
 {
   struct epoll_event ev = { 0 };
 
-  events &= LS_WATCH_READ | LS_WATCH_WRITE | LS_WATCH_HANGUP;
-  if (watch->events == events && (watch->registered == (events != 0)))
-    return;
   watch->events = events;
   check_fork (watch->core);
 
@@ -492,8 +589,11 @@ ls_watch_defer (LsWatch *watch)
   core->deferred_tail = watch;
 
   /* Outside our dispatch, wake the context to run it soon. */
-  if (core->dispatching == 0)
-    g_source_set_ready_time (core->source, 0);
+  if (core->dispatching == 0 && !core->woken)
+    {
+      core->woken = TRUE;
+      g_source_set_ready_time (core->source, 0);
+    }
 }
 
 LsEventCore *
@@ -512,6 +612,13 @@ ls_watch_free (LsWatch *watch)
 
   core = watch->core;
   check_fork (core);
+  /* Not left to close(): epoll watches the open file description, not the
+   * descriptor, and close() only drops it from the set when no other
+   * descriptor refers to it. One made by dup() (a GSocket or GIOChannel
+   * the application asked for, a copy it keeps) or inherited by a child
+   * of fork() that has not exec'd keeps it registered, and its next event
+   * would carry a pointer to this freed watch. The call costs a few
+   * user-space instructions (and a short kernel path); it stays. */
   if (watch->registered)
     epoll_ctl (core->epoll_fd, EPOLL_CTL_DEL, watch->fd, NULL);
   watch->registered = FALSE;
@@ -522,11 +629,15 @@ ls_watch_free (LsWatch *watch)
     core->watches = watch->next;
   if (watch->next != NULL)
     watch->next->prev = watch->prev;
+  watch->prev = NULL;
 
   /* Pending epoll events or the deferred list may still point at it until
    * the dispatch ends. */
   if (core->dispatching > 0 || watch->deferred)
-    g_ptr_array_add (core->graveyard, watch);
+    {
+      watch->next = core->graveyard;
+      core->graveyard = watch;
+    }
   else
-    g_free (watch);
+    recycle_watch (core, watch);
 }
