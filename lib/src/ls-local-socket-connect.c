@@ -106,7 +106,8 @@ connect_succeeded (LsLocalSocket *self)
                                        self->address->full_name, g_strerror (saved_errno)));
       return;
     }
-  ls_local_socket_replace_names_internal (self, self->server_name ? g_ref_string_acquire (self->server_name) : NULL,
+  ls_local_socket_replace_names_internal (self,
+                                          self->server_name ? g_ref_string_acquire (self->server_name) : NULL,
                                           g_ref_string_new (self->address->full_name));
   g_clear_pointer (&self->address, ls_address_free);
   self->is_open = TRUE;
@@ -220,10 +221,13 @@ ls_local_socket_connect_to_address_internal (LsLocalSocket *self,
 
   if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
     {
+      const char *current = ls_local_socket_display_name_internal (self);
+
       ls_local_socket_emit_error_internal (self, LS_SOCKET_ERROR_OPERATION,
-                                           g_strdup_printf ("Cannot connect to “%s”: Operation not permitted when "
-                                                            "socket is in this state (already connected to “%s”)",
-                                                            name ? name : ls_local_socket_display_name_internal (self), ls_local_socket_display_name_internal (self)));
+                                           g_strdup_printf ("Cannot connect to “%s”: Operation not "
+                                                            "permitted when socket is in this state "
+                                                            "(already connected to “%s”)",
+                                                            name ? name : current, current));
       goto out_unowned;
     }
 
@@ -302,7 +306,9 @@ take_names_from_descriptor (LsLocalSocket *self,
 
       /* Qt 6: a path gives the path and its basename, an abstract address
        * its name for both. */
-      ls_local_socket_replace_names_internal (self, g_ref_string_new (address.abstract ? address.full_name : basename),
+      ls_local_socket_replace_names_internal (self,
+                                              g_ref_string_new (address.abstract ? address.full_name
+                                                                                 : basename),
                                               g_ref_string_new (address.full_name));
       if (address.abstract)
         self->options |= LS_SOCKET_OPTION_ABSTRACT_NAMESPACE;

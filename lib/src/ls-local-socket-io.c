@@ -40,11 +40,13 @@ static void
 emit_peer_closed (LsLocalSocket *self,
                   int            errno_value)
 {
+  char *name = ls_local_socket_current_name_internal (self);
+
   /* Nothing more will come: a handler that waits returns at once instead
    * of finding the end again and reporting it a second time. */
   self->ending = TRUE;
   ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_PEER_CLOSED, NULL);
-  self->closed_name = ls_local_socket_current_name_internal (self) ? g_ref_string_acquire (ls_local_socket_current_name_internal (self)) : NULL;
+  self->closed_name = name != NULL ? g_ref_string_acquire (name) : NULL;
   self->closed_errno = errno_value;
   self->closed_message_due = TRUE;
   ls_local_socket_emit_recorded_error_internal (self);
@@ -133,11 +135,12 @@ receive_fds (LsLocalSocket *self,
     {
       ls_fd_close_all (fds, n_fds);
       g_free (fds);
-      ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_SOCKET_RESOURCE,
-                                             g_strdup_printf ("Cannot read from “%s”: Out of resources (descriptors "
-                                                              "sent with the data were lost: the control message was "
-                                                              "truncated, because this process is out of descriptors "
-                                                              "or the peer sent more than fit)", ls_local_socket_display_name_internal (self)));
+      ls_local_socket_record_errorf_internal (self, LS_SOCKET_ERROR_SOCKET_RESOURCE,
+                                              "Cannot read from “%s”: Out of resources (descriptors "
+                                              "sent with the data were lost: the control message was "
+                                              "truncated, because this process is out of descriptors "
+                                              "or the peer sent more than fit)",
+                                              ls_local_socket_display_name_internal (self));
       self->fd_failure = TRUE;
       return;
     }
@@ -147,10 +150,12 @@ receive_fds (LsLocalSocket *self,
     self->fdq = ls_fd_queue_new ();
   if (ls_fd_queue_push_input (self->fdq, self->input.len, fds, n_fds) > LS_FD_QUEUE_MAX_WAITING)
     {
-      ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_SOCKET_RESOURCE,
-                                             g_strdup_printf ("Cannot read from “%s”: Out of resources (the peer sent "
-                                                              "more than %u descriptors that the application did not "
-                                                              "take)", ls_local_socket_display_name_internal (self), LS_FD_QUEUE_MAX_WAITING));
+      ls_local_socket_record_errorf_internal (self, LS_SOCKET_ERROR_SOCKET_RESOURCE,
+                                              "Cannot read from “%s”: Out of resources (the peer sent "
+                                              "more than %u descriptors that the application did not "
+                                              "take)",
+                                              ls_local_socket_display_name_internal (self),
+                                              LS_FD_QUEUE_MAX_WAITING);
       self->fd_failure = TRUE;
     }
 }

@@ -105,10 +105,11 @@ ls_local_socket_write_message (LsLocalSocket  *self,
   size = g_bytes_get_size (message);
   if (size >= NULL_FRAME_LENGTH - 1)
     {
-      ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE,
-                                             g_strdup_printf ("Cannot write a message to “%s”: Datagram too large "
-                                                              "(%" G_GSIZE_FORMAT " bytes; a frame holds at most %u)",
-                                                              ls_local_socket_display_name_internal (self), size, NULL_FRAME_LENGTH - 2));
+      ls_local_socket_record_errorf_internal (self, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE,
+                                              "Cannot write a message to “%s”: Datagram too large "
+                                              "(%" G_GSIZE_FORMAT " bytes; a frame holds at most %u)",
+                                              ls_local_socket_display_name_internal (self), size,
+                                              NULL_FRAME_LENGTH - 2);
       g_set_error_literal (error, LS_SOCKET_ERROR, self->error, self->error_string);
       return FALSE;
     }
@@ -179,10 +180,11 @@ ls_local_socket_read_message (LsLocalSocket  *self,
     case FRAME_INCOMPLETE:
       return NULL;
     case FRAME_TOO_LARGE:
-      ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE,
-                                             g_strdup_printf ("Cannot read a message from “%s”: Datagram too large "
-                                                              "(the peer announced %u bytes; max-message-size is %u)",
-                                                              ls_local_socket_display_name_internal (self), length, self->max_message_size));
+      ls_local_socket_record_errorf_internal (self, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE,
+                                              "Cannot read a message from “%s”: Datagram too large "
+                                              "(the peer announced %u bytes; max-message-size is %u)",
+                                              ls_local_socket_display_name_internal (self), length,
+                                              self->max_message_size);
       g_set_error_literal (error, LS_SOCKET_ERROR, self->error, self->error_string);
       return NULL;
     case FRAME_COMPLETE:
@@ -272,6 +274,39 @@ ls_local_socket_set_max_message_size (LsLocalSocket *self,
 /* Descriptor passing                                                        */
 /* ------------------------------------------------------------------------ */
 
+/* Duplicates @n_fds (at least one) descriptors, close-on-exec and above
+ * the standard ones, for the output queue to own. NULL, with the error
+ * recorded and nothing left open, if one cannot be duplicated. */
+static int *
+duplicate_fds (LsLocalSocket *self,
+               const int     *fds,
+               gint           n_fds)
+{
+  int *copies = g_new (int, n_fds);
+
+  for (gint i = 0; i < n_fds; i++)
+    {
+      copies[i] = fcntl (fds[i], F_DUPFD_CLOEXEC, 3);
+      if (copies[i] < 0)
+        {
+          int saved_errno = errno;
+          gboolean exhausted = saved_errno == EMFILE || saved_errno == ENFILE;
+
+          ls_fd_close_all (copies, i);
+          g_free (copies);
+          ls_local_socket_record_errorf_internal (self,
+                                                  exhausted ? LS_SOCKET_ERROR_SOCKET_RESOURCE
+                                                            : LS_SOCKET_ERROR_UNKNOWN,
+                                                  "Cannot write descriptors to “%s”: cannot "
+                                                  "duplicate descriptor %d (%s)",
+                                                  ls_local_socket_display_name_internal (self),
+                                                  fds[i], g_strerror (saved_errno));
+          return NULL;
+        }
+    }
+  return copies;
+}
+
 /**
  * ls_local_socket_write_with_fds:
  * @self: a connected socket
@@ -324,18 +359,19 @@ ls_local_socket_write_with_fds (LsLocalSocket  *self,
     fds = g_unix_fd_list_peek_fds (fd_list, &n_fds);
   if (g_bytes_get_size (data) == 0)
     {
-      ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_OPERATION,
-                                             g_strdup_printf ("Cannot write descriptors to “%s”: Operation error "
-                                                              "(descriptors travel with a byte, and the data is empty)",
-                                                              ls_local_socket_display_name_internal (self)));
+      ls_local_socket_record_errorf_internal (self, LS_SOCKET_ERROR_OPERATION,
+                                              "Cannot write descriptors to “%s”: Operation error "
+                                              "(descriptors travel with a byte, and the data is empty)",
+                                              ls_local_socket_display_name_internal (self));
       goto fail;
     }
   if (n_fds > LS_FD_QUEUE_MAX_PER_MESSAGE)
     {
-      ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE,
-                                             g_strdup_printf ("Cannot write descriptors to “%s”: Datagram too large "
-                                                              "(%d descriptors; one write carries at most %d)",
-                                                              ls_local_socket_display_name_internal (self), n_fds, LS_FD_QUEUE_MAX_PER_MESSAGE));
+      ls_local_socket_record_errorf_internal (self, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE,
+                                              "Cannot write descriptors to “%s”: Datagram too large "
+                                              "(%d descriptors; one write carries at most %d)",
+                                              ls_local_socket_display_name_internal (self), n_fds,
+                                              LS_FD_QUEUE_MAX_PER_MESSAGE);
       goto fail;
     }
   /* Not connected (or the wrong thread): the checks of write(), which
@@ -348,25 +384,9 @@ ls_local_socket_write_with_fds (LsLocalSocket  *self,
       return TRUE;
     }
 
-  copies = g_new (int, n_fds);
-  for (gint i = 0; i < n_fds; i++)
-    {
-      copies[i] = fcntl (fds[i], F_DUPFD_CLOEXEC, 3);
-      if (copies[i] < 0)
-        {
-          int saved_errno = errno;
-
-          ls_fd_close_all (copies, i);
-          g_free (copies);
-          ls_local_socket_record_error_internal (self,
-                                                 saved_errno == EMFILE || saved_errno == ENFILE
-                                                 ? LS_SOCKET_ERROR_SOCKET_RESOURCE : LS_SOCKET_ERROR_UNKNOWN,
-                                                 g_strdup_printf ("Cannot write descriptors to “%s”: cannot duplicate "
-                                                                  "descriptor %d (%s)", ls_local_socket_display_name_internal (self), fds[i],
-                                                                  g_strerror (saved_errno)));
-          goto fail;
-        }
-    }
+  copies = duplicate_fds (self, fds, n_fds);
+  if (copies == NULL)
+    goto fail;
 
   if (self->fdq == NULL)
     self->fdq = ls_fd_queue_new ();

@@ -207,6 +207,11 @@ ls_local_socket_schedule_flush_internal (LsLocalSocket *self)
 void      ls_local_socket_record_error_internal      (LsLocalSocket      *self,
                                                       LsSocketError       code,
                                                       char               *message);
+/* ls_local_socket_record_error_internal () with a formatted message. */
+void      ls_local_socket_record_errorf_internal     (LsLocalSocket      *self,
+                                                      LsSocketError       code,
+                                                      const char         *format,
+                                                      ...) G_GNUC_PRINTF (3, 4);
 /* Records the error, then emits error-occurred. */
 void      ls_local_socket_emit_error_internal        (LsLocalSocket      *self,
                                                       LsSocketError       code,

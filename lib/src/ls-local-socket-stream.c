@@ -21,9 +21,9 @@ ls_local_socket_queue_output_internal (LsLocalSocket *self,
     }
   if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTED || self->fd < 0)
     {
-      ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_UNKNOWN,
-                                             g_strdup_printf ("Cannot write to “%s”: the socket is not connected",
-                                                              ls_local_socket_display_name_internal (self)));
+      ls_local_socket_record_errorf_internal (self, LS_SOCKET_ERROR_UNKNOWN,
+                                              "Cannot write to “%s”: the socket is not connected",
+                                              ls_local_socket_display_name_internal (self));
       g_bytes_unref (bytes);
       return -1;
     }

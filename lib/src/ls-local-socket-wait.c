@@ -10,9 +10,10 @@ record_timeout (LsLocalSocket *self,
                 const char    *what,
                 int            msec)
 {
-  ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_SOCKET_TIMEOUT,
-                                         g_strdup_printf ("Cannot wait for %s on “%s”: Socket operation timed out "
-                                                          "(%d ms)", what, ls_local_socket_display_name_internal (self), msec));
+  ls_local_socket_record_errorf_internal (self, LS_SOCKET_ERROR_SOCKET_TIMEOUT,
+                                          "Cannot wait for %s on “%s”: Socket operation timed out "
+                                          "(%d ms)",
+                                          what, ls_local_socket_display_name_internal (self), msec);
 }
 
 typedef enum

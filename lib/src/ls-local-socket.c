@@ -78,6 +78,19 @@ ls_local_socket_record_error_internal (LsLocalSocket *self,
   g_clear_pointer (&self->closed_name, g_ref_string_release);
 }
 
+void
+ls_local_socket_record_errorf_internal (LsLocalSocket *self,
+                                        LsSocketError  code,
+                                        const char    *format,
+                                        ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  ls_local_socket_record_error_internal (self, code, g_strdup_vprintf (format, args));
+  va_end (args);
+}
+
 static void
 format_closed_message (LsLocalSocket *self)
 {
