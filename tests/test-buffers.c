@@ -343,7 +343,7 @@ static void
 push_text (LsOutputQueue *queue,
            const char    *text)
 {
-  ls_output_queue_push (queue, g_bytes_new (text, strlen (text)));
+  ls_output_queue_push (queue, g_bytes_new (text, strlen (text)), strlen (text));
 }
 
 /* The unsent bytes, through the iovecs a send would use. */
@@ -391,13 +391,13 @@ test_output_push (void)
 
   ls_output_queue_init (&queue);
   /* Only the first push into an empty queue asks for a send. */
-  g_assert_true (ls_output_queue_push (&queue, g_bytes_new ("ab", 2)));
-  g_assert_false (ls_output_queue_push (&queue, g_bytes_new ("cd", 2)));
-  g_assert_false (ls_output_queue_push (&queue, g_bytes_new ("e", 1)));
+  g_assert_true (ls_output_queue_push (&queue, g_bytes_new ("ab", 2), 2));
+  g_assert_false (ls_output_queue_push (&queue, g_bytes_new ("cd", 2), 2));
+  g_assert_false (ls_output_queue_push (&queue, g_bytes_new ("e", 1), 1));
   g_assert_cmpuint (queue.rest.length, ==, 2);
   assert_unsent (&queue, "abcde");
   ls_output_queue_clear (&queue);
-  g_assert_true (ls_output_queue_push (&queue, g_bytes_new ("f", 1)));
+  g_assert_true (ls_output_queue_push (&queue, g_bytes_new ("f", 1), 1));
   assert_unsent (&queue, "f");
   ls_output_queue_clear (&queue);
 }

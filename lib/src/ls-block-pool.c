@@ -13,43 +13,37 @@ static GMutex   block_pool_lock;
 static gpointer block_pool[BLOCK_POOL_SIZE];
 static guint    block_pool_len;
 
-/* One block cached per thread spares the lock for every small message. The
- * __thread pointer is the fast path; the GPrivate only frees it when the
- * thread exits. */
-typedef struct
-{
-  gpointer block;
-} ThreadBlockCache;
-
-static __thread ThreadBlockCache *thread_cache;
+/* The __thread pointer is the fast path (ls-block-pool-private.h); the
+ * GPrivate only frees the cache when the thread exits. */
+__thread LsBlockCache *ls_block_thread_cache;
 
 static void
 thread_cache_free (gpointer data)
 {
-  ThreadBlockCache *cache = data;
+  LsBlockCache *cache = data;
 
-  thread_cache = NULL;
+  ls_block_thread_cache = NULL;
   g_free (cache->block);
   g_free (cache);
 }
 
 static GPrivate thread_cache_key = G_PRIVATE_INIT (thread_cache_free);
 
-static ThreadBlockCache *
+static LsBlockCache *
 get_thread_cache (void)
 {
-  if (G_UNLIKELY (thread_cache == NULL))
+  if (G_UNLIKELY (ls_block_thread_cache == NULL))
     {
-      thread_cache = g_new0 (ThreadBlockCache, 1);
-      g_private_set (&thread_cache_key, thread_cache);
+      ls_block_thread_cache = g_new0 (LsBlockCache, 1);
+      g_private_set (&thread_cache_key, ls_block_thread_cache);
     }
-  return thread_cache;
+  return ls_block_thread_cache;
 }
 
 guint8 *
-ls_block_acquire (void)
+ls_block_acquire_slow (void)
 {
-  ThreadBlockCache *cache = get_thread_cache ();
+  LsBlockCache *cache = get_thread_cache ();
   gpointer block = cache->block;
 
   if (block != NULL)
@@ -66,9 +60,9 @@ ls_block_acquire (void)
 }
 
 void
-ls_block_release (gpointer block)
+ls_block_release_slow (gpointer block)
 {
-  ThreadBlockCache *cache = get_thread_cache ();
+  LsBlockCache *cache = get_thread_cache ();
 
   if (cache->block == NULL)
     {

@@ -52,38 +52,6 @@ ls_input_buffer_tail (LsInputBuffer *buffer,
 }
 
 GBytes *
-ls_input_buffer_take (LsInputBuffer *buffer,
-                      gsize          n)
-{
-  GBytes *bytes;
-
-  n = MIN (n, buffer->len);
-  if (n == 0)
-    return g_bytes_new (NULL, 0);
-
-  if (n == buffer->len && buffer->start == 0)
-    {
-      /* The whole buffer: hand it over without copying. */
-      if (buffer->pooled)
-        bytes = g_bytes_new_with_free_func (buffer->data, n, ls_block_release, buffer->data);
-      else
-        bytes = g_bytes_new_take (buffer->data, n);
-      buffer->data = NULL;
-      buffer->pooled = FALSE;
-      buffer->len = buffer->alloc = 0;
-    }
-  else
-    {
-      bytes = g_bytes_new (buffer->data + buffer->start, n);
-      buffer->start += n;
-      buffer->len -= n;
-      if (buffer->len == 0)
-        ls_input_buffer_clear (buffer);
-    }
-  return bytes;
-}
-
-GBytes *
 ls_input_buffer_peek (LsInputBuffer *buffer,
                       gsize          max_size)
 {

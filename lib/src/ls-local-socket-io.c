@@ -18,8 +18,9 @@ typedef union
   struct cmsghdr align;
 } LsControlBuffer;
 
-void
-ls_local_socket_update_watch_internal (LsLocalSocket *self)
+/* Inline here: every read and every flush ends with it. */
+static inline void
+update_watch (LsLocalSocket *self)
 {
   LsWatchCondition events = 0;
 
@@ -34,6 +35,12 @@ ls_local_socket_update_watch_internal (LsLocalSocket *self)
   if (self->output.len > 0 && !self->flush_deferred)
     events |= LS_WATCH_WRITE;
   ls_watch_set_events (self->watch, events);
+}
+
+void
+ls_local_socket_update_watch_internal (LsLocalSocket *self)
+{
+  update_watch (self);
 }
 
 static void
@@ -88,7 +95,7 @@ peer_half_closed (LsLocalSocket *self)
   else
     {
       ls_local_socket_hold_while_closing_internal (self);
-      ls_local_socket_update_watch_internal (self);
+      update_watch (self);
     }
 }
 
@@ -302,7 +309,7 @@ ls_local_socket_read_and_notify_internal (LsLocalSocket *self)
   else if (eof)
     peer_closed (self, eof_errno, TRUE);
   else
-    ls_local_socket_update_watch_internal (self);
+    update_watch (self);
   return got > 0;
 }
 
@@ -482,7 +489,7 @@ ls_local_socket_flush_output_internal (LsLocalSocket *self)
       ls_output_queue_consume (&self->output, n);
     }
 
-  ls_local_socket_update_watch_internal (self);
+  update_watch (self);
   announce_bytes_written (self, total);
   return total;
 }
@@ -535,6 +542,6 @@ ls_local_socket_attach_fd_internal (LsLocalSocket *self,
   self->watch = ls_watch_new (core, fd, LS_WATCH_READ, on_watch, self);
   if (self->watch == NULL)
     return FALSE;
-  ls_local_socket_update_watch_internal (self);
+  update_watch (self);
   return TRUE;
 }

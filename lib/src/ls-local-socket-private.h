@@ -27,11 +27,14 @@ G_BEGIN_DECLS
 /* Where each part lives:
  *   ls-local-socket.c          the GObject, the state machine (set_state,
  *                              teardown, close, abort, disconnect), accessors
- *   ls-local-socket-connect.c  connecting, retrying, adopting a descriptor
+ *   ls-local-socket-connect.c  connecting, retrying, adopting a descriptor,
+ *                              and the settings of a connect (server-name,
+ *                              socket-options, connect-timeout)
  *   ls-local-socket-io.c       the I/O engine: reads, sends, the peer's end
  *   ls-local-socket-stream.c   the byte-stream API (write, read, flush)
  *   ls-local-socket-message.c  framed messages and descriptor passing
- *   ls-local-socket-wait.c     the blocking wait_for_* calls */
+ *   ls-local-socket-wait.c     the blocking wait_for_* calls
+ * and the buffers: ls-input-buffer.c, ls-output-queue.c, ls-block-pool.c. */
 struct _LsLocalSocket
 {
   GObject             parent_instance;
@@ -203,6 +206,61 @@ ls_local_socket_schedule_flush_internal (LsLocalSocket *self)
   ls_watch_defer (self->watch);
 }
 
+/* The signals; their ids are set by class_init (ls-local-socket.c). The
+ * emitters are inline because ready-read and bytes-written are emitted for
+ * every read and write. */
+typedef enum
+{
+  LS_LOCAL_SOCKET_SIGNAL_CONNECTED,
+  LS_LOCAL_SOCKET_SIGNAL_DISCONNECTED,
+  LS_LOCAL_SOCKET_SIGNAL_ERROR_OCCURRED,
+  LS_LOCAL_SOCKET_SIGNAL_STATE_CHANGED,
+  LS_LOCAL_SOCKET_SIGNAL_READY_READ,
+  LS_LOCAL_SOCKET_SIGNAL_BYTES_WRITTEN,
+  LS_LOCAL_SOCKET_SIGNAL_ABOUT_TO_CLOSE,
+  LS_LOCAL_SOCKET_SIGNAL_READ_CHANNEL_FINISHED,
+  LS_LOCAL_SOCKET_N_SIGNALS
+} LsLocalSocketSignal;
+
+G_GNUC_INTERNAL extern guint ls_local_socket_signals_internal[LS_LOCAL_SOCKET_N_SIGNALS];
+
+/* Emits error-occurred for the error recorded last. */
+static inline void
+ls_local_socket_emit_recorded_error_internal (LsLocalSocket *self)
+{
+  g_signal_emit (self, ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_ERROR_OCCURRED],
+                 0, self->error);
+}
+
+static inline void
+ls_local_socket_emit_ready_read_internal (LsLocalSocket *self)
+{
+  g_signal_emit (self, ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_READY_READ], 0);
+}
+
+/* Spares a flush nobody listens to the emission's cost. */
+static inline gboolean
+ls_local_socket_has_bytes_written_handler_internal (LsLocalSocket *self)
+{
+  return g_signal_has_handler_pending (self,
+                                       ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_BYTES_WRITTEN],
+                                       0, TRUE);
+}
+
+static inline void
+ls_local_socket_emit_bytes_written_internal (LsLocalSocket *self,
+                                             gint64         bytes)
+{
+  g_signal_emit (self, ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_BYTES_WRITTEN],
+                 0, bytes);
+}
+
+static inline void
+ls_local_socket_emit_connected_internal (LsLocalSocket *self)
+{
+  g_signal_emit (self, ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_CONNECTED], 0);
+}
+
 /* ls-local-socket.c: errors, signals, the state machine */
 void      ls_local_socket_record_error_internal      (LsLocalSocket      *self,
                                                       LsSocketError       code,
@@ -216,13 +274,6 @@ void      ls_local_socket_record_errorf_internal     (LsLocalSocket      *self,
 void      ls_local_socket_emit_error_internal        (LsLocalSocket      *self,
                                                       LsSocketError       code,
                                                       char               *message);
-/* Emits error-occurred for the error recorded last. */
-void      ls_local_socket_emit_recorded_error_internal (LsLocalSocket    *self);
-void      ls_local_socket_emit_ready_read_internal   (LsLocalSocket      *self);
-void      ls_local_socket_emit_bytes_written_internal (LsLocalSocket     *self,
-                                                      gint64              bytes);
-gboolean  ls_local_socket_has_bytes_written_handler_internal (LsLocalSocket *self);
-void      ls_local_socket_emit_connected_internal    (LsLocalSocket      *self);
 void      ls_local_socket_notify_internal            (LsLocalSocket      *self,
                                                       LsLocalSocketProp   prop);
 void      ls_local_socket_set_state_internal         (LsLocalSocket      *self,

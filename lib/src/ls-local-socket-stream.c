@@ -5,9 +5,10 @@
  */
 #include "ls-local-socket-private.h"
 
-gssize
-ls_local_socket_queue_output_internal (LsLocalSocket *self,
-                                       GBytes        *bytes)
+/* Inline in write() and write_bytes (), which every reply goes through. */
+static inline gssize
+queue_output (LsLocalSocket *self,
+              GBytes        *bytes)
 {
   gsize size = g_bytes_get_size (bytes);
 
@@ -35,9 +36,16 @@ ls_local_socket_queue_output_internal (LsLocalSocket *self,
   /* Written after the current dispatch (or at the next iteration): one
    * write per socket however many times the application wrote. Without a
    * main loop, by the next flush or wait call, as in Qt. */
-  if (ls_output_queue_push (&self->output, bytes) && self->watch != NULL)
+  if (ls_output_queue_push (&self->output, bytes, size) && self->watch != NULL)
     ls_local_socket_schedule_flush_internal (self);
   return size;
+}
+
+gssize
+ls_local_socket_queue_output_internal (LsLocalSocket *self,
+                                       GBytes        *bytes)
+{
+  return queue_output (self, bytes);
 }
 
 /**
@@ -62,7 +70,7 @@ ls_local_socket_write (LsLocalSocket *self,
   g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), -1);
   g_return_val_if_fail (data != NULL || size == 0, -1);
 
-  return ls_local_socket_queue_output_internal (self, g_bytes_new (data, size));
+  return queue_output (self, g_bytes_new (data, size));
 }
 
 /**
@@ -83,7 +91,7 @@ ls_local_socket_write_bytes (LsLocalSocket *self,
   g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), -1);
   g_return_val_if_fail (bytes != NULL, -1);
 
-  return ls_local_socket_queue_output_internal (self, g_bytes_ref (bytes));
+  return queue_output (self, g_bytes_ref (bytes));
 }
 
 GBytes *

@@ -51,20 +51,10 @@
 
 G_DEFINE_FINAL_TYPE (LsLocalSocket, ls_local_socket, G_TYPE_OBJECT)
 
-enum {
-  CONNECTED,
-  DISCONNECTED,
-  ERROR_OCCURRED,
-  STATE_CHANGED,
-  READY_READ,
-  BYTES_WRITTEN,
-  ABOUT_TO_CLOSE,
-  READ_CHANNEL_FINISHED,
-  N_SIGNALS
-};
-
 static GParamSpec *properties[LS_LOCAL_SOCKET_N_PROPS];
-static guint signals[N_SIGNALS];
+guint ls_local_socket_signals_internal[LS_LOCAL_SOCKET_N_SIGNALS];
+
+#define SIGNAL_ID(name) (ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_##name])
 
 void
 ls_local_socket_record_error_internal (LsLocalSocket *self,
@@ -112,39 +102,7 @@ ls_local_socket_emit_error_internal (LsLocalSocket *self,
                                      char          *message)
 {
   ls_local_socket_record_error_internal (self, code, message);
-  g_signal_emit (self, signals[ERROR_OCCURRED], 0, code);
-}
-
-void
-ls_local_socket_emit_recorded_error_internal (LsLocalSocket *self)
-{
-  g_signal_emit (self, signals[ERROR_OCCURRED], 0, self->error);
-}
-
-void
-ls_local_socket_emit_ready_read_internal (LsLocalSocket *self)
-{
-  g_signal_emit (self, signals[READY_READ], 0);
-}
-
-/* Spares a flush that nobody listens to the emission's cost. */
-gboolean
-ls_local_socket_has_bytes_written_handler_internal (LsLocalSocket *self)
-{
-  return g_signal_has_handler_pending (self, signals[BYTES_WRITTEN], 0, TRUE);
-}
-
-void
-ls_local_socket_emit_bytes_written_internal (LsLocalSocket *self,
-                                             gint64         bytes)
-{
-  g_signal_emit (self, signals[BYTES_WRITTEN], 0, bytes);
-}
-
-void
-ls_local_socket_emit_connected_internal (LsLocalSocket *self)
-{
-  g_signal_emit (self, signals[CONNECTED], 0);
+  g_signal_emit (self, SIGNAL_ID (ERROR_OCCURRED), 0, code);
 }
 
 void
@@ -164,7 +122,7 @@ ls_local_socket_set_state_internal (LsLocalSocket      *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[LS_LOCAL_SOCKET_PROP_STATE]);
   /* A notify handler may have moved on already: announce only what is. */
   if (self->state == state)
-    g_signal_emit (self, signals[STATE_CHANGED], 0, state);
+    g_signal_emit (self, SIGNAL_ID (STATE_CHANGED), 0, state);
 }
 
 void
@@ -256,8 +214,8 @@ ls_local_socket_teardown_internal (LsLocalSocket *self,
     }
   if (was_connected)
     {
-      g_signal_emit (self, signals[READ_CHANNEL_FINISHED], 0);
-      g_signal_emit (self, signals[DISCONNECTED], 0);
+      g_signal_emit (self, SIGNAL_ID (READ_CHANNEL_FINISHED), 0);
+      g_signal_emit (self, SIGNAL_ID (DISCONNECTED), 0);
     }
   /* Every caller holds a reference of its own, so this is never the last. */
   if (held)
@@ -478,7 +436,7 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    *
    * Since: 1.0
    */
-  signals[CONNECTED] =
+  SIGNAL_ID (CONNECTED) =
     g_signal_new ("connected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
@@ -491,7 +449,7 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    *
    * Since: 1.0
    */
-  signals[DISCONNECTED] =
+  SIGNAL_ID (DISCONNECTED) =
     g_signal_new ("disconnected", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
@@ -505,7 +463,7 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    *
    * Since: 1.0
    */
-  signals[ERROR_OCCURRED] =
+  SIGNAL_ID (ERROR_OCCURRED) =
     g_signal_new ("error-occurred", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, LS_TYPE_SOCKET_ERROR);
 
@@ -518,7 +476,7 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    *
    * Since: 1.0
    */
-  signals[STATE_CHANGED] =
+  SIGNAL_ID (STATE_CHANGED) =
     g_signal_new ("state-changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, LS_TYPE_LOCAL_SOCKET_STATE);
 
@@ -532,7 +490,7 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    *
    * Since: 1.0
    */
-  signals[READY_READ] =
+  SIGNAL_ID (READY_READ) =
     g_signal_new ("ready-read", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
@@ -547,7 +505,7 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    *
    * Since: 1.0
    */
-  signals[BYTES_WRITTEN] =
+  SIGNAL_ID (BYTES_WRITTEN) =
     g_signal_new ("bytes-written", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_INT64);
 
@@ -560,7 +518,7 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    *
    * Since: 1.0
    */
-  signals[ABOUT_TO_CLOSE] =
+  SIGNAL_ID (ABOUT_TO_CLOSE) =
     g_signal_new ("about-to-close", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 
@@ -573,7 +531,7 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    *
    * Since: 1.0
    */
-  signals[READ_CHANNEL_FINISHED] =
+  SIGNAL_ID (READ_CHANNEL_FINISHED) =
     g_signal_new ("read-channel-finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                   0, NULL, NULL, NULL, G_TYPE_NONE, 0);
 }
@@ -617,7 +575,7 @@ ls_local_socket_close_device_internal (LsLocalSocket *self)
   if (!self->is_open)
     return;
   self->is_open = FALSE;
-  g_signal_emit (self, signals[ABOUT_TO_CLOSE], 0);
+  g_signal_emit (self, SIGNAL_ID (ABOUT_TO_CLOSE), 0);
   ls_local_socket_clear_input_internal (self);
   ls_local_socket_update_watch_internal (self);
 }

@@ -36,13 +36,15 @@ gsize  ls_output_queue_limit_iov (struct iovec  *iov,
                                   gsize          n_iov,
                                   gsize          limit);
 
-/* Queues @bytes (owned, not empty) after everything else. Returns TRUE
- * when the queue was empty, i.e. a send must now be arranged. */
+/* Queues @bytes (owned, not empty) after everything else; @size is its
+ * size, which every caller has at hand. Returns TRUE when the queue was
+ * empty, i.e. a send must now be arranged. */
 static inline gboolean
 ls_output_queue_push (LsOutputQueue *queue,
-                      GBytes        *bytes)
+                      GBytes        *bytes,
+                      gsize          size)
 {
-  queue->len += g_bytes_get_size (bytes);
+  queue->len += size;
   if (queue->head != NULL)
     {
       g_queue_push_tail (&queue->rest, bytes);
@@ -50,15 +52,6 @@ ls_output_queue_push (LsOutputQueue *queue,
     }
   queue->head = bytes;
   return TRUE;
-}
-
-/* Queues a copy of @size bytes (at least one) of @data. */
-static inline gboolean
-ls_output_queue_push_copy (LsOutputQueue *queue,
-                           const void    *data,
-                           gsize          size)
-{
-  return ls_output_queue_push (queue, g_bytes_new (data, size));
 }
 
 /* Points @iov at the unsent bytes, at most @max_iov chunks and @limit
