@@ -372,10 +372,10 @@ assert_unsent (LsOutputQueue *queue,
 static void
 test_output_empty (void)
 {
-  LsOutputQueue queue;
+  /* All zero is an empty queue. */
+  LsOutputQueue queue = { 0 };
   struct iovec iov[4];
 
-  ls_output_queue_init (&queue);
   g_assert_cmpuint (ls_output_queue_fill_iov (&queue, iov, 4, G_MAXSIZE), ==, 0);
   ls_output_queue_clear (&queue);
   ls_output_queue_clear (&queue);
@@ -387,9 +387,8 @@ test_output_empty (void)
 static void
 test_output_push (void)
 {
-  LsOutputQueue queue;
+  LsOutputQueue queue = { 0 };
 
-  ls_output_queue_init (&queue);
   /* Only the first push into an empty queue asks for a send. */
   g_assert_true (ls_output_queue_push (&queue, g_bytes_new ("ab", 2), 2));
   g_assert_false (ls_output_queue_push (&queue, g_bytes_new ("cd", 2), 2));
@@ -405,9 +404,8 @@ test_output_push (void)
 static void
 test_output_partial_consume (void)
 {
-  LsOutputQueue queue;
+  LsOutputQueue queue = { 0 };
 
-  ls_output_queue_init (&queue);
   push_text (&queue, "hello");
   push_text (&queue, " ");
   push_text (&queue, "world");
@@ -428,9 +426,8 @@ test_output_partial_consume (void)
 static void
 test_output_consume_at_boundaries (void)
 {
-  LsOutputQueue queue;
+  LsOutputQueue queue = { 0 };
 
-  ls_output_queue_init (&queue);
   push_text (&queue, "aaa");
   push_text (&queue, "bb");
   push_text (&queue, "c");
@@ -456,12 +453,11 @@ test_output_consume_at_boundaries (void)
 static void
 test_output_iov_past_max (void)
 {
-  LsOutputQueue queue;
+  LsOutputQueue queue = { 0 };
   struct iovec iov[LS_OUTPUT_QUEUE_MAX_IOV];
   guint chunks = LS_OUTPUT_QUEUE_MAX_IOV + 36;
   gsize n_iov;
 
-  ls_output_queue_init (&queue);
   for (guint i = 0; i < chunks; i++)
     {
       char text[2] = { 'A' + i % 26, 0 };
@@ -494,11 +490,10 @@ test_output_iov_past_max (void)
 static void
 test_output_iov_limit (void)
 {
-  LsOutputQueue queue;
+  LsOutputQueue queue = { 0 };
   struct iovec iov[LS_OUTPUT_QUEUE_MAX_IOV];
   gsize n_iov;
 
-  ls_output_queue_init (&queue);
   push_text (&queue, "0123");
   push_text (&queue, "4567");
   push_text (&queue, "89");

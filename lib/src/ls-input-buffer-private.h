@@ -29,9 +29,6 @@ typedef struct
   gboolean  pooled;
 } LsInputBuffer;
 
-/* Drops the content and frees (or gives back) the memory. */
-void          ls_input_buffer_clear      (LsInputBuffer *buffer);
-
 /* Makes room for @space more bytes after the content (compacting it to the
  * front or growing the memory) and returns where they go. Only for a
  * buffer that holds something; an empty one reads through
@@ -87,6 +84,19 @@ ls_input_buffer_end_read (LsInputBuffer *buffer,
         }
       ls_block_release (block);
     }
+}
+
+/* Drops the content and frees (or gives back) the memory. */
+static inline void
+ls_input_buffer_clear (LsInputBuffer *buffer)
+{
+  if (buffer->pooled)
+    ls_block_release (buffer->data);
+  else
+    g_free (buffer->data);
+  buffer->data = NULL;
+  buffer->pooled = FALSE;
+  buffer->start = buffer->len = buffer->alloc = 0;
 }
 
 /* Removes the first @n bytes (at most len) and returns them. The whole

@@ -4,18 +4,6 @@
  */
 #include "ls-input-buffer-private.h"
 
-void
-ls_input_buffer_clear (LsInputBuffer *buffer)
-{
-  if (buffer->pooled)
-    ls_block_release (buffer->data);
-  else
-    g_free (buffer->data);
-  buffer->data = NULL;
-  buffer->pooled = FALSE;
-  buffer->start = buffer->len = buffer->alloc = 0;
-}
-
 guint8 *
 ls_input_buffer_tail (LsInputBuffer *buffer,
                       gsize          space)

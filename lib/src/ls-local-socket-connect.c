@@ -12,16 +12,6 @@
 #define RETRY_FIRST_MS      1
 #define RETRY_MAX_MS        100
 
-void
-ls_local_socket_cancel_retry_internal (LsLocalSocket *self)
-{
-  if (self->retry_source != NULL)
-    {
-      g_source_destroy (self->retry_source);
-      g_clear_pointer (&self->retry_source, g_source_unref);
-    }
-}
-
 /* A new connection (attempt) begins: what an emitter of the previous one
  * still has to do no longer applies to this object. */
 static void

@@ -206,6 +206,18 @@ ls_local_socket_schedule_flush_internal (LsLocalSocket *self)
   ls_watch_defer (self->watch);
 }
 
+/* Stops retrying a connect; inline because every connection's end (and
+ * dispose) passes here, nearly always with nothing to stop. */
+static inline void
+ls_local_socket_cancel_retry_internal (LsLocalSocket *self)
+{
+  if (G_UNLIKELY (self->retry_source != NULL))
+    {
+      g_source_destroy (self->retry_source);
+      g_clear_pointer (&self->retry_source, g_source_unref);
+    }
+}
+
 /* The signals; their ids are set by class_init (ls-local-socket.c). The
  * emitters are inline because ready-read and bytes-written are emitted for
  * every read and write. */
@@ -298,7 +310,6 @@ void      ls_local_socket_replace_names_internal     (LsLocalSocket      *self,
                                                       char               *full_server_name);
 
 /* ls-local-socket-connect.c */
-void      ls_local_socket_cancel_retry_internal      (LsLocalSocket      *self);
 /* One connect() attempt; on a full listen backlog the next one is
  * scheduled (@schedule_retry, with a main loop) after a doubling delay. */
 void      ls_local_socket_try_connect_internal       (LsLocalSocket      *self,

@@ -544,7 +544,6 @@ ls_local_socket_init (LsLocalSocket *self)
   self->error = LS_SOCKET_ERROR_UNKNOWN;
   self->connect_timeout = 30000;
   self->max_message_size = LS_LOCAL_SOCKET_DEFAULT_MAX_MESSAGE_SIZE;
-  ls_output_queue_init (&self->output);
 }
 
 /**

@@ -18,7 +18,8 @@ G_BEGIN_DECLS
 
 /* head, sent up to offset, then the GBytes of rest, in order; len counts
  * the bytes not yet sent. Most writes are one chunk, which needs no list
- * node. No chunk is empty. Initialise with ls_output_queue_init (). */
+ * node. No chunk is empty, and rest is empty whenever head is NULL. All
+ * zero is a valid empty queue. */
 typedef struct
 {
   GBytes  *head;
@@ -27,14 +28,23 @@ typedef struct
   gsize    len;
 } LsOutputQueue;
 
-void   ls_output_queue_init      (LsOutputQueue *queue);
-/* Drops every unsent byte; the queue stays usable. */
-void   ls_output_queue_clear     (LsOutputQueue *queue);
+void   ls_output_queue_clear_slow (LsOutputQueue *queue);
 /* Cuts the first @n_iov entries of @iov after @limit bytes; returns how
  * many entries remain. */
 gsize  ls_output_queue_limit_iov (struct iovec  *iov,
                                   gsize          n_iov,
                                   gsize          limit);
+
+/* Drops every unsent byte; the queue stays usable. Inline: every
+ * connection's end clears a queue that is nearly always empty. */
+static inline void
+ls_output_queue_clear (LsOutputQueue *queue)
+{
+  if (queue->head != NULL)
+    ls_output_queue_clear_slow (queue);
+  queue->offset = 0;
+  queue->len = 0;
+}
 
 /* Queues @bytes (owned, not empty) after everything else; @size is its
  * size, which every caller has at hand. Returns TRUE when the queue was

@@ -5,21 +5,10 @@
 #include "ls-output-queue-private.h"
 
 void
-ls_output_queue_init (LsOutputQueue *queue)
-{
-  queue->head = NULL;
-  g_queue_init (&queue->rest);
-  queue->offset = 0;
-  queue->len = 0;
-}
-
-void
-ls_output_queue_clear (LsOutputQueue *queue)
+ls_output_queue_clear_slow (LsOutputQueue *queue)
 {
   g_clear_pointer (&queue->head, g_bytes_unref);
   g_queue_clear_full (&queue->rest, (GDestroyNotify) g_bytes_unref);
-  queue->offset = 0;
-  queue->len = 0;
 }
 
 gsize
