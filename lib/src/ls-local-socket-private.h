@@ -1,4 +1,6 @@
-/* ls-local-socket-private.h: what LsLocalServer needs of LsLocalSocket
+/* ls-local-socket-private.h: LsLocalSocket's instance, shared by the
+ * socket's own files (ls-local-socket*.c), and what LsLocalServer and the
+ * GIO boundary need of it
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -8,11 +10,101 @@
 # error "ls-local-socket-private.h is private to the Ls library."
 #endif
 
+#include <pthread.h>
+
 #include "ls-local-socket.h"
 #include "ls-event-core-private.h"
+#include "ls-fd-queue-private.h"
+#include "ls-input-buffer-private.h"
 #include "ls-names-private.h"
+#include "ls-output-queue-private.h"
 
 G_BEGIN_DECLS
+
+#define LS_LOCAL_SOCKET_UNKNOWN_ERROR_TEXT        "Unknown error"
+#define LS_LOCAL_SOCKET_DEFAULT_MAX_MESSAGE_SIZE  (16 * 1024 * 1024)
+
+/* Where each part lives:
+ *   ls-local-socket.c          the GObject, the state machine (set_state,
+ *                              teardown, close, abort, disconnect), accessors
+ *   ls-local-socket-connect.c  connecting, retrying, adopting a descriptor,
+ *                              and the settings of a connect (server-name,
+ *                              socket-options, connect-timeout)
+ *   ls-local-socket-io.c       the I/O engine: reads, sends, the peer's end
+ *   ls-local-socket-stream.c   the byte-stream API (write, read, flush)
+ *   ls-local-socket-message.c  framed messages and descriptor passing
+ *   ls-local-socket-wait.c     the blocking wait_for_* calls
+ * and the buffers: ls-input-buffer.c, ls-output-queue.c, ls-block-pool.c. */
+struct _LsLocalSocket
+{
+  GObject             parent_instance;
+
+  int                 fd;
+  LsLocalSocketState  state;
+  LsEventCore        *core;           /* NULL when no main loop serves the socket */
+  LsWatch            *watch;
+  /* The thread that connected or adopted it; pthread_self () is a plain
+   * register read, g_thread_self () a lookup, and write() checks it. */
+  pthread_t           owner_thread;       /* valid with has_owner */
+
+  /* GRefStrings: accepted sockets share their server's names. */
+  char               *server_name;
+  char               *full_server_name;
+  LsSocketOptions     options;
+  gint                connect_timeout;
+  gint64              read_buffer_size;
+  /* Framed messages: while the frame at the front of the input is
+   * message_need bytes long, that many may be buffered even beyond
+   * read_buffer_size (0 when no frame is being assembled). */
+  guint               max_message_size;
+  gsize               message_need;
+
+  /* Counts connections (connect attempts, adoptions): a handler may end
+   * one and start the next inside an emission, and whoever emitted must
+   * then leave the new one alone. */
+  guint               life;
+
+  LsSocketError       error;
+  char               *error_string;
+  /* A peer-closed message is formatted only when asked for: a server of
+   * many short connections would otherwise format one per connection for
+   * nobody. closed_name is a GRefString (or NULL), closed_errno 0 for EOF. */
+  char               *closed_name;
+  int                 closed_errno;
+
+  LsInputBuffer       input;
+  LsOutputQueue       output;
+  gint64              written_unannounced;  /* by a bytes-written handler's flush */
+
+  /* Descriptors sent or received with the stream; NULL until the first. */
+  LsFdQueue          *fdq;
+
+  /* Connecting while the listen backlog is full. */
+  LsAddress          *address;                /* only while connecting */
+  GSource            *retry_source;
+  guint               retry_ms;
+  gint64              connect_deadline;
+
+  guint               is_open : 1;              /* QIODevice-style "open" */
+  guint               flush_deferred : 1;       /* a deferred flush is coming */
+  guint               emitting_ready_read : 1;
+  guint               ready_read_missed : 1;     /* data came during the emission */
+  guint               emitting_bytes_written : 1;
+  guint               tearing_down : 1;
+  guint               closed_message_due : 1;   /* error_string still to format */
+  guint               read_eof : 1;             /* the peer sent its last byte */
+  guint               closing_hold : 1;         /* a reference kept while flushing to close */
+  guint               ending : 1;               /* the peer-closed sequence is under way */
+  guint               starting_connect : 1;     /* in connect_to_server's CONNECTING emission */
+  guint               has_owner : 1;
+  guint               draining : 1;             /* taking in all the gone peer sent */
+  guint               has_gsocket : 1;          /* get_socket () made one (qdata) */
+  guint               fd_failure : 1;           /* received descriptors were lost or too many */
+};
+
+/* ------------------------------------------------------------------------ */
+/* For LsLocalServer and the GIO boundary                                    */
+/* ------------------------------------------------------------------------ */
 
 /* Wraps a freshly accepted descriptor (owned) on @core's context; names are
  * the server's GRefStrings (shared), as Qt 6 reports them. NULL with @error set on failure, in
@@ -39,5 +131,215 @@ void           ls_local_socket_connect_to_address_internal (LsLocalSocket *self,
  * never ask for one pay nothing. */
 void           ls_local_socket_mark_gsocket    (LsLocalSocket    *self);
 void           ls_local_socket_release_gsocket (LsLocalSocket    *self);
+
+/* ------------------------------------------------------------------------ */
+/* Shared by the socket's own files                                          */
+/* ------------------------------------------------------------------------ */
+
+/* Holding a reference across emissions: every signal handler is user code
+ * that may drop the last reference to the socket (unref it, or close and
+ * unref it). Whoever emits a signal, or calls something that may, and
+ * touches the socket afterwards holds a reference from before the first
+ * emission until it is done; either itself, with this pair, or through its
+ * caller (as on_watch () does around reading). */
+static inline LsLocalSocket *
+ls_local_socket_hold_internal (LsLocalSocket *self)
+{
+  return g_object_ref (self);
+}
+
+static inline void
+ls_local_socket_unhold_internal (LsLocalSocket *self)
+{
+  g_object_unref (self);
+}
+
+/* The properties, for ls_local_socket_notify_internal (). */
+typedef enum
+{
+  LS_LOCAL_SOCKET_PROP_0,
+  LS_LOCAL_SOCKET_PROP_SERVER_NAME,
+  LS_LOCAL_SOCKET_PROP_FULL_SERVER_NAME,
+  LS_LOCAL_SOCKET_PROP_SOCKET_OPTIONS,
+  LS_LOCAL_SOCKET_PROP_READ_BUFFER_SIZE,
+  LS_LOCAL_SOCKET_PROP_CONNECT_TIMEOUT,
+  LS_LOCAL_SOCKET_PROP_STATE,
+  LS_LOCAL_SOCKET_PROP_MAX_MESSAGE_SIZE,
+  LS_LOCAL_SOCKET_N_PROPS
+} LsLocalSocketProp;
+
+/* The name errors mention: a GRefString, or NULL before any was set. */
+static inline char *
+ls_local_socket_current_name_internal (LsLocalSocket *self)
+{
+  return self->full_server_name != NULL ? self->full_server_name : self->server_name;
+}
+
+static inline const char *
+ls_local_socket_display_name_internal (LsLocalSocket *self)
+{
+  char *name = ls_local_socket_current_name_internal (self);
+
+  return name != NULL ? name : "";
+}
+
+/* Whether the socket takes in more input now. */
+static inline gboolean
+ls_local_socket_read_allowed_internal (LsLocalSocket *self)
+{
+  if (self->read_eof)
+    return FALSE;
+  /* After close() incoming data is discarded, so the limit does not apply;
+   * nor once the peer has gone (see peer_gone()), nor to the rest of a
+   * framed message being assembled. */
+  return !self->is_open || self->draining || self->read_buffer_size <= 0 ||
+         (gint64) self->input.len < self->read_buffer_size ||
+         self->input.len < self->message_need;
+}
+
+/* Has the queued output written from the main loop (after the current
+ * dispatch, or at the next iteration). Needs a watch. */
+static inline void
+ls_local_socket_schedule_flush_internal (LsLocalSocket *self)
+{
+  self->flush_deferred = TRUE;
+  ls_watch_defer (self->watch);
+}
+
+/* Stops retrying a connect; inline because every connection's end (and
+ * dispose) passes here, nearly always with nothing to stop. */
+static inline void
+ls_local_socket_cancel_retry_internal (LsLocalSocket *self)
+{
+  if (G_UNLIKELY (self->retry_source != NULL))
+    {
+      g_source_destroy (self->retry_source);
+      g_clear_pointer (&self->retry_source, g_source_unref);
+    }
+}
+
+/* The signals; their ids are set by class_init (ls-local-socket.c). The
+ * emitters are inline because ready-read and bytes-written are emitted for
+ * every read and write. */
+typedef enum
+{
+  LS_LOCAL_SOCKET_SIGNAL_CONNECTED,
+  LS_LOCAL_SOCKET_SIGNAL_DISCONNECTED,
+  LS_LOCAL_SOCKET_SIGNAL_ERROR_OCCURRED,
+  LS_LOCAL_SOCKET_SIGNAL_STATE_CHANGED,
+  LS_LOCAL_SOCKET_SIGNAL_READY_READ,
+  LS_LOCAL_SOCKET_SIGNAL_BYTES_WRITTEN,
+  LS_LOCAL_SOCKET_SIGNAL_ABOUT_TO_CLOSE,
+  LS_LOCAL_SOCKET_SIGNAL_READ_CHANNEL_FINISHED,
+  LS_LOCAL_SOCKET_N_SIGNALS
+} LsLocalSocketSignal;
+
+G_GNUC_INTERNAL extern guint ls_local_socket_signals_internal[LS_LOCAL_SOCKET_N_SIGNALS];
+
+/* Emits error-occurred for the error recorded last. */
+static inline void
+ls_local_socket_emit_recorded_error_internal (LsLocalSocket *self)
+{
+  g_signal_emit (self, ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_ERROR_OCCURRED],
+                 0, self->error);
+}
+
+static inline void
+ls_local_socket_emit_ready_read_internal (LsLocalSocket *self)
+{
+  g_signal_emit (self, ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_READY_READ], 0);
+}
+
+/* Spares a flush nobody listens to the emission's cost. */
+static inline gboolean
+ls_local_socket_has_bytes_written_handler_internal (LsLocalSocket *self)
+{
+  return g_signal_has_handler_pending (self,
+                                       ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_BYTES_WRITTEN],
+                                       0, TRUE);
+}
+
+static inline void
+ls_local_socket_emit_bytes_written_internal (LsLocalSocket *self,
+                                             gint64         bytes)
+{
+  g_signal_emit (self, ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_BYTES_WRITTEN],
+                 0, bytes);
+}
+
+static inline void
+ls_local_socket_emit_connected_internal (LsLocalSocket *self)
+{
+  g_signal_emit (self, ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_CONNECTED], 0);
+}
+
+/* ls-local-socket.c: errors, signals, the state machine */
+void      ls_local_socket_record_error_internal      (LsLocalSocket      *self,
+                                                      LsSocketError       code,
+                                                      char               *message);
+/* ls_local_socket_record_error_internal () with a formatted message. */
+void      ls_local_socket_record_errorf_internal     (LsLocalSocket      *self,
+                                                      LsSocketError       code,
+                                                      const char         *format,
+                                                      ...) G_GNUC_PRINTF (3, 4);
+/* Records the error, then emits error-occurred. */
+void      ls_local_socket_emit_error_internal        (LsLocalSocket      *self,
+                                                      LsSocketError       code,
+                                                      char               *message);
+void      ls_local_socket_notify_internal            (LsLocalSocket      *self,
+                                                      LsLocalSocketProp   prop);
+void      ls_local_socket_set_state_internal         (LsLocalSocket      *self,
+                                                      LsLocalSocketState  state);
+/* The end of every connected life: resources first, then the signals. */
+void      ls_local_socket_teardown_internal          (LsLocalSocket      *self,
+                                                      gboolean            through_closing);
+/* Keeps a reference while a graceful close still has output to deliver
+ * from the main loop; teardown drops it. */
+void      ls_local_socket_hold_while_closing_internal (LsLocalSocket     *self);
+/* Closes the descriptor and drops everything tied to it, without signals. */
+void      ls_local_socket_release_fd_internal        (LsLocalSocket      *self);
+/* QIODevice::close(): about-to-close, then the read buffer goes. */
+void      ls_local_socket_close_device_internal      (LsLocalSocket      *self);
+/* Drops the unread input (and its descriptors) or the unsent output. */
+void      ls_local_socket_clear_input_internal       (LsLocalSocket      *self);
+void      ls_local_socket_clear_output_internal      (LsLocalSocket      *self);
+/* Takes @server_name and @full_server_name (GRefStrings or NULL) and
+ * notifies each name that changed. */
+void      ls_local_socket_replace_names_internal     (LsLocalSocket      *self,
+                                                      char               *server_name,
+                                                      char               *full_server_name);
+
+/* ls-local-socket-connect.c */
+/* One connect() attempt; on a full listen backlog the next one is
+ * scheduled (@schedule_retry, with a main loop) after a doubling delay. */
+void      ls_local_socket_try_connect_internal       (LsLocalSocket      *self,
+                                                      gboolean            schedule_retry);
+
+/* ls-local-socket-io.c: the I/O engine */
+/* Registers a connected descriptor with @core (owned, nullable: no main
+ * loop serves the socket). FALSE with errno set if the watch cannot be made. */
+gboolean  ls_local_socket_attach_fd_internal         (LsLocalSocket      *self,
+                                                      LsEventCore        *core,
+                                                      int                 fd);
+void      ls_local_socket_update_watch_internal      (LsLocalSocket      *self);
+/* Reads, emits ready-read and handles end-of-file. Returns whether new
+ * bytes arrived. */
+gboolean  ls_local_socket_read_and_notify_internal   (LsLocalSocket      *self);
+/* Writes as much queued output as the kernel takes. Returns the number of
+ * bytes written, or -1 if the connection broke. */
+gssize    ls_local_socket_flush_output_internal      (LsLocalSocket      *self);
+/* The peer has gone: takes in what it sent, then ends the connection. */
+void      ls_local_socket_peer_gone_internal         (LsLocalSocket      *self,
+                                                      int                 errno_value,
+                                                      gboolean            through_closing);
+
+/* ls-local-socket-stream.c */
+/* Queues @bytes (owned) after the checks of write(). Returns their size,
+ * or -1 (recorded) when the socket cannot write. */
+gssize    ls_local_socket_queue_output_internal      (LsLocalSocket      *self,
+                                                      GBytes             *bytes);
+/* Removes @n buffered bytes (at most what is buffered) and returns them. */
+GBytes   *ls_local_socket_take_input_internal        (LsLocalSocket      *self,
+                                                      gsize               n);
 
 G_END_DECLS
