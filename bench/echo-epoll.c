@@ -41,6 +41,7 @@
 
 #ifdef ECHO_GLIB_LOOP
 #include <glib.h>
+#include <glib-unix.h>
 #endif
 #ifdef ECHO_GOBJECT_FLOOR
 #include <ls/ls.h>
