@@ -1,16 +1,19 @@
 /* ls-local-socket-async-ops.c: the pending operations behind the
- * asynchronous calls of LsLocalSocket, and the socket signals that
+ * asynchronous calls of LsLocalSocket, and the socket events that
  * complete them
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "ls-local-socket-async-private.h"
+#include "ls-local-socket-private.h"
 #include "ls-async-private.h"
 
-/* Built on the public API and the signals of the socket only: the calls
- * are a layer over what an application could write itself, so they cannot
- * disturb a socket that never uses them, and such a socket pays nothing for
- * them (their state lives in qdata, created by the first call).
+/* Built on the public API of the socket, and told of its events (where it
+ * emits ready-read, bytes-written, state-changed, error-occurred, connected
+ * and about-to-close) through one private hook rather than six signal
+ * handlers, which would cost every emission the generic marshaller and make
+ * the socket emit bytes-written for nobody else. A socket that never uses
+ * the calls pays nothing for them: their state is created by the first.
  *
  * A pending operation must not keep its socket alive: an application that
  * drops its last reference while a read waits would otherwise leak the
@@ -36,12 +39,8 @@ socket_async_free (gpointer data)
 }
 
 static void on_disposed (gpointer data, GObject *where_the_object_was);
-static void on_ready_read (LsLocalSocket *socket, SocketAsync *sa);
-static void on_bytes_written (LsLocalSocket *socket, gint64 n, SocketAsync *sa);
-static void on_state_changed (LsLocalSocket *socket, LsLocalSocketState state, SocketAsync *sa);
-static void on_error_occurred (LsLocalSocket *socket, LsSocketError code, SocketAsync *sa);
-static void on_connected (LsLocalSocket *socket, SocketAsync *sa);
-static void on_about_to_close (LsLocalSocket *socket, SocketAsync *sa);
+static void on_socket_event (LsLocalSocket *socket, LsSocketEvent event, gint64 value,
+                             gpointer data);
 
 static void
 update_name (SocketAsync *sa)
@@ -60,11 +59,8 @@ update_name (SocketAsync *sa)
 SocketAsync *
 ls_socket_async_get (LsLocalSocket *socket)
 {
-  SocketAsync *sa;
+  SocketAsync *sa = ls_local_socket_get_event_hook_data (socket);
 
-  if (G_UNLIKELY (socket_async_quark == 0))
-    socket_async_quark = g_quark_from_static_string ("ls-local-socket-async");
-  sa = g_object_get_qdata (G_OBJECT (socket), socket_async_quark);
   if (G_LIKELY (sa != NULL))
     {
       update_name (sa);
@@ -78,14 +74,13 @@ ls_socket_async_get (LsLocalSocket *socket)
   sa->input_ended = sa->last_state == LS_LOCAL_SOCKET_STATE_UNCONNECTED &&
                     ls_local_socket_get_error (socket) == LS_SOCKET_ERROR_PEER_CLOSED;
   update_name (sa);
+  /* The qdata only frees it with the socket; calls find it through the
+   * hook's data, and the hook stays (ignored) once the socket is disposed. */
+  if (G_UNLIKELY (socket_async_quark == 0))
+    socket_async_quark = g_quark_from_static_string ("ls-local-socket-async");
   g_object_set_qdata_full (G_OBJECT (socket), socket_async_quark, sa, socket_async_free);
   g_object_weak_ref (G_OBJECT (socket), on_disposed, sa);
-  g_signal_connect (socket, "ready-read", G_CALLBACK (on_ready_read), sa);
-  g_signal_connect (socket, "bytes-written", G_CALLBACK (on_bytes_written), sa);
-  g_signal_connect (socket, "state-changed", G_CALLBACK (on_state_changed), sa);
-  g_signal_connect (socket, "error-occurred", G_CALLBACK (on_error_occurred), sa);
-  g_signal_connect (socket, "connected", G_CALLBACK (on_connected), sa);
-  g_signal_connect (socket, "about-to-close", G_CALLBACK (on_about_to_close), sa);
+  ls_local_socket_set_event_hook (socket, on_socket_event, sa);
   return sa;
 }
 
@@ -410,7 +405,7 @@ connection_ended (SocketAsync *sa)
     ls_socket_async_read_try (sa);
 }
 
-/* Signal handlers --------------------------------------------------------- */
+/* The socket's events (where it emits the signals of the same names) ------ */
 
 /* Tries the pending read again; its callback may drop the socket. */
 static void
@@ -508,6 +503,41 @@ on_about_to_close (LsLocalSocket *socket,
   read_retry (sa);
 }
 
+static void
+on_socket_event (LsLocalSocket *socket,
+                 LsSocketEvent  event,
+                 gint64         value,
+                 gpointer       data)
+{
+  SocketAsync *sa = data;
+
+  /* As signal handlers would be, gone with the disposal. */
+  if (sa->disposed)
+    return;
+  switch (event)
+    {
+    case LS_SOCKET_EVENT_READY_READ:
+      on_ready_read (socket, sa);
+      break;
+    case LS_SOCKET_EVENT_BYTES_WRITTEN:
+      on_bytes_written (socket, value, sa);
+      break;
+    case LS_SOCKET_EVENT_STATE_CHANGED:
+      on_state_changed (socket, (LsLocalSocketState) value, sa);
+      break;
+    case LS_SOCKET_EVENT_ERROR_OCCURRED:
+      on_error_occurred (socket, (LsSocketError) value, sa);
+      break;
+    case LS_SOCKET_EVENT_CONNECTED:
+      on_connected (socket, sa);
+      break;
+    case LS_SOCKET_EVENT_ABOUT_TO_CLOSE:
+    default:
+      on_about_to_close (socket, sa);
+      break;
+    }
+}
+
 /* The socket is being disposed: take back the references the tasks gave,
  * and fail every operation from an idle of its own context, never from
  * inside the disposal. */
@@ -529,7 +559,7 @@ on_disposed (gpointer  data,
   SocketOp *op;
 
   sa->disposed = TRUE;
-  /* The signal handlers are gone with the disposal. */
+  /* From here on the socket's events are ignored (on_socket_event). */
   if (sa->read_op != NULL)
     dispose_fail (sa, sa->read_op);
   if (sa->connect_op != NULL)

@@ -427,7 +427,8 @@ announce_bytes_written (LsLocalSocket *self,
     self->written_unannounced += total;
   notify = total > 0 && !self->emitting_bytes_written &&
            ls_local_socket_has_bytes_written_handler_internal (self);
-  if (!notify && self->state != LS_LOCAL_SOCKET_STATE_CLOSING)
+  if (!notify && self->state != LS_LOCAL_SOCKET_STATE_CLOSING &&
+      (total <= 0 || G_LIKELY (self->event_hook == NULL)))
     return;
 
   /* on_watch () holds no reference for a flush: this is the first emission. */
@@ -447,6 +448,10 @@ announce_bytes_written (LsLocalSocket *self,
       while (announce > 0 && self->fd >= 0);
       self->written_unannounced = 0;
     }
+  /* Every flush, also one nested in a handler: the hook counts bytes. */
+  if (total > 0)
+    ls_local_socket_event_notify_internal (ls_local_socket_event_hold_internal (self),
+                                           LS_SOCKET_EVENT_BYTES_WRITTEN, total);
   if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->output.len == 0 &&
       self->fd >= 0 && !self->tearing_down)
     ls_local_socket_teardown_internal (self, FALSE);

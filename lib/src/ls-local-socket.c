@@ -101,8 +101,12 @@ ls_local_socket_emit_error_internal (LsLocalSocket *self,
                                      LsSocketError  code,
                                      char          *message)
 {
+  LsLocalSocket *held;
+
   ls_local_socket_record_error_internal (self, code, message);
+  held = ls_local_socket_event_hold_internal (self);
   g_signal_emit (self, SIGNAL_ID (ERROR_OCCURRED), 0, code);
+  ls_local_socket_event_notify_internal (held, LS_SOCKET_EVENT_ERROR_OCCURRED, code);
 }
 
 void
@@ -122,7 +126,12 @@ ls_local_socket_set_state_internal (LsLocalSocket      *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[LS_LOCAL_SOCKET_PROP_STATE]);
   /* A notify handler may have moved on already: announce only what is. */
   if (self->state == state)
-    g_signal_emit (self, SIGNAL_ID (STATE_CHANGED), 0, state);
+    {
+      LsLocalSocket *held = ls_local_socket_event_hold_internal (self);
+
+      g_signal_emit (self, SIGNAL_ID (STATE_CHANGED), 0, state);
+      ls_local_socket_event_notify_internal (held, LS_SOCKET_EVENT_STATE_CHANGED, state);
+    }
 }
 
 void
@@ -567,14 +576,33 @@ ls_local_socket_mark_gsocket (LsLocalSocket *self)
   self->has_gsocket = TRUE;
 }
 
+void
+ls_local_socket_set_event_hook (LsLocalSocket     *self,
+                                LsSocketEventHook  hook,
+                                gpointer           data)
+{
+  self->event_hook = hook;
+  self->event_hook_data = data;
+}
+
+gpointer
+ls_local_socket_get_event_hook_data (LsLocalSocket *self)
+{
+  return self->event_hook_data;
+}
+
 /* QIODevice::close(): about-to-close, then the read buffer goes. */
 void
 ls_local_socket_close_device_internal (LsLocalSocket *self)
 {
+  LsLocalSocket *held;
+
   if (!self->is_open)
     return;
   self->is_open = FALSE;
+  held = ls_local_socket_event_hold_internal (self);
   g_signal_emit (self, SIGNAL_ID (ABOUT_TO_CLOSE), 0);
+  ls_local_socket_event_notify_internal (held, LS_SOCKET_EVENT_ABOUT_TO_CLOSE, 0);
   ls_local_socket_clear_input_internal (self);
   ls_local_socket_update_watch_internal (self);
 }
