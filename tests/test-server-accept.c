@@ -475,6 +475,23 @@ test_authorize_peer_connected_in_handler (LsTestFixture *f,
   ls_test_close_fds (fds, G_N_ELEMENTS (fds));
 }
 
+/* A socket queued on a server that never listened is dropped with the
+ * server. */
+static void
+test_pending_dropped_with_server (void)
+{
+  LsLocalServer *server = ls_local_server_new ();
+  LsLocalSocket *socket = ls_local_socket_new ();
+
+  g_object_add_weak_pointer (G_OBJECT (socket), (gpointer *) &socket);
+  ls_local_server_add_pending_connection (server, socket);
+  g_object_unref (socket);
+  g_assert_nonnull (socket);
+  g_assert_true (ls_local_server_has_pending_connections (server));
+  g_object_unref (server);
+  g_assert_null (socket);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -498,6 +515,7 @@ main (int   argc,
   g_test_add ("/ls/server/authorize-peer/connected-in-handler", LsTestFixture, NULL,
               ls_test_fixture_setup, test_authorize_peer_connected_in_handler,
               ls_test_fixture_teardown);
+  g_test_add_func ("/ls/server/pending/dropped-with-server", test_pending_dropped_with_server);
 
   return g_test_run ();
 }

@@ -68,8 +68,11 @@ void
 ls_local_server_free_pending (LsLocalServer *self)
 {
   LsLocalServerPrivate *priv = ls_local_server_get_private (self);
+  LsLocalSocket *socket;
 
-  g_assert (priv->pending_count == 0);
+  /* Only what a handler queued during dispose is left here. */
+  while ((socket = pending_pop (priv)) != NULL)
+    g_object_unref (socket);
   g_clear_pointer (&priv->pending, g_free);
   priv->pending_head = 0;
   priv->pending_size = 0;

@@ -119,7 +119,7 @@ void     ls_local_server_queue_connection        (LsLocalServer    *self,
 void     ls_local_server_stop_backoff            (LsLocalServer    *self);
 void     ls_local_server_clear_pending           (LsLocalServer    *self);
 
-/* For finalize (): frees the emptied pending ring. */
+/* For finalize (): drops what is left in the pending ring and frees it. */
 void     ls_local_server_free_pending            (LsLocalServer    *self);
 
 /* ls-local-server-gio.c */

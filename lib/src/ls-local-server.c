@@ -162,6 +162,9 @@ ls_local_server_dispose (GObject *object)
   LsLocalServer *self = LS_LOCAL_SERVER (object);
 
   ls_local_server_close (self);
+  /* Sockets queued on a server that was not listening (add_pending_connection
+   * ()), which close () leaves alone. */
+  ls_local_server_clear_pending (self);
   G_OBJECT_CLASS (ls_local_server_parent_class)->dispose (object);
 }
 
