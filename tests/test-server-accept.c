@@ -378,6 +378,120 @@ test_accept_resource_exhaustion (LsTestFixture *f,
   g_test_trap_assert_passed ();
 }
 
+/* Queued sockets come out oldest first however the queue's storage wraps
+ * around and grows (more than its first size while wrapped), and close ()
+ * closes and drops what nobody took. */
+static void
+test_pending_order_wraps (LsTestFixture *f,
+                          gconstpointer  test_data)
+{
+  LsLocalServer *server = f->server;
+  LsLocalSocket *sockets[40];
+  guint added = 0, taken = 0;
+  /* Add 6, take 4, add 20 (wraps, then grows), take 10, add 14. */
+  const int steps[] = { 6, -4, 20, -10, 14 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (sockets); i++)
+    {
+      sockets[i] = ls_local_socket_new ();
+      g_object_add_weak_pointer (G_OBJECT (sockets[i]), (gpointer *) &sockets[i]);
+    }
+  for (guint s = 0; s < G_N_ELEMENTS (steps); s++)
+    {
+      for (int k = 0; k < steps[s]; k++, added++)
+        {
+          /* The queue takes its own reference. */
+          ls_local_server_add_pending_connection (server, sockets[added]);
+          g_object_unref (sockets[added]);
+          g_assert_nonnull (sockets[added]);
+        }
+      for (int k = 0; k > steps[s]; k--, taken++)
+        {
+          LsLocalSocket *socket = ls_local_server_next_pending_connection (server);
+
+          g_assert_true (socket == sockets[taken]);
+          g_object_unref (socket);
+          g_assert_null (sockets[taken]);
+        }
+      g_assert_true (ls_local_server_has_pending_connections (server) == (added > taken));
+    }
+  g_assert_cmpuint (added, ==, G_N_ELEMENTS (sockets));
+
+  ls_local_server_close (server);
+  g_assert_false (ls_local_server_has_pending_connections (server));
+  g_assert_null (ls_local_server_next_pending_connection (server));
+  for (guint i = 0; i < G_N_ELEMENTS (sockets); i++)
+    g_assert_null (sockets[i]);
+}
+
+static gboolean
+refuse_peer (LsLocalServer *server,
+             GCredentials  *credentials,
+             gpointer       user_data)
+{
+  guint *refused = user_data;
+
+  (*refused)++;
+  return FALSE;
+}
+
+static void
+connect_refuse_peer (LsLocalServer *server,
+                     gpointer       user_data)
+{
+  if (!g_signal_has_handler_pending (server, g_signal_lookup ("authorize-peer",
+                                                              LS_TYPE_LOCAL_SERVER), 0, FALSE))
+    g_signal_connect (server, "authorize-peer", G_CALLBACK (refuse_peer), user_data);
+}
+
+/* An authorize-peer handler connected from a new-connection handler is
+ * asked about the connections of the following wake-ups. */
+static void
+test_authorize_peer_connected_in_handler (LsTestFixture *f,
+                                          gconstpointer  test_data)
+{
+  LsLocalServer *server = f->server;
+  LsTestConnLog *log = ls_test_conn_log_attach (server);
+  LsLocalSocket *socket;
+  guint refused = 0;
+  int fds[2];
+
+  g_signal_connect (server, "new-connection", G_CALLBACK (connect_refuse_peer), &refused);
+  fds[0] = ls_test_raw_connect (f->path);
+  g_assert_cmpint (fds[0], >=, 0);
+  g_assert_true (ls_test_wait_count (log, 1, 5000));
+
+  fds[1] = ls_test_raw_connect (f->path);
+  g_assert_cmpint (fds[1], >=, 0);
+  g_assert_true (ls_test_raw_sees_eof (fds[1], 5000));
+  g_assert_cmpuint (refused, ==, 1);
+  g_assert_cmpuint (log->count, ==, 1);
+
+  socket = ls_local_server_next_pending_connection (server);
+  g_assert_nonnull (socket);
+  g_assert_null (ls_local_server_next_pending_connection (server));
+  g_object_unref (socket);
+  g_signal_handlers_disconnect_by_data (server, &refused);
+  ls_test_close_fds (fds, G_N_ELEMENTS (fds));
+}
+
+/* A socket queued on a server that never listened is dropped with the
+ * server. */
+static void
+test_pending_dropped_with_server (void)
+{
+  LsLocalServer *server = ls_local_server_new ();
+  LsLocalSocket *socket = ls_local_socket_new ();
+
+  g_object_add_weak_pointer (G_OBJECT (socket), (gpointer *) &socket);
+  ls_local_server_add_pending_connection (server, socket);
+  g_object_unref (socket);
+  g_assert_nonnull (socket);
+  g_assert_true (ls_local_server_has_pending_connections (server));
+  g_object_unref (server);
+  g_assert_null (socket);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -396,6 +510,12 @@ main (int   argc,
               ls_test_fixture_setup_dir, test_max_pending_zero, ls_test_fixture_teardown);
   g_test_add ("/ls/server/accept/resource-exhaustion", LsTestFixture, NULL,
               ls_test_fixture_setup_dir, test_accept_resource_exhaustion, ls_test_fixture_teardown);
+  g_test_add ("/ls/server/pending/order-wraps", LsTestFixture, NULL,
+              ls_test_fixture_setup, test_pending_order_wraps, ls_test_fixture_teardown);
+  g_test_add ("/ls/server/authorize-peer/connected-in-handler", LsTestFixture, NULL,
+              ls_test_fixture_setup, test_authorize_peer_connected_in_handler,
+              ls_test_fixture_teardown);
+  g_test_add_func ("/ls/server/pending/dropped-with-server", test_pending_dropped_with_server);
 
   return g_test_run ();
 }

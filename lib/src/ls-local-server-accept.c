@@ -18,6 +18,65 @@
 #define ACCEPTS_PER_DISPATCH 64
 #define BACKOFF_FIRST_MS     10
 #define BACKOFF_MAX_MS       1000
+#define PENDING_FIRST_SIZE   8
+
+/* The pending ring: oldest at pending_head, pending_size a power of two so
+ * that an index wraps with a mask. */
+
+static void
+pending_grow (LsLocalServerPrivate *priv)
+{
+  guint new_size = priv->pending_size == 0 ? PENDING_FIRST_SIZE : priv->pending_size * 2;
+  LsLocalSocket **ring = g_new (LsLocalSocket *, new_size);
+
+  /* Unwrap into the new array, oldest first. */
+  for (guint i = 0; i < priv->pending_count; i++)
+    ring[i] = priv->pending[(priv->pending_head + i) & (priv->pending_size - 1)];
+  g_free (priv->pending);
+  priv->pending = ring;
+  priv->pending_head = 0;
+  priv->pending_size = new_size;
+}
+
+/* Appends @socket, taking the caller's reference. */
+static void
+pending_push (LsLocalServerPrivate *priv,
+              LsLocalSocket        *socket)
+{
+  if (priv->pending_count == priv->pending_size)
+    pending_grow (priv);
+  priv->pending[(priv->pending_head + priv->pending_count) & (priv->pending_size - 1)] = socket;
+  priv->pending_count++;
+}
+
+/* Removes the oldest socket and gives the queue's reference to the caller;
+ * NULL when empty. */
+static LsLocalSocket *
+pending_pop (LsLocalServerPrivate *priv)
+{
+  LsLocalSocket *socket;
+
+  if (priv->pending_count == 0)
+    return NULL;
+  socket = priv->pending[priv->pending_head];
+  priv->pending_head = (priv->pending_head + 1) & (priv->pending_size - 1);
+  priv->pending_count--;
+  return socket;
+}
+
+void
+ls_local_server_free_pending (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_private (self);
+  LsLocalSocket *socket;
+
+  /* Only what a handler queued during dispose is left here. */
+  while ((socket = pending_pop (priv)) != NULL)
+    g_object_unref (socket);
+  g_clear_pointer (&priv->pending, g_free);
+  priv->pending_head = 0;
+  priv->pending_size = 0;
+}
 
 void
 ls_local_server_update_watch (LsLocalServer *self)
@@ -28,7 +87,7 @@ ls_local_server_update_watch (LsLocalServer *self)
   if (priv->watch == NULL)
     return;
   want_accept = priv->backoff_source == NULL &&
-                (gint) priv->pending.length < priv->max_pending;
+                (gint) priv->pending_count < priv->max_pending;
   ls_watch_set_events (priv->watch, want_accept ? LS_WATCH_READ : 0);
 }
 
@@ -94,8 +153,10 @@ typedef enum
   ACCEPT_FAILED,    /* out of resources, back-off started */
 } AcceptResult;
 
+/* @authorize: whether to emit authorize-peer (ls_local_server_should_authorize_peer ()). */
 static AcceptResult
-accept_one (LsLocalServer *self)
+accept_one (LsLocalServer *self,
+            gboolean       authorize)
 {
   LsLocalServerPrivate *priv = ls_local_server_get_private (self);
   guint serial;
@@ -124,8 +185,9 @@ accept_one (LsLocalServer *self)
   serial = priv->listen_serial;
   /* A handler may have closed the server, or closed it and listened
    * again: the connection belonged to the socket that is gone. */
-  if (!ls_local_server_emit_authorize_peer (self, fd) || priv->fd < 0 ||
-      priv->listen_serial != serial)
+  if (authorize &&
+      (!ls_local_server_emit_authorize_peer (self, fd) || priv->fd < 0 ||
+       priv->listen_serial != serial))
     {
       close (fd);
       return ACCEPT_SKIPPED;
@@ -138,8 +200,18 @@ void
 ls_local_server_on_listen_ready (gpointer         owner,
                                  LsWatchCondition condition)
 {
-  LsLocalServer *self = g_object_ref (owner);
+  LsLocalServer *self = owner;
   LsLocalServerPrivate *priv = ls_local_server_get_private (self);
+  gboolean authorize;
+
+  /* Handlers may drop the application's last reference to the server, and
+   * this one is then the last: it cannot be left out. */
+  g_object_ref (self);
+  /* Asked once per wake-up, not per connection: g_signal_has_handler_pending ()
+   * costs about 260 instructions a call. A handler connected while this wake-up
+   * accepts (from a new-connection handler) applies from the next one,
+   * as documented on the signal. */
+  authorize = ls_local_server_should_authorize_peer (self);
 
   /* Handlers may close the server, or take connections, at any time. */
   for (guint i = 0; i < ACCEPTS_PER_DISPATCH; i++)
@@ -154,10 +226,11 @@ ls_local_server_on_listen_ready (gpointer         owner,
        * is exactly one, and PyGObject holds one on the objects it wraps, so
        * adding ours would silence PyGObject's and its wrapper would never
        * let go of the server. */
-      if (priv->fd < 0 || (gint) priv->pending.length >= priv->max_pending ||
-          priv->backoff_source != NULL || g_atomic_int_get (&G_OBJECT (self)->ref_count) == 1)
+      if (priv->fd < 0 || (gint) priv->pending_count >= priv->max_pending ||
+          priv->backoff_source != NULL ||
+          g_atomic_int_get (&((GObject *) self)->ref_count) == 1)
         break;
-      if (accept_one (self) == ACCEPT_AGAIN)
+      if (accept_one (self, authorize) == ACCEPT_AGAIN)
         break;
     }
   ls_local_server_update_watch (self);
@@ -180,7 +253,7 @@ ls_local_server_real_incoming_connection (LsLocalServer *self,
       ls_local_server_take_error_internal (self, NULL, g_steal_pointer (&error));
       return;
     }
-  ls_local_server_add_pending_connection (self, socket);
+  ls_local_server_queue_connection (self, g_steal_pointer (&socket));
 }
 
 void
@@ -190,7 +263,7 @@ ls_local_server_clear_pending (LsLocalServer *self)
   LsLocalSocket *socket;
 
   /* Nobody took these: close them so their peers see end-of-file. */
-  while ((socket = g_queue_pop_head (&priv->pending)) != NULL)
+  while ((socket = pending_pop (priv)) != NULL)
     {
       ls_local_socket_abort (socket);
       g_object_unref (socket);
@@ -215,7 +288,7 @@ ls_local_server_has_pending_connections (LsLocalServer *self)
   g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
 
   priv = ls_local_server_get_private (self);
-  return priv->pending.length > 0;
+  return priv->pending_count > 0;
 }
 
 /**
@@ -238,7 +311,7 @@ ls_local_server_next_pending_connection (LsLocalServer *self)
   g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), NULL);
 
   priv = ls_local_server_get_private (self);
-  socket = g_queue_pop_head (&priv->pending);
+  socket = pending_pop (priv);
   if (socket != NULL)
     ls_local_server_update_watch (self);
   return socket;
@@ -260,18 +333,22 @@ void
 ls_local_server_add_pending_connection (LsLocalServer *self,
                                         LsLocalSocket *socket)
 {
-  LsLocalServerPrivate *priv;
-
   g_return_if_fail (LS_IS_LOCAL_SERVER (self));
   g_return_if_fail (LS_IS_LOCAL_SOCKET (socket));
 
-  priv = ls_local_server_get_private (self);
-  g_queue_push_tail (&priv->pending, g_object_ref (socket));
+  ls_local_server_queue_connection (self, g_object_ref (socket));
+}
+
+void
+ls_local_server_queue_connection (LsLocalServer *self,
+                                  LsLocalSocket *socket)
+{
+  pending_push (ls_local_server_get_private (self), socket);
   ls_local_server_update_watch (self);
-  /* A handler may drop the last reference to the server. */
-  g_object_ref (self);
+  /* No reference of our own around the emission: GObject holds one on the
+   * instance while it emits (a handler may drop the application's last),
+   * and nothing here touches @self after it. */
   ls_local_server_emit_new_connection (self);
-  g_object_unref (self);
 }
 
 static void
@@ -316,7 +393,7 @@ wait_once (LsLocalServer  *self,
       return FALSE;
     }
 
-  switch (accept_one (self))
+  switch (accept_one (self, ls_local_server_should_authorize_peer (self)))
     {
     case ACCEPT_OK:
       return FALSE;

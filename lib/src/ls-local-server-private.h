@@ -30,7 +30,14 @@ typedef struct
   gboolean         reclaim_stale;
   gint             max_pending;
   gint             backlog;
-  GQueue           pending;
+
+  /* Accepted connections nobody took yet, oldest first, each with the
+   * queue's reference: a ring array that grows by doubling and is kept
+   * until finalize, so that queuing a connection allocates nothing. */
+  LsLocalSocket  **pending;
+  guint            pending_head;      /* index of the oldest */
+  guint            pending_count;
+  guint            pending_size;      /* 0 or a power of two */
 
   LsSocketError    error;
   char            *error_string;
@@ -53,8 +60,11 @@ void     ls_local_server_take_error_internal     (LsLocalServer    *self,
                                                   GError          **error,
                                                   GError           *local_error);
 
-/* Asks authorize-peer handlers, if any, about the peer of @fd: TRUE to
- * accept it. */
+/* Whether accepting must ask authorize-peer: a handler is connected or a
+ * subclass overrides the class method. */
+gboolean ls_local_server_should_authorize_peer   (LsLocalServer    *self);
+
+/* Asks authorize-peer about the peer of @fd: TRUE to accept it. */
 gboolean ls_local_server_emit_authorize_peer     (LsLocalServer    *self,
                                                   int               fd);
 
@@ -100,9 +110,17 @@ void     ls_local_server_on_listen_ready         (gpointer          owner,
 void     ls_local_server_real_incoming_connection (LsLocalServer   *self,
                                                    int              socket_descriptor);
 
+/* add_pending_connection () without its checks, taking @socket's
+ * reference (the default incoming_connection hands its own over). */
+void     ls_local_server_queue_connection        (LsLocalServer    *self,
+                                                  LsLocalSocket    *socket);
+
 /* For close (): ends a back-off; closes the connections nobody took. */
 void     ls_local_server_stop_backoff            (LsLocalServer    *self);
 void     ls_local_server_clear_pending           (LsLocalServer    *self);
+
+/* For finalize (): drops what is left in the pending ring and frees it. */
+void     ls_local_server_free_pending            (LsLocalServer    *self);
 
 /* ls-local-server-gio.c */
 

@@ -129,16 +129,20 @@ ls_local_server_clear_names_internal (LsLocalServer *self)
 }
 
 gboolean
+ls_local_server_should_authorize_peer (LsLocalServer *self)
+{
+  /* Asking costs nothing when nobody listens. */
+  return LS_LOCAL_SERVER_GET_CLASS (self)->authorize_peer != ls_local_server_real_authorize_peer ||
+         g_signal_has_handler_pending (self, signals[AUTHORIZE_PEER], 0, FALSE);
+}
+
+gboolean
 ls_local_server_emit_authorize_peer (LsLocalServer *self,
                                      int            fd)
 {
   g_autoptr(GCredentials) credentials = NULL;
   gboolean authorized = TRUE;
 
-  /* Checking costs nothing when nobody listens. */
-  if (LS_LOCAL_SERVER_GET_CLASS (self)->authorize_peer == ls_local_server_real_authorize_peer &&
-      !g_signal_has_handler_pending (self, signals[AUTHORIZE_PEER], 0, FALSE))
-    return TRUE;
   credentials = ls_fd_get_peer_credentials (fd);
   if (credentials == NULL)
     return FALSE;
@@ -158,6 +162,9 @@ ls_local_server_dispose (GObject *object)
   LsLocalServer *self = LS_LOCAL_SERVER (object);
 
   ls_local_server_close (self);
+  /* Sockets queued on a server that was not listening (add_pending_connection
+   * ()), which close () leaves alone. */
+  ls_local_server_clear_pending (self);
   G_OBJECT_CLASS (ls_local_server_parent_class)->dispose (object);
 }
 
@@ -168,6 +175,7 @@ ls_local_server_finalize (GObject *object)
   LsLocalServerPrivate *priv = ls_local_server_get_instance_private (self);
 
   ls_local_server_clear_names_internal (self);
+  ls_local_server_free_pending (self);
   g_free (priv->error_string);
   G_OBJECT_CLASS (ls_local_server_parent_class)->finalize (object);
 }
@@ -391,6 +399,15 @@ ls_local_server_class_init (LsLocalServerClass *klass)
    * wins. Beyond Qt; useful for abstract-namespace servers, which have no
    * file permissions to restrict access.
    *
+   * Whether a handler is connected is looked up once per wake-up of the
+   * listening socket, not per connection: a handler connected while the
+   * server accepts (from a [signal@Ls.LocalServer::new-connection] handler,
+   * for example) applies from the next wake-up, and the connections
+   * accepted in the same main-context dispatch are not asked about (up to
+   * 63 more). Connect handlers before [method@Ls.LocalServer.listen] to
+   * have every peer asked. [method@Ls.LocalServer.wait_for_new_connection]
+   * looks it up for each connection.
+   *
    * Returns: %TRUE to accept the peer
    *
    * Since: 1.0
@@ -414,7 +431,6 @@ ls_local_server_init (LsLocalServer *self)
   priv->max_pending = 30;
   priv->backlog = 50;
   priv->error = LS_SOCKET_ERROR_UNKNOWN;
-  g_queue_init (&priv->pending);
 }
 
 /**
