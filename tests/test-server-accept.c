@@ -445,7 +445,7 @@ connect_refuse_peer (LsLocalServer *server,
 }
 
 /* An authorize-peer handler connected from a new-connection handler is
- * asked about the connections of the following wake-ups. */
+ * asked about the connections accepted after it. */
 static void
 test_authorize_peer_connected_in_handler (LsTestFixture *f,
                                           gconstpointer  test_data)

@@ -153,10 +153,8 @@ typedef enum
   ACCEPT_FAILED,    /* out of resources, back-off started */
 } AcceptResult;
 
-/* @authorize: whether to emit authorize-peer (ls_local_server_should_authorize_peer ()). */
 static AcceptResult
-accept_one (LsLocalServer *self,
-            gboolean       authorize)
+accept_one (LsLocalServer *self)
 {
   LsLocalServerPrivate *priv = ls_local_server_get_private (self);
   guint serial;
@@ -183,9 +181,13 @@ accept_one (LsLocalServer *self,
 
   priv->backoff_ms = 0;
   serial = priv->listen_serial;
-  /* A handler may have closed the server, or closed it and listened
-   * again: the connection belonged to the socket that is gone. */
-  if (authorize &&
+  /* Asked per connection, not once per wake-up (which would save a
+   * g_signal_has_handler_pending () per connection of a burst): a handler
+   * connected by a new-connection handler of this same wake-up is an
+   * access check, and no peer may slip past it. A handler may also have
+   * closed the server, or closed it and listened again: the connection
+   * belonged to the socket that is gone. */
+  if (ls_local_server_should_authorize_peer (self) &&
       (!ls_local_server_emit_authorize_peer (self, fd) || priv->fd < 0 ||
        priv->listen_serial != serial))
     {
@@ -202,17 +204,10 @@ ls_local_server_on_listen_ready (gpointer         owner,
 {
   LsLocalServer *self = owner;
   LsLocalServerPrivate *priv = ls_local_server_get_private (self);
-  gboolean authorize;
 
   /* Handlers may drop the application's last reference to the server, and
    * this one is then the last: it cannot be left out. */
   g_object_ref (self);
-  /* Asked once per wake-up, not per connection: g_signal_has_handler_pending ()
-   * costs about 260 instructions a call. A handler connected while this wake-up
-   * accepts (from a new-connection handler) applies from the next one,
-   * as documented on the signal. */
-  authorize = ls_local_server_should_authorize_peer (self);
-
   /* Handlers may close the server, or take connections, at any time. */
   for (guint i = 0; i < ACCEPTS_PER_DISPATCH; i++)
     {
@@ -230,7 +225,7 @@ ls_local_server_on_listen_ready (gpointer         owner,
           priv->backoff_source != NULL ||
           g_atomic_int_get (&((GObject *) self)->ref_count) == 1)
         break;
-      if (accept_one (self, authorize) == ACCEPT_AGAIN)
+      if (accept_one (self) == ACCEPT_AGAIN)
         break;
     }
   ls_local_server_update_watch (self);
@@ -393,7 +388,7 @@ wait_once (LsLocalServer  *self,
       return FALSE;
     }
 
-  switch (accept_one (self, ls_local_server_should_authorize_peer (self)))
+  switch (accept_one (self))
     {
     case ACCEPT_OK:
       return FALSE;

@@ -399,14 +399,9 @@ ls_local_server_class_init (LsLocalServerClass *klass)
    * wins. Beyond Qt; useful for abstract-namespace servers, which have no
    * file permissions to restrict access.
    *
-   * Whether a handler is connected is looked up once per wake-up of the
-   * listening socket, not per connection: a handler connected while the
-   * server accepts (from a [signal@Ls.LocalServer::new-connection] handler,
-   * for example) applies from the next wake-up, and the connections
-   * accepted in the same main-context dispatch are not asked about (up to
-   * 63 more). Connect handlers before [method@Ls.LocalServer.listen] to
-   * have every peer asked. [method@Ls.LocalServer.wait_for_new_connection]
-   * looks it up for each connection.
+   * Every connection accepted after a handler is connected is asked about,
+   * also one accepted in the same main-context dispatch as the
+   * [signal@Ls.LocalServer::new-connection] emission that connected it.
    *
    * Returns: %TRUE to accept the peer
    *
