@@ -24,7 +24,11 @@ typedef struct
   gpointer block;
 } LsBlockCache;
 
-G_GNUC_INTERNAL extern __thread LsBlockCache *ls_block_thread_cache;
+/* initial-exec: read without a __tls_get_addr call (twice per read). It
+ * takes 8 bytes of static TLS, which glibc keeps room for in libraries
+ * loaded after start-up (dlopen () by PyGObject or GJS). */
+#define LS_BLOCK_TLS_MODEL __attribute__ ((tls_model ("initial-exec")))
+G_GNUC_INTERNAL extern __thread LsBlockCache *ls_block_thread_cache LS_BLOCK_TLS_MODEL;
 
 /* The paths through the shared pool (and the cache's creation). */
 guint8 *ls_block_acquire_slow (void);

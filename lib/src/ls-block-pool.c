@@ -15,7 +15,7 @@ static guint    block_pool_len;
 
 /* The __thread pointer is the fast path (ls-block-pool-private.h); the
  * GPrivate only frees the cache when the thread exits. */
-__thread LsBlockCache *ls_block_thread_cache;
+__thread LsBlockCache *ls_block_thread_cache LS_BLOCK_TLS_MODEL;
 
 static void
 thread_cache_free (gpointer data)
