@@ -196,6 +196,24 @@ ls_local_socket_replace_names_internal (LsLocalSocket *self,
     g_object_notify_by_pspec (G_OBJECT (self), properties[LS_LOCAL_SOCKET_PROP_FULL_SERVER_NAME]);
 }
 
+/* replace_names (self, NULL, NULL) without its comparisons: teardown runs
+ * once per connection, and a name that was set changes by going. */
+static void
+clear_names (LsLocalSocket *self)
+{
+  char *server_name = g_steal_pointer (&self->server_name);
+  char *full_server_name = g_steal_pointer (&self->full_server_name);
+
+  if (server_name != NULL)
+    g_ref_string_release (server_name);
+  if (full_server_name != NULL)
+    g_ref_string_release (full_server_name);
+  if (server_name != NULL)
+    g_object_notify_by_pspec ((GObject *) self, properties[LS_LOCAL_SOCKET_PROP_SERVER_NAME]);
+  if (full_server_name != NULL)
+    g_object_notify_by_pspec ((GObject *) self, properties[LS_LOCAL_SOCKET_PROP_FULL_SERVER_NAME]);
+}
+
 /* The end of every connected life: resources first, then the signals, so
  * handlers that abort or unref find a consistent object. */
 void
@@ -214,7 +232,7 @@ ls_local_socket_teardown_internal (LsLocalSocket *self,
     ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_CLOSING);
   /* As in Qt, the names go before UNCONNECTED is announced: a handler may
    * connect again from there, and the new names are not to be touched. */
-  ls_local_socket_replace_names_internal (self, NULL, NULL);
+  clear_names (self);
   ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
   if (self->life == life)
     {
