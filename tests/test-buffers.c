@@ -7,8 +7,11 @@
 #include "ls-block-pool-private.h"
 #include "ls-input-buffer-private.h"
 #include "ls-output-queue-private.h"
+#include "ls-local-socket.h"
 
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 /* More than the shared pool and the thread's cache hold together, so that
  * taking this many leaves both empty. */
@@ -519,6 +522,183 @@ test_output_iov_limit (void)
   ls_output_queue_clear (&queue);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Kept reads: the block lent to the application                           */
+/* ------------------------------------------------------------------------ */
+
+/* Reads @text as the socket does: kept in the block, whatever its size. */
+static guint8 *
+kept_read (LsInputBuffer *buffer,
+           const char    *text)
+{
+  gsize n = strlen (text);
+  guint8 *block;
+  guint8 *target = ls_input_buffer_begin_read (buffer, LS_BLOCK_SIZE, &block);
+
+  g_assert_nonnull (block);
+  memcpy (target, text, n);
+  ls_input_buffer_end_read_kept (buffer, block, n);
+  return block;
+}
+
+static void
+test_kept_small_read_lent (void)
+{
+  LsInputBuffer buffer = { 0 };
+  guint8 *blocks[DRAIN_BLOCKS];
+  guint8 *block;
+  GBytes *bytes;
+
+  drain_pool (blocks);
+  block = kept_read (&buffer, "ping");
+  g_assert_true (buffer.pooled);
+  g_assert_true (buffer.data == block);
+  g_assert_cmpuint (buffer.len, ==, 4);
+
+  /* Taken whole: the block itself, no copy; settling finds nothing. */
+  bytes = ls_input_buffer_take (&buffer, 4);
+  g_assert_true (g_bytes_get_data (bytes, NULL) == block);
+  g_assert_cmpuint (ls_block_lent_count (), ==, 1);
+  ls_input_buffer_settle (&buffer);
+  g_assert_null (buffer.data);
+  g_assert_false (buffer.pooled);
+  assert_bytes (bytes, "ping");
+  g_assert_cmpuint (ls_block_lent_count (), ==, 0);
+  /* Freed: back in this thread's cache. */
+  g_assert_true (ls_block_acquire () == block);
+  ls_block_release (block);
+  refill_pool (blocks);
+}
+
+static void
+test_kept_read_settles (void)
+{
+  LsInputBuffer buffer = { 0 };
+  guint8 *blocks[DRAIN_BLOCKS];
+  guint8 *block;
+
+  drain_pool (blocks);
+  block = kept_read (&buffer, "abcdef");
+  assert_bytes (ls_input_buffer_take (&buffer, 2), "ab");
+  g_assert_cmpuint (ls_block_lent_count (), ==, 0);
+
+  /* Left buffered after the announcement: copied to fit, block back. */
+  ls_input_buffer_settle (&buffer);
+  g_assert_false (buffer.pooled);
+  g_assert_true (buffer.data != block);
+  g_assert_cmpuint (buffer.start, ==, 0);
+  g_assert_cmpuint (buffer.alloc, ==, 4);
+  assert_bytes (ls_input_buffer_peek (&buffer, 100), "cdef");
+  g_assert_true (ls_block_acquire () == block);
+  ls_block_release (block);
+  assert_bytes (ls_input_buffer_take (&buffer, 4), "cdef");
+  g_assert_null (buffer.data);
+
+  /* A big read's remainder stays where it is when it is big. */
+  ls_input_buffer_begin_read (&buffer, LS_BLOCK_SIZE, &block);
+  memset (block, 'q', LS_BLOCK_SIZE);
+  ls_input_buffer_end_read_kept (&buffer, block, LS_BLOCK_SIZE);
+  g_bytes_unref (ls_input_buffer_take (&buffer, 100));
+  ls_input_buffer_settle (&buffer);
+  g_assert_true (buffer.pooled);
+  g_assert_true (buffer.data == block);
+  ls_input_buffer_clear (&buffer);
+  refill_pool (blocks);
+}
+
+static gpointer
+check_and_unref (gpointer data)
+{
+  assert_bytes (data, "from another thread");
+  return NULL;
+}
+
+static void
+test_kept_read_freed_on_other_thread (void)
+{
+  LsInputBuffer buffer = { 0 };
+  guint8 *block;
+  GBytes *bytes;
+  GThread *thread;
+
+  block = kept_read (&buffer, "from another thread");
+  bytes = ls_input_buffer_take (&buffer, buffer.len);
+  g_assert_true (g_bytes_get_data (bytes, NULL) == block);
+  g_assert_cmpuint (ls_block_lent_count (), ==, 1);
+
+  /* The block goes to that thread's cache, which frees it when the thread
+   * ends (valgrind and ASan check that). */
+  thread = g_thread_new ("unref", check_and_unref, bytes);
+  g_thread_join (thread);
+  g_assert_cmpuint (ls_block_lent_count (), ==, 0);
+}
+
+static void
+test_kept_read_lend_limit (void)
+{
+  LsInputBuffer buffer = { 0 };
+  GBytes *lent[LS_BLOCK_MAX_LENT];
+  guint8 *block;
+  GBytes *copied;
+
+  for (guint i = 0; i < LS_BLOCK_MAX_LENT; i++)
+    {
+      block = kept_read (&buffer, "x");
+      lent[i] = ls_input_buffer_take (&buffer, 1);
+      g_assert_true (g_bytes_get_data (lent[i], NULL) == block);
+    }
+  g_assert_cmpuint (ls_block_lent_count (), ==, LS_BLOCK_MAX_LENT);
+
+  /* One more is copied, and its block goes back at once. */
+  block = kept_read (&buffer, "y");
+  copied = ls_input_buffer_take (&buffer, 1);
+  g_assert_true (g_bytes_get_data (copied, NULL) != block);
+  g_assert_cmpuint (ls_block_lent_count (), ==, LS_BLOCK_MAX_LENT);
+  g_assert_true (ls_block_acquire () == block);
+  ls_block_release (block);
+  assert_bytes (copied, "y");
+
+  for (guint i = 0; i < LS_BLOCK_MAX_LENT; i++)
+    assert_bytes (lent[i], "x");
+  g_assert_cmpuint (ls_block_lent_count (), ==, 0);
+}
+
+static void
+read_all_into (LsLocalSocket *socket,
+               gpointer       data)
+{
+  GBytes **bytes = data;
+
+  g_assert_null (*bytes);
+  *bytes = ls_local_socket_read_all (socket);
+}
+
+/* Through a socket: read_all () in ready-read takes the block, which
+ * outlives the socket. */
+static void
+test_kept_read_outlives_socket (void)
+{
+  LsLocalSocket *socket = ls_local_socket_new ();
+  GError *error = NULL;
+  GBytes *bytes = NULL;
+  int fds[2];
+
+  g_signal_connect (socket, "ready-read", G_CALLBACK (read_all_into), &bytes);
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  g_assert_true (ls_local_socket_set_socket_descriptor (socket, fds[0],
+                                                        LS_LOCAL_SOCKET_STATE_CONNECTED, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (write (fds[1], "outlives", 8), ==, 8);
+  g_assert_true (ls_local_socket_wait_for_ready_read (socket, 5000));
+  g_assert_nonnull (bytes);
+  g_assert_cmpuint (ls_block_lent_count (), ==, 1);
+
+  g_object_unref (socket);
+  close (fds[1]);
+  assert_bytes (bytes, "outlives");
+  g_assert_cmpuint (ls_block_lent_count (), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -536,6 +716,11 @@ main (int   argc,
   g_test_add_func ("/ls/buffers/input/append-and-compact", test_input_append_and_compact);
   g_test_add_func ("/ls/buffers/input/pooled-grows-off-pool", test_input_pooled_grows_off_pool);
   g_test_add_func ("/ls/buffers/input/line-length", test_input_line_length);
+  g_test_add_func ("/ls/buffers/kept/small-read-lent", test_kept_small_read_lent);
+  g_test_add_func ("/ls/buffers/kept/settles", test_kept_read_settles);
+  g_test_add_func ("/ls/buffers/kept/freed-on-other-thread", test_kept_read_freed_on_other_thread);
+  g_test_add_func ("/ls/buffers/kept/lend-limit", test_kept_read_lend_limit);
+  g_test_add_func ("/ls/buffers/kept/outlives-socket", test_kept_read_outlives_socket);
   g_test_add_func ("/ls/buffers/output/empty", test_output_empty);
   g_test_add_func ("/ls/buffers/output/push", test_output_push);
   g_test_add_func ("/ls/buffers/output/partial-consume", test_output_partial_consume);

@@ -66,4 +66,19 @@ ls_block_release (gpointer block)
   ls_block_release_slow (block);
 }
 
+/* Small reads are lent too (see ls_input_buffer_take ()), but a GBytes
+ * of a few bytes that the application keeps would pin a whole block: at
+ * most this many are out at once (the shared pool's size: more would
+ * allocate blocks), beyond that small reads are copied. */
+#define LS_BLOCK_MAX_LENT 16
+
+/* Counts one more small read lent out; FALSE (nothing counted) when
+ * LS_BLOCK_MAX_LENT are out already. */
+gboolean ls_block_try_lend    (void);
+/* The GDestroyNotify of a lent block: any thread, any time (also after
+ * the socket that read into it is gone). */
+void     ls_block_return_lent (gpointer block);
+/* How many lent blocks are out (for the tests). */
+guint    ls_block_lent_count  (void);
+
 G_END_DECLS

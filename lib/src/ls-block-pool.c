@@ -79,3 +79,27 @@ ls_block_release_slow (gpointer block)
   g_mutex_unlock (&block_pool_lock);
   g_free (block);
 }
+
+static gint blocks_lent;
+
+gboolean
+ls_block_try_lend (void)
+{
+  if (g_atomic_int_add (&blocks_lent, 1) < LS_BLOCK_MAX_LENT)
+    return TRUE;
+  g_atomic_int_add (&blocks_lent, -1);
+  return FALSE;
+}
+
+void
+ls_block_return_lent (gpointer block)
+{
+  g_atomic_int_add (&blocks_lent, -1);
+  ls_block_release (block);
+}
+
+guint
+ls_block_lent_count (void)
+{
+  return (guint) g_atomic_int_get (&blocks_lent);
+}

@@ -86,6 +86,40 @@ ls_input_buffer_end_read (LsInputBuffer *buffer,
     }
 }
 
+/* ls_input_buffer_end_read () for a read that is announced at once (the
+ * socket's ready-read): the block is kept whatever the size, so that a
+ * handler that takes everything gets it without a copy (see
+ * ls_input_buffer_take ()). ls_input_buffer_settle () must follow the
+ * announcement. */
+static inline void
+ls_input_buffer_end_read_kept (LsInputBuffer *buffer,
+                               guint8        *block,
+                               gsize          n)
+{
+  if (block == NULL || n == 0)
+    ls_input_buffer_end_read (buffer, block, n);
+  else
+    {
+      buffer->data = block;
+      buffer->alloc = LS_BLOCK_SIZE;
+      buffer->pooled = TRUE;
+      buffer->start = 0;
+      buffer->len = n;
+    }
+}
+
+void          ls_input_buffer_settle_slow (LsInputBuffer *buffer);
+
+/* After the announcement of a kept read: what is still buffered of a small
+ * one moves to a right-sized copy and the block goes back, so that an idle
+ * connection never pins 64 KiB. (So does a big read's small remainder.) */
+static inline void
+ls_input_buffer_settle (LsInputBuffer *buffer)
+{
+  if (G_UNLIKELY (buffer->pooled && buffer->len <= LS_BLOCK_SIZE / 4))
+    ls_input_buffer_settle_slow (buffer);
+}
+
 /* Drops the content and frees (or gives back) the memory. */
 static inline void
 ls_input_buffer_clear (LsInputBuffer *buffer)
@@ -115,10 +149,18 @@ ls_input_buffer_take (LsInputBuffer *buffer,
   if (n == buffer->len && buffer->start == 0)
     {
       /* The whole buffer: hand it over without copying. */
-      if (buffer->pooled)
-        bytes = g_bytes_new_with_free_func (buffer->data, n, ls_block_release, buffer->data);
-      else
+      if (!buffer->pooled)
         bytes = g_bytes_new_take (buffer->data, n);
+      else if (n > LS_BLOCK_SIZE / 4)
+        bytes = g_bytes_new_with_free_func (buffer->data, n, ls_block_release, buffer->data);
+      else if (ls_block_try_lend ())
+        bytes = g_bytes_new_with_free_func (buffer->data, n, ls_block_return_lent, buffer->data);
+      else
+        {
+          /* Too many small reads lent out already. */
+          bytes = g_bytes_new (buffer->data, n);
+          ls_block_release (buffer->data);
+        }
       buffer->data = NULL;
       buffer->pooled = FALSE;
       buffer->len = buffer->alloc = 0;

@@ -47,3 +47,21 @@ ls_input_buffer_peek (LsInputBuffer *buffer,
     return g_bytes_new (NULL, 0);
   return g_bytes_new (ls_input_buffer_peek_data (buffer), MIN (max_size, buffer->len));
 }
+
+void
+ls_input_buffer_settle_slow (LsInputBuffer *buffer)
+{
+  guint8 *data;
+
+  if (buffer->len == 0)
+    {
+      ls_input_buffer_clear (buffer);
+      return;
+    }
+  data = g_memdup2 (buffer->data + buffer->start, buffer->len);
+  ls_block_release (buffer->data);
+  buffer->data = data;
+  buffer->alloc = buffer->len;
+  buffer->start = 0;
+  buffer->pooled = FALSE;
+}

@@ -259,7 +259,8 @@ fill_input (LsLocalSocket *self,
       return 0;
     }
 
-  ls_input_buffer_end_read (&self->input, block, n);
+  /* Every caller announces the read, then settles the buffer. */
+  ls_input_buffer_end_read_kept (&self->input, block, n);
   if (G_UNLIKELY (msg.msg_controllen > 0 || (msg.msg_flags & MSG_CTRUNC)))
     receive_fds (self, &msg);
   return n;
@@ -300,10 +301,14 @@ ls_local_socket_read_and_notify_internal (LsLocalSocket *self)
   if (G_UNLIKELY (self->fd_failure))
     {
       fail_for_fds (self);
+      ls_input_buffer_settle (&self->input);
       return FALSE;
     }
   if (got > 0)
-    announce_ready_read (self);
+    {
+      announce_ready_read (self);
+      ls_input_buffer_settle (&self->input);
+    }
   if (eof && eof_errno == 0 && self->output.len > 0 && self->fd >= 0)
     peer_half_closed (self);
   else if (eof)
@@ -337,10 +342,12 @@ ls_local_socket_peer_gone_internal (LsLocalSocket *self,
   if (G_UNLIKELY (self->fd_failure))
     {
       fail_for_fds (self);
+      ls_input_buffer_settle (&self->input);
       return;
     }
   if (got)
     announce_ready_read (self);
+  ls_input_buffer_settle (&self->input);
   if (self->fd < 0 || self->tearing_down)
     return;
   /* After a half-close the error was reported already. */
