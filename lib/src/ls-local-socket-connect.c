@@ -93,13 +93,13 @@ connect_succeeded (LsLocalSocket *self)
       int saved_errno = errno;
       connect_failed (self, LS_SOCKET_ERROR_SOCKET_RESOURCE,
                       g_strdup_printf ("Cannot connect to “%s”: Out of resources (%s)",
-                                       self->address->full_name, g_strerror (saved_errno)));
+                                       self->rare->address->full_name, g_strerror (saved_errno)));
       return;
     }
   ls_local_socket_replace_names_internal (self,
                                           self->server_name ? g_ref_string_acquire (self->server_name) : NULL,
-                                          g_ref_string_new (self->address->full_name));
-  g_clear_pointer (&self->address, ls_address_free);
+                                          g_ref_string_new (self->rare->address->full_name));
+  g_clear_pointer (&self->rare->address, ls_address_free);
   self->is_open = TRUE;
   ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
   ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_CONNECTED);
@@ -116,7 +116,7 @@ connect_failed_errno (LsLocalSocket *self,
 
   connect_failed (self, code,
                   g_strdup_printf ("Cannot connect to “%s”: %s (%s)",
-                                   self->address->full_name, category, g_strerror (errno_value)));
+                                   self->rare->address->full_name, category, g_strerror (errno_value)));
 }
 
 static gboolean retry_connect_cb (gpointer user_data);
@@ -127,7 +127,7 @@ void
 ls_local_socket_try_connect_internal (LsLocalSocket *self,
                                       gboolean       schedule_retry)
 {
-  if (connect (self->fd, (struct sockaddr *) &self->address->addr, self->address->addr_len) == 0 ||
+  if (connect (self->fd, (struct sockaddr *) &self->rare->address->addr, self->rare->address->addr_len) == 0 ||
       errno == EISCONN)
     {
       connect_succeeded (self);
@@ -138,24 +138,24 @@ ls_local_socket_try_connect_internal (LsLocalSocket *self,
       connect_failed_errno (self, errno);
       return;
     }
-  if (g_get_monotonic_time () >= self->connect_deadline)
+  if (g_get_monotonic_time () >= self->rare->connect_deadline)
     {
       connect_failed (self, LS_SOCKET_ERROR_SOCKET_TIMEOUT,
                       g_strdup_printf ("Cannot connect to “%s”: Socket operation timed out "
                                        "(the server's listen backlog stayed full for %d ms)",
-                                       self->address->full_name, self->connect_timeout));
+                                       self->rare->address->full_name, self->connect_timeout));
       return;
     }
 
-  self->retry_ms = self->retry_ms == 0 ? RETRY_FIRST_MS : MIN (self->retry_ms * 2, RETRY_MAX_MS);
-  if (schedule_retry && self->retry_source == NULL && self->core != NULL)
+  self->rare->retry_ms = self->rare->retry_ms == 0 ? RETRY_FIRST_MS : MIN (self->rare->retry_ms * 2, RETRY_MAX_MS);
+  if (schedule_retry && self->rare->retry_source == NULL && self->core != NULL)
     {
-      gint64 left_ms = (self->connect_deadline - g_get_monotonic_time ()) / 1000;
+      gint64 left_ms = (self->rare->connect_deadline - g_get_monotonic_time ()) / 1000;
 
-      self->retry_source = g_timeout_source_new (CLAMP (left_ms, 0, self->retry_ms));
-      g_source_set_static_name (self->retry_source, "[ls] connect retry");
-      g_source_set_callback (self->retry_source, retry_connect_cb, self, NULL);
-      g_source_attach (self->retry_source, ls_event_core_get_context (self->core));
+      self->rare->retry_source = g_timeout_source_new (CLAMP (left_ms, 0, self->rare->retry_ms));
+      g_source_set_static_name (self->rare->retry_source, "[ls] connect retry");
+      g_source_set_callback (self->rare->retry_source, retry_connect_cb, self, NULL);
+      g_source_attach (self->rare->retry_source, ls_event_core_get_context (self->core));
     }
 }
 
@@ -164,7 +164,7 @@ retry_connect_cb (gpointer user_data)
 {
   LsLocalSocket *self = ls_local_socket_hold_internal (user_data);
 
-  g_clear_pointer (&self->retry_source, g_source_unref);
+  g_clear_pointer (&self->rare->retry_source, g_source_unref);
   if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING && self->fd >= 0)
     ls_local_socket_try_connect_internal (self, TRUE);
   ls_local_socket_unhold_internal (self);
@@ -240,12 +240,14 @@ ls_local_socket_connect_to_address_internal (LsLocalSocket *self,
       connect_failed (self, address_error->code, g_strdup (address_error->message));
       goto out;
     }
+  /* Connecting needs the rare part (address, retry state) from here on. */
+  ls_local_socket_rare_internal (self);
   if (address != NULL)
-    self->address = g_steal_pointer (&address);
+    self->rare->address = g_steal_pointer (&address);
   else
     {
-      self->address = g_new0 (LsAddress, 1);
-      if (!ls_address_resolve (self->address, "connect to", self->server_name,
+      self->rare->address = g_new0 (LsAddress, 1);
+      if (!ls_address_resolve (self->rare->address, "connect to", self->server_name,
                                self->options, &error))
         {
           connect_failed (self, error->code, g_strdup (error->message));
@@ -264,8 +266,8 @@ ls_local_socket_connect_to_address_internal (LsLocalSocket *self,
       goto out;
     }
 
-  self->retry_ms = 0;
-  self->connect_deadline = g_get_monotonic_time () + (gint64) self->connect_timeout * 1000;
+  self->rare->retry_ms = 0;
+  self->rare->connect_deadline = g_get_monotonic_time () + (gint64) self->connect_timeout * 1000;
   ls_local_socket_try_connect_internal (self, TRUE);
 
 out:

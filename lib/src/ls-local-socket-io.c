@@ -430,30 +430,32 @@ announce_bytes_written (LsLocalSocket *self,
 {
   gboolean notify;
 
+  /* The outer announcement below made the rare part. */
   if (total > 0 && self->emitting_bytes_written)
-    self->written_unannounced += total;
+    self->rare->written_unannounced += total;
   notify = total > 0 && !self->emitting_bytes_written &&
            ls_local_socket_has_bytes_written_handler_internal (self);
   if (!notify && self->state != LS_LOCAL_SOCKET_STATE_CLOSING &&
-      (total <= 0 || G_LIKELY (self->event_hook == NULL)))
+      (total <= 0 || G_LIKELY (ls_local_socket_event_hook_internal (self) == NULL)))
     return;
 
   /* on_watch () holds no reference for a flush: this is the first emission. */
   ls_local_socket_hold_internal (self);
   if (notify)
     {
+      LsLocalSocketRare *rare = ls_local_socket_rare_internal (self);
       gint64 announce = total;
 
       do
         {
-          self->written_unannounced = 0;
+          rare->written_unannounced = 0;
           self->emitting_bytes_written = TRUE;
           ls_local_socket_emit_bytes_written_internal (self, announce);
           self->emitting_bytes_written = FALSE;
-          announce = self->written_unannounced;
+          announce = rare->written_unannounced;
         }
       while (announce > 0 && self->fd >= 0);
-      self->written_unannounced = 0;
+      rare->written_unannounced = 0;
     }
   /* Every flush, also one nested in a handler: the hook counts bytes. */
   if (total > 0)

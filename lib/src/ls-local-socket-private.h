@@ -42,6 +42,23 @@ typedef void (*LsSocketEventHook) (LsLocalSocket *socket,
                                    gint64         value,
                                    gpointer       data);
 
+/* What most sockets never use (an accepted one none of it), allocated on
+ * first use and kept until finalize: the idle connection is smaller. */
+typedef struct
+{
+  /* Connecting while the listen backlog is full. */
+  LsAddress          *address;                /* only while connecting */
+  GSource            *retry_source;
+  gint64              connect_deadline;
+  guint               retry_ms;
+
+  /* The asynchronous calls' hook (see LsSocketEventHook above). */
+  LsSocketEventHook   event_hook;
+  gpointer            event_hook_data;
+
+  gint64              written_unannounced;  /* by a bytes-written handler's flush */
+} LsLocalSocketRare;
+
 /* Where each part lives:
  *   ls-local-socket.c          the GObject, the state machine (set_state,
  *                              teardown, close, abort, disconnect), accessors
@@ -88,24 +105,17 @@ struct _LsLocalSocket
    * many short connections would otherwise format one per connection for
    * nobody. closed_name is a GRefString (or NULL), closed_errno 0 for EOF. */
   char               *closed_name;
-  int                 closed_errno;
 
   LsInputBuffer       input;
   LsOutputQueue       output;
-  gint64              written_unannounced;  /* by a bytes-written handler's flush */
 
   /* Descriptors sent or received with the stream; NULL until the first. */
   LsFdQueue          *fdq;
 
-  /* The asynchronous calls' hook (see LsSocketEventHook below). */
-  LsSocketEventHook   event_hook;
-  gpointer            event_hook_data;
+  /* NULL until first needed: ls_local_socket_rare_internal (). */
+  LsLocalSocketRare  *rare;
 
-  /* Connecting while the listen backlog is full. */
-  LsAddress          *address;                /* only while connecting */
-  GSource            *retry_source;
-  guint               retry_ms;
-  gint64              connect_deadline;
+  int                 closed_errno;   /* with closed_name; here, it fills a hole */
 
   guint               is_open : 1;              /* QIODevice-style "open" */
   guint               flush_deferred : 1;       /* a deferred flush is coming */
@@ -165,6 +175,22 @@ gpointer       ls_local_socket_get_event_hook_data (LsLocalSocket     *self);
 /* Shared by the socket's own files                                          */
 /* ------------------------------------------------------------------------ */
 
+/* The rarely used part, made on first use. */
+static inline LsLocalSocketRare *
+ls_local_socket_rare_internal (LsLocalSocket *self)
+{
+  if (G_UNLIKELY (self->rare == NULL))
+    self->rare = g_new0 (LsLocalSocketRare, 1);
+  return self->rare;
+}
+
+/* The hook, or NULL: every emission asks. */
+static inline LsSocketEventHook
+ls_local_socket_event_hook_internal (LsLocalSocket *self)
+{
+  return G_LIKELY (self->rare == NULL) ? NULL : self->rare->event_hook;
+}
+
 /* Holding a reference across emissions: every signal handler is user code
  * that may drop the last reference to the socket (unref it, or close and
  * unref it). Whoever emits a signal, or calls something that may, and
@@ -190,7 +216,7 @@ ls_local_socket_unhold_internal (LsLocalSocket *self)
 static inline LsLocalSocket *
 ls_local_socket_event_hold_internal (LsLocalSocket *self)
 {
-  return G_UNLIKELY (self->event_hook != NULL) ? g_object_ref (self) : NULL;
+  return G_UNLIKELY (ls_local_socket_event_hook_internal (self) != NULL) ? g_object_ref (self) : NULL;
 }
 
 static inline void
@@ -200,8 +226,9 @@ ls_local_socket_event_notify_internal (LsLocalSocket *held,
 {
   if (G_LIKELY (held == NULL))
     return;
-  if (held->event_hook != NULL)
-    held->event_hook (held, event, value, held->event_hook_data);
+  /* The hook ran nothing yet: held->rare exists. */
+  if (held->rare->event_hook != NULL)
+    held->rare->event_hook (held, event, value, held->rare->event_hook_data);
   g_object_unref (held);
 }
 
@@ -262,10 +289,10 @@ ls_local_socket_schedule_flush_internal (LsLocalSocket *self)
 static inline void
 ls_local_socket_cancel_retry_internal (LsLocalSocket *self)
 {
-  if (G_UNLIKELY (self->retry_source != NULL))
+  if (G_UNLIKELY (self->rare != NULL && self->rare->retry_source != NULL))
     {
-      g_source_destroy (self->retry_source);
-      g_clear_pointer (&self->retry_source, g_source_unref);
+      g_source_destroy (self->rare->retry_source);
+      g_clear_pointer (&self->rare->retry_source, g_source_unref);
     }
 }
 

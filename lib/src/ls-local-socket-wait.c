@@ -156,7 +156,8 @@ ls_local_socket_wait_for_connected (LsLocalSocket *self,
           ls_local_socket_try_connect_internal (self, TRUE);
           break;
         }
-      g_usleep ((gulong) MIN ((gint64) self->retry_ms, left < 0 ? G_MAXINT : left) * 1000);
+      /* Still connecting: the attempt made the rare part. */
+      g_usleep ((gulong) MIN ((gint64) self->rare->retry_ms, left < 0 ? G_MAXINT : left) * 1000);
     }
   connected = self->state == LS_LOCAL_SOCKET_STATE_CONNECTED;
   ls_local_socket_unhold_internal (self);

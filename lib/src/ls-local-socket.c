@@ -171,7 +171,8 @@ ls_local_socket_release_fd_internal (LsLocalSocket *self)
       close (self->fd);
       self->fd = -1;
     }
-  g_clear_pointer (&self->address, ls_address_free);
+  if (self->rare != NULL)
+    g_clear_pointer (&self->rare->address, ls_address_free);
   g_clear_pointer (&self->core, ls_event_core_unref);
   self->read_eof = FALSE;
 }
@@ -284,6 +285,7 @@ ls_local_socket_finalize (GObject *object)
   g_clear_pointer (&self->server_name, g_ref_string_release);
   g_clear_pointer (&self->full_server_name, g_ref_string_release);
   ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
+  g_free (self->rare);
   G_OBJECT_CLASS (ls_local_socket_parent_class)->finalize (object);
 }
 
@@ -599,14 +601,16 @@ ls_local_socket_set_event_hook (LsLocalSocket     *self,
                                 LsSocketEventHook  hook,
                                 gpointer           data)
 {
-  self->event_hook = hook;
-  self->event_hook_data = data;
+  if (hook == NULL && self->rare == NULL)
+    return;
+  ls_local_socket_rare_internal (self)->event_hook = hook;
+  self->rare->event_hook_data = data;
 }
 
 gpointer
 ls_local_socket_get_event_hook_data (LsLocalSocket *self)
 {
-  return self->event_hook_data;
+  return self->rare != NULL ? self->rare->event_hook_data : NULL;
 }
 
 /* QIODevice::close(): about-to-close, then the read buffer goes. */
