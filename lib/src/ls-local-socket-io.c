@@ -503,7 +503,14 @@ ls_local_socket_flush_output_internal (LsLocalSocket *self)
       ls_output_queue_consume (&self->output, n);
     }
 
-  update_watch (self);
+  /* A flush changes the output only: the read interest is as the last
+   * change of the input left it (every such change updates the watch), and
+   * the write interest is wanted exactly while output is left (the flush
+   * is no longer deferred). Nearly always nothing is left, nor was writing
+   * watched: the interest is unchanged. */
+  if (self->watch != NULL &&
+      G_UNLIKELY ((self->output.len > 0) != ((self->watch->events & LS_WATCH_WRITE) != 0)))
+    update_watch (self);
   announce_bytes_written (self, total);
   return total;
 }
