@@ -68,9 +68,11 @@ ls_block_release (gpointer block)
 
 /* Small reads are lent too (see ls_input_buffer_take ()), but a GBytes
  * of a few bytes that the application keeps would pin a whole block: at
- * most this many are out at once (the shared pool's size: more would
- * allocate blocks), beyond that small reads are copied. */
-#define LS_BLOCK_MAX_LENT 16
+ * most this many are out at once, beyond that small reads are copied as
+ * before. Four serve ping-pong and small bursts; each block lent beyond the
+ * first also stays in the pool afterwards (measured: 16 cost 190 KB of
+ * RSS once, 4 cost 40 KB; see bench/results/socket-cost.md). */
+#define LS_BLOCK_MAX_LENT 4
 
 /* Counts one more small read lent out; FALSE (nothing counted) when
  * LS_BLOCK_MAX_LENT are out already. */
