@@ -7,6 +7,7 @@
  */
 #include "lsock-private.h"
 #include "lsock-help.h"
+#include "ls-temp-path-private.h"
 
 #include <errno.h>
 #include <locale.h>
@@ -89,39 +90,17 @@ lsock_status_for_error (GError     *error,
     }
 }
 
-/* The path a Qt name resolves to, as QLocalSocket does on Linux (and as
- * Ls does, in lib/src/ls-names.c, which has no public twin): relative names
- * live in $TMPDIR, else /tmp, cleaned as QDir::cleanPath () cleans it. */
+/* The path a Qt name resolves to, as QLocalSocket does on Linux: relative
+ * names live in $TMPDIR, else /tmp, cleaned as QDir::cleanPath () cleans it.
+ * The library has no public call for it; its own code (ls-temp-path.c) is
+ * compiled into lsock instead. */
 char *
 lsock_resolve_name (const char *name,
                     gboolean    abstract)
 {
-  const char *tmpdir = g_getenv ("TMPDIR");
-  g_autofree char *dir = NULL;
-
   if (abstract || g_path_is_absolute (name))
     return g_strdup (name);
-  if (tmpdir == NULL || tmpdir[0] == '\0')
-    tmpdir = "/tmp";
-  if (g_path_is_absolute (tmpdir))
-    {
-      /* GLib keeps a leading “//” (POSIX allows it a meaning); Qt does not. */
-      g_autofree char *canonical = g_canonicalize_filename (tmpdir, NULL);
-      const char *start = canonical;
-
-      while (start[0] == '/' && start[1] == '/')
-        start++;
-      dir = g_strdup (start);
-    }
-  else
-    {
-      dir = g_strdup (tmpdir);
-      while (strlen (dir) > 1 && g_str_has_suffix (dir, "/"))
-        dir[strlen (dir) - 1] = '\0';
-    }
-  if (g_str_equal (dir, "/"))
-    return g_strconcat ("/", name, NULL);
-  return g_strconcat (dir, "/", name, NULL);
+  return ls_temp_path_join (name);
 }
 
 /* "1048576", "64K", "16M", "1G" (powers of 1024). */

@@ -3,52 +3,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "ls-names-private.h"
+#include "ls-temp-path-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
-
-/* Qt re-reads $TMPDIR on every call; so do we, for the same name to resolve
- * to the same path in a Qt and an Ls process. */
-static const char *
-temp_directory (void)
-{
-  const char *tmpdir = g_getenv ("TMPDIR");
-
-  return (tmpdir != NULL && tmpdir[0] != '\0') ? tmpdir : "/tmp";
-}
-
-/* Qt cleans the temporary directory path (trailing and doubled slashes). */
-static char *
-join_temp_path (const char *name)
-{
-  const char *tmpdir = temp_directory ();
-  g_autofree char *dir = NULL;
-
-  /* A relative $TMPDIR stays relative (to the working directory) in Qt. */
-  if (g_path_is_absolute (tmpdir))
-    {
-      /* POSIX lets a leading “//” mean something else, so GLib keeps it;
-       * Qt's QDir::cleanPath () does not, and names must match Qt's. */
-      g_autofree char *canonical = g_canonicalize_filename (tmpdir, NULL);
-      const char *start = canonical;
-
-      while (start[0] == '/' && start[1] == '/')
-        start++;
-      dir = g_strdup (start);
-    }
-  else
-    {
-      dir = g_strdup (tmpdir);
-      while (strlen (dir) > 1 && g_str_has_suffix (dir, "/"))
-        dir[strlen (dir) - 1] = '\0';
-    }
-
-  if (g_str_equal (dir, "/"))
-    return g_strconcat ("/", name, NULL);
-  return g_strconcat (dir, "/", name, NULL);
-}
 
 gboolean
 ls_address_resolve (LsAddress        *address,
@@ -73,7 +33,7 @@ ls_address_resolve (LsAddress        *address,
   if (address->abstract || name[0] == '/')
     address->full_name = g_strdup (name);
   else
-    address->full_name = join_temp_path (name);
+    address->full_name = ls_temp_path_join (name);
 
   /* A file path needs its terminating NUL inside sun_path; an abstract
    * name needs the leading NUL and is not padded (Qt 6, GIO's
