@@ -59,7 +59,7 @@ update_name (SocketAsync *sa)
 SocketAsync *
 ls_socket_async_get (LsLocalSocket *socket)
 {
-  SocketAsync *sa = ls_local_socket_get_event_hook_data (socket);
+  SocketAsync *sa = ls_local_socket_get_event_hook_data (socket, LS_SOCKET_HOOK_ASYNC);
 
   if (G_LIKELY (sa != NULL))
     {
@@ -80,7 +80,7 @@ ls_socket_async_get (LsLocalSocket *socket)
     socket_async_quark = g_quark_from_static_string ("ls-local-socket-async");
   g_object_set_qdata_full (G_OBJECT (socket), socket_async_quark, sa, socket_async_free);
   g_object_weak_ref (G_OBJECT (socket), on_disposed, sa);
-  ls_local_socket_set_event_hook (socket, on_socket_event, sa);
+  ls_local_socket_set_event_hook (socket, LS_SOCKET_HOOK_ASYNC, on_socket_event, sa);
   return sa;
 }
 

@@ -436,7 +436,7 @@ announce_bytes_written (LsLocalSocket *self,
   notify = total > 0 && !self->emitting_bytes_written &&
            ls_local_socket_has_bytes_written_handler_internal (self);
   if (!notify && self->state != LS_LOCAL_SOCKET_STATE_CLOSING &&
-      (total <= 0 || G_LIKELY (ls_local_socket_event_hook_internal (self) == NULL)))
+      (total <= 0 || G_LIKELY (!ls_local_socket_has_event_hook_internal (self))))
     return;
 
   /* on_watch () holds no reference for a flush: this is the first emission. */

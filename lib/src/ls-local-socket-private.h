@@ -42,6 +42,15 @@ typedef void (*LsSocketEventHook) (LsLocalSocket *socket,
                                    gint64         value,
                                    gpointer       data);
 
+/* Who listens through a hook: each has a slot of its own, so that the
+ * asynchronous calls and the stream view (ls_local_socket_get_io_stream ())
+ * can both follow one socket. */
+typedef enum {
+  LS_SOCKET_HOOK_ASYNC,
+  LS_SOCKET_HOOK_STREAM,
+  LS_SOCKET_N_HOOKS
+} LsSocketHookSlot;
+
 /* What most sockets never use (an accepted one none of it), allocated on
  * first use and kept until finalize: the idle connection is smaller. */
 typedef struct
@@ -52,9 +61,11 @@ typedef struct
   gint64              connect_deadline;
   guint               retry_ms;
 
-  /* The asynchronous calls' hook (see LsSocketEventHook above). */
-  LsSocketEventHook   event_hook;
-  gpointer            event_hook_data;
+  /* The hooks (see LsSocketEventHook above), one per slot; n_event_hooks
+   * counts the slots in use, for the emissions' one test. */
+  LsSocketEventHook   event_hook[LS_SOCKET_N_HOOKS];
+  gpointer            event_hook_data[LS_SOCKET_N_HOOKS];
+  guint               n_event_hooks;
 
   gint64              written_unannounced;  /* by a bytes-written handler's flush */
 } LsLocalSocketRare;
@@ -164,12 +175,14 @@ void           ls_local_socket_connect_to_address_internal (LsLocalSocket *self,
 void           ls_local_socket_mark_gsocket    (LsLocalSocket    *self);
 void           ls_local_socket_release_gsocket (LsLocalSocket    *self);
 
-/* One hook a socket (NULL to remove it); its data is what the getter
+/* One hook a slot (NULL to remove it); its data is what the getter
  * returns (ls-local-socket.c). */
 void           ls_local_socket_set_event_hook      (LsLocalSocket     *self,
+                                                    LsSocketHookSlot   slot,
                                                     LsSocketEventHook  hook,
                                                     gpointer           data);
-gpointer       ls_local_socket_get_event_hook_data (LsLocalSocket     *self);
+gpointer       ls_local_socket_get_event_hook_data (LsLocalSocket     *self,
+                                                    LsSocketHookSlot   slot);
 
 /* ------------------------------------------------------------------------ */
 /* Shared by the socket's own files                                          */
@@ -184,11 +197,11 @@ ls_local_socket_rare_internal (LsLocalSocket *self)
   return self->rare;
 }
 
-/* The hook, or NULL: every emission asks. */
-static inline LsSocketEventHook
-ls_local_socket_event_hook_internal (LsLocalSocket *self)
+/* Whether any hook listens: every emission asks. */
+static inline gboolean
+ls_local_socket_has_event_hook_internal (LsLocalSocket *self)
 {
-  return G_LIKELY (self->rare == NULL) ? NULL : self->rare->event_hook;
+  return G_UNLIKELY (self->rare != NULL) && self->rare->n_event_hooks > 0;
 }
 
 /* Holding a reference across emissions: every signal handler is user code
@@ -216,7 +229,7 @@ ls_local_socket_unhold_internal (LsLocalSocket *self)
 static inline LsLocalSocket *
 ls_local_socket_event_hold_internal (LsLocalSocket *self)
 {
-  return G_UNLIKELY (ls_local_socket_event_hook_internal (self) != NULL) ? g_object_ref (self) : NULL;
+  return G_UNLIKELY (ls_local_socket_has_event_hook_internal (self)) ? g_object_ref (self) : NULL;
 }
 
 static inline void
@@ -226,9 +239,11 @@ ls_local_socket_event_notify_internal (LsLocalSocket *held,
 {
   if (G_LIKELY (held == NULL))
     return;
-  /* The hook ran nothing yet: held->rare exists. */
-  if (held->rare->event_hook != NULL)
-    held->rare->event_hook (held, event, value, held->rare->event_hook_data);
+  /* A hook was set: held->rare exists. Each slot is read again after the
+   * previous hook ran, which may have removed or replaced it. */
+  for (guint slot = 0; slot < LS_SOCKET_N_HOOKS; slot++)
+    if (held->rare->event_hook[slot] != NULL)
+      held->rare->event_hook[slot] (held, event, value, held->rare->event_hook_data[slot]);
   g_object_unref (held);
 }
 

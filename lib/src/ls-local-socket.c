@@ -598,19 +598,25 @@ ls_local_socket_mark_gsocket (LsLocalSocket *self)
 
 void
 ls_local_socket_set_event_hook (LsLocalSocket     *self,
+                                LsSocketHookSlot   slot,
                                 LsSocketEventHook  hook,
                                 gpointer           data)
 {
+  LsLocalSocketRare *rare;
+
   if (hook == NULL && self->rare == NULL)
     return;
-  ls_local_socket_rare_internal (self)->event_hook = hook;
-  self->rare->event_hook_data = data;
+  rare = ls_local_socket_rare_internal (self);
+  rare->n_event_hooks += (hook != NULL) - (rare->event_hook[slot] != NULL);
+  rare->event_hook[slot] = hook;
+  rare->event_hook_data[slot] = data;
 }
 
 gpointer
-ls_local_socket_get_event_hook_data (LsLocalSocket *self)
+ls_local_socket_get_event_hook_data (LsLocalSocket    *self,
+                                     LsSocketHookSlot  slot)
 {
-  return self->rare != NULL ? self->rare->event_hook_data : NULL;
+  return self->rare != NULL ? self->rare->event_hook_data[slot] : NULL;
 }
 
 /* QIODevice::close(): about-to-close, then the read buffer goes. */
