@@ -21,6 +21,16 @@ G_BEGIN_DECLS
 LS_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (LsLocalSocket, ls_local_socket, LS, LOCAL_SOCKET, GObject)
 
+/**
+ * LsLocalSocketClass:
+ * @parent_class: the parent class.
+ *
+ * The class structure of [class@Ls.LocalSocket]. The type is final: there
+ * is nothing to override.
+ *
+ * Since: 1.0
+ */
+
 LS_AVAILABLE_IN_1_0
 LsLocalSocket      *ls_local_socket_new                      (void);
 LS_AVAILABLE_IN_1_0

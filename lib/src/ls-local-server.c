@@ -582,7 +582,8 @@ ls_local_server_get_server_error (LsLocalServer *self)
  * ls_local_server_get_server_name: (get-property server-name)
  * @self: a server
  *
- * Gets : the name given to listen, or "".
+ * Gets the name given to [method@Ls.LocalServer.listen], or "" when the
+ * server is not listening.
  *
  * Returns: (not nullable): the name given to listen, or ""
  *
@@ -603,7 +604,8 @@ ls_local_server_get_server_name (LsLocalServer *self)
  * ls_local_server_get_full_server_name: (get-property full-server-name)
  * @self: a server
  *
- * Gets : the path or abstract name listened on, or "".
+ * Gets the resolved path (or abstract name) the server listens on, or ""
+ * when it is not listening.
  *
  * Returns: (not nullable): the path or abstract name listened on, or ""
  *

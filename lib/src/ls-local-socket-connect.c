@@ -424,7 +424,9 @@ ls_local_socket_set_server_name (LsLocalSocket *self,
  * ls_local_socket_get_server_name: (get-property server-name)
  * @self: a socket
  *
- * Gets : the server name, or "".
+ * Gets the name to connect to (or connected to), as given to
+ * [method@Ls.LocalSocket.set_server_name] or
+ * [method@Ls.LocalSocket.connect_to_server]; "" when unset.
  *
  * Returns: (not nullable): the server name, or ""
  *
@@ -442,7 +444,7 @@ ls_local_socket_get_server_name (LsLocalSocket *self)
  * ls_local_socket_get_full_server_name: (get-property full-server-name)
  * @self: a socket
  *
- * Gets : the resolved path or abstract name, or "".
+ * Gets the resolved path (or abstract name) of the connection, or "".
  *
  * Returns: (not nullable): the resolved path or abstract name, or ""
  *

@@ -30,6 +30,21 @@
  * }
  * ```
  *
+ * As in Qt, [signal@Ls.LocalSocket::ready-read] announces the arrival of
+ * new data, once; it does not repeat while data waits in the buffer. Data
+ * already buffered when a handler is connected (a peer that wrote before
+ * [method@Ls.LocalServer.next_pending_connection] handed the connection
+ * over, say), or left unread by an earlier handler, is announced again only
+ * when more data arrives. So read what is already there after connecting
+ * the handler, and let a handler that reads a line or a message at a time
+ * loop until none is complete:
+ *
+ * ```c
+ * g_signal_connect (conn, "ready-read", G_CALLBACK (on_ready_read), NULL);
+ * if (ls_local_socket_get_bytes_available (conn) > 0)
+ *   on_ready_read (conn, NULL);
+ * ```
+ *
  * Connecting is synchronous, as in Qt on Linux: when
  * [method@Ls.LocalSocket.connect_to_server] returns, the socket is connected
  * or has failed, except while the server's listen backlog is full; then it
@@ -516,6 +531,10 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    * Emitted once per arrival of new data, never recursively. Data that
    * arrives while a handler runs a nested main loop is announced by one
    * more emission when that handler returns, if it is still unread.
+   *
+   * As in Qt, data already buffered when a handler is connected is not
+   * announced again: check [method@Ls.LocalSocket.get_bytes_available]
+   * after connecting (see [class@Ls.LocalSocket]).
    *
    * Since: 1.0
    */
