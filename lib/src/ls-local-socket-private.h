@@ -440,7 +440,8 @@ void      ls_local_socket_peer_gone_internal         (LsLocalSocket      *self,
 
 /* ls-local-socket-stream.c */
 /* Queues @bytes (owned) after the checks of write(). Returns their size,
- * or -1 (recorded) when the socket cannot write. */
+ * or -1 when the socket cannot write, recorded (unlike write (), also on a
+ * socket that is not open) for the caller's GError. */
 gssize    ls_local_socket_queue_output_internal      (LsLocalSocket      *self,
                                                       GBytes             *bytes);
 /* Removes @n buffered bytes (at most what is buffered) and returns them. */
