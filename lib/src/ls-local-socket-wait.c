@@ -94,10 +94,9 @@ wait_for (LsLocalSocket *self,
       n = ls_poll_until (&pfd, 1, deadline);
       if (n == 0)
         {
-          /* A zero timeout only looks: nothing timed out, so nothing is
-           * recorded (Qt records a timeout even then). */
-          if (msec != 0)
-            record_timeout (self, what, msec);
+          /* As in Qt, also for a zero timeout that found nothing to do
+           * (but, deliberate fix 10, without error-occurred). */
+          record_timeout (self, what, msec);
           break;
         }
       if (n < 0 || (pfd.revents & POLLNVAL))
@@ -108,6 +107,11 @@ wait_for (LsLocalSocket *self,
           result = TRUE;
           break;
         }
+      /* Qt's waitForReadyRead () stops once the time is used up by what
+       * it found (queued bytes written, say): that is no timeout. Its
+       * other waits poll once more and record one. */
+      if (goal == WAIT_READY_READ && ls_deadline_passed (deadline))
+        break;
     }
 
   if (goal == WAIT_DISCONNECTED)
