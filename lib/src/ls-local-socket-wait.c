@@ -80,6 +80,13 @@ wait_for (LsLocalSocket *self,
   if (self->ending)
     return FALSE;
   ls_local_socket_hold_internal (self);
+  /* Inside connect_to_server ()'s own CONNECTING emission there is no
+   * attempt to wait for yet; Qt's wait then ends it. */
+  if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING && self->starting_connect)
+    {
+      ls_local_socket_give_up_starting_connect_internal (self, what);
+      goto out;
+    }
   if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING &&
       !ls_local_socket_wait_for_connected (self, msec))
     goto out;
