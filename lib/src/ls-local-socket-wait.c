@@ -80,6 +80,13 @@ wait_for (LsLocalSocket *self,
   if (self->ending)
     return FALSE;
   ls_local_socket_hold_internal (self);
+  /* Inside connect_to_server ()'s own CONNECTING emission there is no
+   * attempt to wait for yet; Qt's wait then ends it. */
+  if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING && self->starting_connect)
+    {
+      ls_local_socket_give_up_starting_connect_internal (self, what);
+      goto out;
+    }
   if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING &&
       !ls_local_socket_wait_for_connected (self, msec))
     goto out;
@@ -94,10 +101,9 @@ wait_for (LsLocalSocket *self,
       n = ls_poll_until (&pfd, 1, deadline);
       if (n == 0)
         {
-          /* A zero timeout only looks: nothing timed out, so nothing is
-           * recorded (Qt records a timeout even then). */
-          if (msec != 0)
-            record_timeout (self, what, msec);
+          /* As in Qt, also for a zero timeout that found nothing to do
+           * (but, deliberate fix 10, without error-occurred). */
+          record_timeout (self, what, msec);
           break;
         }
       if (n < 0 || (pfd.revents & POLLNVAL))
@@ -108,6 +114,11 @@ wait_for (LsLocalSocket *self,
           result = TRUE;
           break;
         }
+      /* Qt's waitForReadyRead () stops once the time is used up by what
+       * it found (queued bytes written, say): that is no timeout. Its
+       * other waits poll once more and record one. */
+      if (goal == WAIT_READY_READ && ls_deadline_passed (deadline))
+        break;
     }
 
   if (goal == WAIT_DISCONNECTED)

@@ -238,6 +238,7 @@ ls_local_socket_teardown_internal (LsLocalSocket *self,
 {
   gboolean was_connected = self->state == LS_LOCAL_SOCKET_STATE_CONNECTED ||
                            self->state == LS_LOCAL_SOCKET_STATE_CLOSING;
+  gboolean was_connecting = self->state == LS_LOCAL_SOCKET_STATE_CONNECTING;
   gboolean held = self->closing_hold;
   guint life = self->life;
 
@@ -245,7 +246,13 @@ ls_local_socket_teardown_internal (LsLocalSocket *self,
   ls_local_socket_release_fd_internal (self);
   self->tearing_down = TRUE;
   if (through_closing && was_connected)
-    ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_CLOSING);
+    {
+      ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_CLOSING);
+      /* A handler connected again, as Qt lets a closing socket do: the
+       * old connection ends without more signals (see connect_to_server). */
+      if (self->life != life)
+        goto out;
+    }
   /* As in Qt, the names go before UNCONNECTED is announced: a handler may
    * connect again from there, and the new names are not to be touched. */
   clear_names (self);
@@ -255,11 +262,13 @@ ls_local_socket_teardown_internal (LsLocalSocket *self,
       self->tearing_down = FALSE;
       self->ending = FALSE;
     }
+  /* As in Qt, an attempt to connect that ends (abort ()) finishes reading
+   * too; only a connection that was made announces its end. */
+  if (was_connected || was_connecting)
+    g_signal_emit (self, SIGNAL_ID (READ_CHANNEL_FINISHED), 0);
   if (was_connected)
-    {
-      g_signal_emit (self, SIGNAL_ID (READ_CHANNEL_FINISHED), 0);
-      g_signal_emit (self, SIGNAL_ID (DISCONNECTED), 0);
-    }
+    g_signal_emit (self, SIGNAL_ID (DISCONNECTED), 0);
+out:
   /* Every caller holds a reference of its own, so this is never the last. */
   if (held)
     ls_local_socket_unhold_internal (self);
@@ -683,8 +692,11 @@ ls_local_socket_disconnect_from_server (LsLocalSocket *self)
     }
   else if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTED)
     {
+      guint life = self->life;
+
       ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_CLOSING);
-      if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->fd >= 0)
+      /* Unless a handler ended it, or connected again. */
+      if (self->life == life && self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->fd >= 0)
         {
           /* As in Qt, queued data leaves from the main loop, then the
            * socket becomes unconnected; without a main loop, at once. */
@@ -710,7 +722,12 @@ ls_local_socket_disconnect_from_server (LsLocalSocket *self)
  * [signal@Ls.LocalSocket::state-changed] (unconnected),
  * [signal@Ls.LocalSocket::read-channel-finished],
  * [signal@Ls.LocalSocket::disconnected] and then
- * [signal@Ls.LocalSocket::about-to-close]; the read buffer is dropped.
+ * [signal@Ls.LocalSocket::about-to-close]; the read buffer is dropped. A
+ * connecting one emits state-changed (unconnected) and
+ * read-channel-finished: called from a state-changed (connecting) handler
+ * inside [method@Ls.LocalSocket.connect_to_server], that attempt then
+ * fails with %LS_SOCKET_ERROR_SERVER_NOT_FOUND, as in Qt. The names are
+ * cleared, as in Qt 6.
  *
  * Since: 1.0
  */
@@ -721,9 +738,9 @@ ls_local_socket_abort (LsLocalSocket *self)
 
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
 
-  if (self->starting_connect)
-    return;
   ls_local_socket_hold_internal (self);
+  if (self->starting_connect)
+    self->connect_cancelled = TRUE;
   life = self->life;
   ls_local_socket_clear_output_internal (self);
   /* As in Qt, handlers of the closing signals already find the input
@@ -736,6 +753,8 @@ ls_local_socket_abort (LsLocalSocket *self)
    * is not the one being aborted. */
   if (self->life == life)
     ls_local_socket_close_device_internal (self);
+  if (self->life == life)
+    ls_local_socket_replace_names_internal (self, NULL, NULL);
   ls_local_socket_unhold_internal (self);
 }
 
@@ -745,18 +764,33 @@ ls_local_socket_abort (LsLocalSocket *self)
  *
  * Emits [signal@Ls.LocalSocket::about-to-close], drops the read buffer and
  * disconnects gracefully like [method@Ls.LocalSocket.disconnect_from_server]
- * (queued data is still written).
+ * (queued data is still written). As in Qt, the names are cleared at once,
+ * even while queued data is still being written; called from a
+ * state-changed (connecting) handler inside
+ * [method@Ls.LocalSocket.connect_to_server], that attempt then fails with
+ * %LS_SOCKET_ERROR_SERVER_NOT_FOUND.
  *
  * Since: 1.0
  */
 void
 ls_local_socket_close (LsLocalSocket *self)
 {
+  guint life;
+
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
 
   ls_local_socket_hold_internal (self);
+  life = self->life;
   ls_local_socket_close_device_internal (self);
-  ls_local_socket_disconnect_from_server (self);
+  if (self->life == life)
+    ls_local_socket_disconnect_from_server (self);
+  /* Unless a handler connected again. */
+  if (self->life == life)
+    {
+      if (self->starting_connect)
+        self->connect_cancelled = TRUE;
+      ls_local_socket_replace_names_internal (self, NULL, NULL);
+    }
   ls_local_socket_unhold_internal (self);
 }
 
