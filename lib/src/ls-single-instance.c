@@ -225,19 +225,30 @@ on_connection_timeout (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Acknowledges the message. Returns whether the answer reached the
+ * kernel while the peer was still there: a secondary that gave up (timed
+ * out) before we got to it does not count its message as delivered, so
+ * neither may we. */
 static gboolean
-write_answer (LsSingleInstance *self,
-              LsLocalSocket    *socket)
+answer (LsSingleInstance *self,
+        LsLocalSocket    *socket)
 {
   if (self->protocol == LS_SINGLE_INSTANCE_PROTOCOL_QT_LOCAL_PEER)
-    return ls_local_socket_write (socket, (const guint8 *) LS_QT_LOCAL_PEER_ACK,
-                                  LS_QT_LOCAL_PEER_ACK_LEN) == LS_QT_LOCAL_PEER_ACK_LEN;
+    {
+      if (ls_local_socket_write (socket, (const guint8 *) LS_QT_LOCAL_PEER_ACK,
+                                 LS_QT_LOCAL_PEER_ACK_LEN) != LS_QT_LOCAL_PEER_ACK_LEN)
+        return FALSE;
+    }
   else
     {
       g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
 
-      return ls_local_socket_write_message (socket, empty, NULL);
+      if (!ls_local_socket_write_message (socket, empty, NULL))
+        return FALSE;
     }
+  ls_local_socket_flush (socket);
+  return ls_local_socket_get_bytes_to_write (socket) == 0 &&
+         ls_local_socket_get_state (socket) == LS_LOCAL_SOCKET_STATE_CONNECTED;
 }
 
 /* Reads the connection's message if it is complete, answers it and
@@ -266,10 +277,8 @@ connection_process (Connection *conn)
     }
 
   conn->answered = TRUE;
-  if (!write_answer (self, conn->socket))
+  if (!answer (self, conn->socket))
     {
-      /* The secondary gave up (timed out) before we got to it: it does not
-       * count its message as delivered, so neither do we. */
       connection_drop (conn);
       return FALSE;
     }
