@@ -53,6 +53,37 @@ instance_new (LsSingleInstanceProtocol protocol)
   return ls_single_instance_new (APP_ID, protocol);
 }
 
+/* The path of APP_ID's socket with @protocol (no instance kept: children
+ * forked later must not inherit objects they cannot free). */
+static char *
+socket_path_for (LsTestFixture *f, LsSingleInstanceProtocol protocol)
+{
+  g_autoptr(LsSingleInstance) probe = instance_new (protocol);
+
+  return socket_path (f, probe);
+}
+
+/* A child forked by a test registers APP_ID and sends @text; returns the
+ * exit status, everything freed (for valgrind). */
+static int
+child_send (LsSingleInstanceProtocol protocol, const char *text)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_autoptr(LsSingleInstance) secondary = NULL;
+  g_autoptr(GBytes) message = g_bytes_new (text, strlen (text));
+  int status;
+
+  g_main_context_push_thread_default (context);
+  secondary = instance_new (protocol);
+  ls_single_instance_set_timeout (secondary, 60000);
+  status = ls_single_instance_register (secondary, NULL, NULL) &&
+           !ls_single_instance_is_primary (secondary) &&
+           ls_single_instance_send_message (secondary, message, NULL, NULL) ? 0 : 1;
+  g_clear_object (&secondary);
+  g_main_context_pop_thread_default (context);
+  return status;
+}
+
 static LsSingleInstance *
 registered (LsSingleInstanceProtocol protocol, gboolean expect_primary)
 {
@@ -615,7 +646,7 @@ write_record (int fd, const Record *record)
   g_assert_cmpint (write (fd, record, sizeof *record), ==, sizeof *record);
 }
 
-static G_NORETURN void
+static int
 stress_child (guint                    index,
               LsSingleInstanceProtocol protocol,
               int                      barrier_fd,
@@ -632,9 +663,11 @@ stress_child (guint                    index,
   if (!ls_single_instance_register (instance, NULL, &error))
     {
       g_printerr ("child %u: %s\n", index, error->message);
+      g_clear_error (&error);
       record.kind = 'E';
       write_record (results_fd, &record);
-      _exit (1);
+      g_main_context_pop_thread_default (context);
+      return 1;
     }
   if (ls_single_instance_is_primary (instance))
     {
@@ -664,7 +697,8 @@ stress_child (guint                    index,
           pause ();   /* the parent SIGKILLs us: the socket stays, stale */
       g_main_loop_unref (collected.loop);
       g_clear_object (&instance);
-      _exit (0);
+      g_main_context_pop_thread_default (context);
+      return 0;
     }
   else
     {
@@ -678,18 +712,20 @@ stress_child (guint                    index,
       else
         {
           g_printerr ("child %u: %s\n", index, error->message);
+          g_clear_error (&error);
           record.kind = 'F';
         }
       write_record (results_fd, &record);
-      _exit (record.kind == 'S' ? 0 : 1);
+      g_clear_object (&instance);
+      g_main_context_pop_thread_default (context);
+      return record.kind == 'S' ? 0 : 1;
     }
 }
 
 static void
 stress (LsTestFixture *f, LsSingleInstanceProtocol protocol, guint rounds)
 {
-  g_autoptr(LsSingleInstance) probe = instance_new (protocol);
-  g_autofree char *path = socket_path (f, probe);
+  g_autofree char *path = socket_path_for (f, protocol);
   guint killed = 0;
 
   for (guint round = 0; round < rounds; round++)
@@ -714,7 +750,7 @@ stress (LsTestFixture *f, LsSingleInstanceProtocol protocol, guint rounds)
               close (barrier[1]);
               close (results[0]);
               close (release[1]);
-              stress_child (i, protocol, barrier[0], results[1], release[0]);
+              _exit (stress_child (i, protocol, barrier[0], results[1], release[0]));
             }
         }
       close (barrier[0]);
@@ -780,8 +816,7 @@ test_primary_killed (LsTestFixture *f, gconstpointer data)
 {
   LsSingleInstanceProtocol protocol = PROTOCOL (data);
   g_autoptr(LsSingleInstance) next = NULL;
-  g_autoptr(LsSingleInstance) probe = instance_new (protocol);
-  g_autofree char *path = socket_path (f, probe);
+  g_autofree char *path = socket_path_for (f, protocol);
   int ready[2];
   pid_t pid;
   Inbox inbox;
@@ -813,13 +848,7 @@ test_primary_killed (LsTestFixture *f, gconstpointer data)
   inbox_attach (&inbox, next);
   pid = ls_test_fork ();
   if (pid == 0)
-    {
-      g_autoptr(GMainContext) context = child_context_new ();
-      g_autoptr(LsSingleInstance) secondary = registered (protocol, FALSE);
-      g_autoptr(GBytes) message = g_bytes_new_static ("to the new primary", 18);
-
-      _exit (ls_single_instance_send_message (secondary, message, NULL, NULL) ? 0 : 1);
-    }
+    _exit (child_send (protocol, "to the new primary"));
   g_assert_true (ls_test_run_until_cond (inbox_has, &inbox, SAFETY_MS));
   ls_test_assert_child_ok (pid, SAFETY_MS);
   g_assert_cmpstr (inbox.messages->pdata[0], ==, "to the new primary");
@@ -831,13 +860,35 @@ test_primary_killed (LsTestFixture *f, gconstpointer data)
 /* A primary whose main loop is blocked longer than the secondary's
  * timeout: the secondary fails with SOCKET_TIMEOUT (no hang), and the
  * primary, once free, does not announce the message nobody waits for. */
+static int
+child_blocked_primary (LsSingleInstanceProtocol protocol, int ready_fd, int go_fd)
+{
+  GMainContext *context = child_context_new ();
+  LsSingleInstance *primary = registered (protocol, TRUE);
+  Inbox inbox;
+
+  inbox_attach (&inbox, primary);
+  write_byte (ready_fd, 'R');
+  /* Busy: the main loop does not run until the parent says so. */
+  read_byte (go_fd);
+  g_assert_true (ls_test_run_until_cond (inbox_has, &inbox, SAFETY_MS));
+  /* Only the second message, which was acknowledged. */
+  g_assert_cmpuint (inbox.messages->len, ==, 1);
+  g_assert_cmpstr (inbox.messages->pdata[0], ==, "second");
+  inbox_clear (&inbox);
+  g_object_unref (primary);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return 0;
+}
+
 static void
 test_blocked_primary (LsTestFixture *f, gconstpointer data)
 {
   LsSingleInstanceProtocol protocol = PROTOCOL (data);
   g_autoptr(LsSingleInstance) secondary = NULL;
-  g_autoptr(GBytes) first = g_bytes_new_static ("lost", 4);
-  g_autoptr(GBytes) second = g_bytes_new_static ("second", 6);
+  g_autoptr(GBytes) first = NULL;
+  g_autoptr(GBytes) second = NULL;
   int ready[2], go[2];
   GError *error = NULL;
   pid_t pid;
@@ -846,24 +897,11 @@ test_blocked_primary (LsTestFixture *f, gconstpointer data)
   g_assert_cmpint (pipe2 (go, O_CLOEXEC), ==, 0);
   pid = ls_test_fork ();
   if (pid == 0)
-    {
-      g_autoptr(GMainContext) context = child_context_new ();
-      g_autoptr(LsSingleInstance) primary = registered (protocol, TRUE);
-      Inbox inbox;
-
-      inbox_attach (&inbox, primary);
-      write_byte (ready[1], 'R');
-      /* Busy: the main loop does not run until the parent says so. */
-      read_byte (go[0]);
-      g_assert_true (ls_test_run_until_cond (inbox_has, &inbox, SAFETY_MS));
-      /* Only the second message, which was acknowledged. */
-      g_assert_cmpuint (inbox.messages->len, ==, 1);
-      g_assert_cmpstr (inbox.messages->pdata[0], ==, "second");
-      inbox_clear (&inbox);
-      _exit (0);
-    }
+    _exit (child_blocked_primary (protocol, ready[1], go[0]));
   g_assert_cmpint (read_byte (ready[0]), ==, 'R');
 
+  first = g_bytes_new_static ("lost", 4);
+  second = g_bytes_new_static ("second", 6);
   secondary = registered (protocol, FALSE);
   ls_single_instance_set_timeout (secondary, 300);
   g_assert_false (ls_single_instance_send_message (secondary, first, NULL, &error));
@@ -886,9 +924,9 @@ test_blocked_primary (LsTestFixture *f, gconstpointer data)
 /* The election lock taken by a process that binds only 2 s later: the
  * secondary retries through the window and its message arrives. */
 static int
-take_election_lock (LsTestFixture *f, LsSingleInstanceProtocol protocol, LsSingleInstance *probe)
+take_election_lock (LsTestFixture *f, LsSingleInstanceProtocol protocol)
 {
-  g_autofree char *path = socket_path (f, probe);
+  g_autofree char *path = socket_path_for (f, protocol);
   g_autofree char *lock_path = NULL;
   int fd;
 
@@ -914,12 +952,35 @@ take_election_lock (LsTestFixture *f, LsSingleInstanceProtocol protocol, LsSingl
   return fd;
 }
 
+static int
+child_late_primary (LsTestFixture *f, LsSingleInstanceProtocol protocol, int ready_fd)
+{
+  GMainContext *context = child_context_new ();
+  LsSingleInstance *primary;
+  int lock_fd = take_election_lock (f, protocol);
+  Inbox inbox;
+
+  write_byte (ready_fd, 'L');
+  g_usleep (2 * G_USEC_PER_SEC);
+  /* Its own registration takes the lock again. */
+  close (lock_fd);
+  primary = registered (protocol, TRUE);
+  inbox_attach (&inbox, primary);
+  g_assert_true (ls_test_run_until_cond (inbox_has, &inbox, SAFETY_MS));
+  g_assert_cmpstr (inbox.messages->pdata[0], ==, "through the window");
+  inbox_clear (&inbox);
+  g_object_unref (primary);
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  return 0;
+}
+
 static void
 test_lock_window (LsTestFixture *f, gconstpointer data)
 {
   LsSingleInstanceProtocol protocol = PROTOCOL (data);
-  g_autoptr(LsSingleInstance) secondary = instance_new (protocol);
-  g_autoptr(GBytes) message = g_bytes_new_static ("through the window", 18);
+  g_autoptr(LsSingleInstance) secondary = NULL;
+  g_autoptr(GBytes) message = NULL;
   GError *error = NULL;
   int ready[2];
   pid_t pid;
@@ -927,26 +988,12 @@ test_lock_window (LsTestFixture *f, gconstpointer data)
   g_assert_cmpint (pipe2 (ready, O_CLOEXEC), ==, 0);
   pid = ls_test_fork ();
   if (pid == 0)
-    {
-      g_autoptr(GMainContext) context = child_context_new ();
-      g_autoptr(LsSingleInstance) primary = NULL;
-      int lock_fd = take_election_lock (f, protocol, secondary);
-      Inbox inbox;
-
-      write_byte (ready[1], 'L');
-      g_usleep (2 * G_USEC_PER_SEC);
-      /* Its own registration takes the lock again. */
-      close (lock_fd);
-      primary = registered (protocol, TRUE);
-      inbox_attach (&inbox, primary);
-      g_assert_true (ls_test_run_until_cond (inbox_has, &inbox, SAFETY_MS));
-      g_assert_cmpstr (inbox.messages->pdata[0], ==, "through the window");
-      inbox_clear (&inbox);
-      _exit (0);
-    }
+    _exit (child_late_primary (f, protocol, ready[1]));
   g_assert_cmpint (read_byte (ready[0]), ==, 'L');
   close (ready[0]);
   close (ready[1]);
+  secondary = instance_new (protocol);
+  message = g_bytes_new_static ("through the window", 18);
 
   /* The lock is held: someone is about to be the primary. */
   g_assert_true (ls_single_instance_register (secondary, NULL, &error));
@@ -1237,7 +1284,7 @@ test_cancel (LsTestFixture *f, gconstpointer data)
 
   /* Someone holds the election lock and never listens: the secondary
    * retries until cancelled (no timeout). */
-  lock_fd = take_election_lock (f, protocol, secondary);
+  lock_fd = take_election_lock (f, protocol);
   g_assert_true (ls_single_instance_register (secondary, NULL, NULL));
   g_assert_false (ls_single_instance_is_primary (secondary));
   ls_single_instance_set_timeout (secondary, -1);
