@@ -39,9 +39,10 @@ class Launch:
     """A subprocess whose output lines are read without blocking the test
     beyond SAFETY_TIMEOUT; stdin is a pipe the test may write or close."""
 
-    def __init__(self, args, pass_fds=()):
+    def __init__(self, args, pass_fds=(), cwd=None, env=None):
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, bufsize=0, pass_fds=pass_fds)
+                                     stderr=subprocess.PIPE, bufsize=0, pass_fds=pass_fds,
+                                     cwd=cwd, env=env)
         self.buf = b""
         self.lines = []
 
