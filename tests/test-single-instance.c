@@ -860,26 +860,39 @@ test_primary_killed (LsTestFixture *f, gconstpointer data)
 /* A primary whose main loop is blocked longer than the secondary's
  * timeout: the secondary fails with SOCKET_TIMEOUT (no hang), and the
  * primary, once free, does not announce the message nobody waits for. */
+/* In a forked child: serves from @context (pushed by child_context_new ())
+ * until a message arrives, checks that it is the only one and is
+ * @expected; returns the exit status with everything freed (for
+ * valgrind). */
 static int
-child_blocked_primary (LsSingleInstanceProtocol protocol, int ready_fd, int go_fd)
+child_serve_one (GMainContext     *context,
+                 LsSingleInstance *primary,
+                 const char       *expected)
 {
-  GMainContext *context = child_context_new ();
-  LsSingleInstance *primary = registered (protocol, TRUE);
   Inbox inbox;
 
   inbox_attach (&inbox, primary);
-  write_byte (ready_fd, 'R');
-  /* Busy: the main loop does not run until the parent says so. */
-  read_byte (go_fd);
   g_assert_true (ls_test_run_until_cond (inbox_has, &inbox, SAFETY_MS));
-  /* Only the second message, which was acknowledged. */
   g_assert_cmpuint (inbox.messages->len, ==, 1);
-  g_assert_cmpstr (inbox.messages->pdata[0], ==, "second");
+  g_assert_cmpstr (inbox.messages->pdata[0], ==, expected);
   inbox_clear (&inbox);
   g_object_unref (primary);
   g_main_context_pop_thread_default (context);
   g_main_context_unref (context);
   return 0;
+}
+
+static int
+child_blocked_primary (LsSingleInstanceProtocol protocol, int ready_fd, int go_fd)
+{
+  GMainContext *context = child_context_new ();
+  LsSingleInstance *primary = registered (protocol, TRUE);
+
+  write_byte (ready_fd, 'R');
+  /* Busy: the main loop does not run until the parent says so. */
+  read_byte (go_fd);
+  /* Only the second message, which was acknowledged. */
+  return child_serve_one (context, primary, "second");
 }
 
 static void
@@ -956,23 +969,13 @@ static int
 child_late_primary (LsTestFixture *f, LsSingleInstanceProtocol protocol, int ready_fd)
 {
   GMainContext *context = child_context_new ();
-  LsSingleInstance *primary;
   int lock_fd = take_election_lock (f, protocol);
-  Inbox inbox;
 
   write_byte (ready_fd, 'L');
   g_usleep (2 * G_USEC_PER_SEC);
   /* Its own registration takes the lock again. */
   close (lock_fd);
-  primary = registered (protocol, TRUE);
-  inbox_attach (&inbox, primary);
-  g_assert_true (ls_test_run_until_cond (inbox_has, &inbox, SAFETY_MS));
-  g_assert_cmpstr (inbox.messages->pdata[0], ==, "through the window");
-  inbox_clear (&inbox);
-  g_object_unref (primary);
-  g_main_context_pop_thread_default (context);
-  g_main_context_unref (context);
-  return 0;
+  return child_serve_one (context, registered (protocol, TRUE), "through the window");
 }
 
 static void

@@ -70,6 +70,7 @@
 /* What one message may weigh: command lines, not files. */
 #define MAX_MESSAGE_SIZE        (16 * 1024 * 1024)
 #define DEFAULT_TIMEOUT_MS      5000
+#define REGISTER_FAILED         "Cannot register the single instance “%s”: "
 
 struct _LsSingleInstance
 {
@@ -166,7 +167,7 @@ check_id (LsSingleInstance  *self,
   if (reason == NULL)
     return TRUE;
   g_set_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SERVER_NOT_FOUND,
-               "Cannot register the single instance “%s”: %s", self->display_name, reason);
+               REGISTER_FAILED "%s", self->display_name, reason);
   return FALSE;
 }
 
@@ -393,6 +394,25 @@ become_primary (LsSingleInstance *self,
   g_signal_connect (server, "new-connection", G_CALLBACK (on_new_connection), self);
 }
 
+/* After a failed election step: ADDRESS_IN_USE with a socket (or nothing
+ * yet) at the name means another primary is there or about to be, and
+ * this instance is a secondary: TRUE. Anything else is an error. Consumes
+ * @failure. */
+static gboolean
+another_primary (LsSingleInstance  *self,
+                 GError            *failure,
+                 GError           **error)
+{
+  if (g_error_matches (failure, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE) &&
+      path_may_hold_primary (self->display_name))
+    {
+      g_error_free (failure);
+      return TRUE;
+    }
+  g_propagate_prefixed_error (error, failure, REGISTER_FAILED, self->id);
+  return FALSE;
+}
+
 /* Ls's own protocol: the server's reclaim-stale makes exactly one of any
  * number of simultaneous listeners win; the others find the path taken
  * (or locked by the one that is about to listen) and are secondaries. */
@@ -410,15 +430,10 @@ register_ls (LsSingleInstance      *self,
       *role = LS_SINGLE_INSTANCE_ROLE_PRIMARY;
       return TRUE;
     }
-  if (g_error_matches (local_error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE) &&
-      path_may_hold_primary (self->display_name))
-    {
-      *role = LS_SINGLE_INSTANCE_ROLE_SECONDARY;
-      return TRUE;
-    }
-  g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                              "Cannot register the single instance “%s”: ", self->id);
-  return FALSE;
+  if (!another_primary (self, g_steal_pointer (&local_error), error))
+    return FALSE;
+  *role = LS_SINGLE_INSTANCE_ROLE_SECONDARY;
+  return TRUE;
 }
 
 /* Under QtLocalPeer's lock: a socket at the name is a crashed primary's
@@ -443,15 +458,8 @@ reclaim_under_qt_lock (LsSingleInstance  *self,
   close (dir_fd);
   if (ok)
     return TRUE;
-  if (g_error_matches (local_error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE) &&
-      path_may_hold_primary (self->display_name))
-    {
-      *live = TRUE;
-      return TRUE;
-    }
-  g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                              "Cannot register the single instance “%s”: ", self->id);
-  return FALSE;
+  *live = another_primary (self, g_steal_pointer (&local_error), error);
+  return *live;
 }
 
 /* QtLocalPeer's protocol: the lock decides; the winner listens, replacing
@@ -492,8 +500,7 @@ register_qt (LsSingleInstance      *self,
   if (!ls_local_server_listen (server, self->server_name, &local_error))
     {
       close (lock_fd);
-      g_propagate_prefixed_error (error, g_steal_pointer (&local_error),
-                                  "Cannot register the single instance “%s”: ", self->id);
+      g_propagate_prefixed_error (error, g_steal_pointer (&local_error), REGISTER_FAILED, self->id);
       return FALSE;
     }
   self->qt_lock_fd = lock_fd;

@@ -120,6 +120,15 @@ def protocol(request):
     return request.param
 
 
+def crash(launch):
+    """Waits for @launch to become the primary, then SIGKILLs it: its socket
+    stays behind, stale."""
+    try:
+        launch.expect("primary")
+    finally:
+        launch.kill()
+
+
 def new_instance(protocol, id=APP_ID):
     return Ls.SingleInstance.new(id, PROTOCOLS[protocol])
 
@@ -442,13 +451,7 @@ def test_sixteen_launches_at_once(protocol):
 
 
 def test_primary_killed_next_launch_is_primary(protocol):
-    first = ls_launch(protocol)
-    try:
-        first.expect("primary")
-        first.proc.send_signal(signal.SIGKILL)
-        first.proc.wait()
-    finally:
-        first.kill()
+    crash(ls_launch(protocol))
     inst = new_instance(protocol)
     assert stat.S_ISSOCK(os.lstat(socket_path(inst)).st_mode)
     inst.register(None)
@@ -546,13 +549,7 @@ def test_ls_primary_qt_secondary():
 
 @needs_qt
 def test_qt_primary_killed_ls_takes_over():
-    qt = qt_launch(expect=1)
-    try:
-        qt.expect("primary")
-        qt.proc.send_signal(signal.SIGKILL)
-        qt.proc.wait()
-    finally:
-        qt.kill()
+    crash(qt_launch(expect=1))
     inst = new_instance("qt")
     assert stat.S_ISSOCK(os.lstat(socket_path(inst)).st_mode)
     inst.register(None)
@@ -569,13 +566,7 @@ def test_qt_primary_killed_ls_takes_over():
 
 @needs_qt
 def test_ls_primary_killed_qt_takes_over():
-    ls = ls_launch("qt")
-    try:
-        ls.expect("primary")
-        ls.proc.send_signal(signal.SIGKILL)
-        ls.proc.wait()
-    finally:
-        ls.kill()
+    crash(ls_launch("qt"))
     qt = qt_launch(expect=1)
     try:
         qt.expect("primary")

@@ -76,14 +76,20 @@ def display(tmp_short):
 
 
 def viewer(env, cwd, *args):
-    launch = Launch([VIEWER] + list(args), cwd=cwd, env=env)
-    return launch
+    return Launch([VIEWER] + list(args), cwd=cwd, env=env)
 
 
 def run_secondary(env, cwd, *args):
     result = subprocess.run([VIEWER] + list(args), cwd=cwd, env=env, capture_output=True,
                             timeout=START_TIMEOUT)
     return result.returncode, result.stdout.decode().splitlines(), result.stderr.decode()
+
+
+def quit_with_sigterm(launch):
+    """SIGTERM quits a primary the way closing it does: it releases."""
+    launch.proc.send_signal(signal.SIGTERM)
+    launch.expect("released")
+    assert launch.finish()[0] == 0
 
 
 def make_files(root):
@@ -125,9 +131,7 @@ def test_second_launch_shows_its_file_in_the_first_window(display, tmp_short):
     again = viewer(display, tmp_short)
     try:
         again.expect("primary on " + socket_path)
-        again.proc.send_signal(signal.SIGTERM)
-        again.expect("released")
-        assert again.finish()[0] == 0
+        quit_with_sigterm(again)
     finally:
         again.kill()
     assert not os.path.exists(socket_path)
@@ -139,19 +143,15 @@ def test_a_killed_viewer_is_replaced(display, tmp_short):
     first = viewer(display, tmp_short)
     try:
         first.expect("primary on " + socket_path)
-        first.proc.send_signal(signal.SIGKILL)
-        first.proc.wait()
     finally:
-        first.kill()
+        first.kill()   # SIGKILL
     assert stat.S_ISSOCK(os.lstat(socket_path).st_mode)   # left behind, stale
 
     second = viewer(display, tmp_short, "first.txt")
     try:
         second.expect("primary on " + socket_path)
         second.expect("showing " + os.path.join(tmp_short, "first.txt"))
-        second.proc.send_signal(signal.SIGTERM)
-        second.expect("released")
-        assert second.finish()[0] == 0
+        quit_with_sigterm(second)
     finally:
         second.kill()
     assert not os.path.exists(socket_path)
