@@ -1088,6 +1088,72 @@ test_peer_left_before_answer (LsTestFixture *f, gconstpointer data)
   inbox_clear (&inbox);
 }
 
+/* A "primary" that is not one: it hangs up, or answers something else. */
+typedef struct
+{
+  int listen_fd;
+  int fd;
+} RawPrimary;
+
+static gboolean
+raw_accepted (gpointer data)
+{
+  RawPrimary *raw = data;
+
+  raw->fd = accept4 (raw->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+  return raw->fd >= 0;
+}
+
+static void
+test_bad_primary (LsTestFixture *f, gconstpointer data)
+{
+  LsSingleInstanceProtocol protocol = PROTOCOL (data);
+  g_autofree char *path = socket_path_for (f, protocol);
+  static const char wrong_qt[] = "nak";
+  static const guint8 wrong_ls[5] = { 0, 0, 0, 1, 'x' };
+  RawPrimary raw = { .listen_fd = ls_test_raw_listen (path, 4) };
+  g_autoptr(LsSingleInstance) secondary = NULL;
+
+  g_assert_no_errno (fcntl (raw.listen_fd, F_SETFL, O_NONBLOCK));
+  /* Something listens: a secondary. */
+  secondary = registered (protocol, FALSE);
+  ls_single_instance_set_timeout (secondary, SAFETY_MS);
+  /* Registering probed it: that connection is not a message. */
+  while (raw_accepted (&raw))
+    close (raw.fd);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autofree char *frame = NULL;
+      Sent sent;
+
+      send_async (secondary, "hi", &sent);
+      g_assert_true (ls_test_run_until_cond (raw_accepted, &raw, SAFETY_MS));
+      frame = ls_test_raw_recv (raw.fd, 6, SAFETY_MS);
+      g_assert_cmpmem (frame, 6, "\0\0\0\2hi", 6);
+      if (round == 0)
+        {
+          close (raw.fd);   /* hangs up without an answer */
+          g_assert_true (ls_test_run_until (&sent.done, SAFETY_MS));
+          g_assert_error (sent.error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_PEER_CLOSED);
+        }
+      else
+        {
+          if (protocol == LS_SINGLE_INSTANCE_PROTOCOL_QT_LOCAL_PEER)
+            ls_test_raw_write_all (raw.fd, wrong_qt, 3);
+          else
+            ls_test_raw_write_all (raw.fd, wrong_ls, sizeof wrong_ls);
+          g_assert_true (ls_test_run_until (&sent.done, SAFETY_MS));
+          g_assert_error (sent.error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_CONNECTION);
+          close (raw.fd);
+        }
+      g_assert_false (sent.ok);
+      ls_test_assert_error_text (sent.error->message, "send a message to the primary instance", path);
+      g_clear_error (&sent.error);
+    }
+  close (raw.listen_fd);
+}
+
 /* ---- Handlers may do anything -------------------------------------------- */
 
 typedef enum
@@ -1356,6 +1422,7 @@ main (int argc, char **argv)
   add_protocol_tests ("/ls/single-instance/lock-window", test_lock_window);
   add_protocol_tests ("/ls/single-instance/hostile-peers", test_hostile_peers);
   add_protocol_tests ("/ls/single-instance/peer-left-before-answer", test_peer_left_before_answer);
+  add_protocol_tests ("/ls/single-instance/bad-primary", test_bad_primary);
   add_protocol_tests ("/ls/single-instance/handler-actions", test_handler_actions);
   add_protocol_tests ("/ls/single-instance/callback-actions", test_callback_actions);
   add_protocol_tests ("/ls/single-instance/cancel", test_cancel);

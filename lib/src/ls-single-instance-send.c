@@ -19,6 +19,8 @@
 #define RETRY_MAX_MS   100
 /* The Ls acknowledgement is an empty frame; nothing bigger is read. */
 #define MAX_ANSWER_SIZE 64
+#define NOT_ACKNOWLEDGED \
+  "the primary instance closed the connection without acknowledging the message"
 
 typedef struct
 {
@@ -204,8 +206,7 @@ on_answer_bytes (GObject      *source,
   size = g_bytes_get_size (bytes);
   if (size == 0)
     {
-      send_op_fail (op, LS_SOCKET_ERROR_PEER_CLOSED,
-                    "the primary instance closed the connection without acknowledging the message");
+      send_op_fail (op, LS_SOCKET_ERROR_PEER_CLOSED, NOT_ACKNOWLEDGED);   /* end of stream */
       return;
     }
   g_byte_array_append (op->answer, g_bytes_get_data (bytes, NULL), size);
@@ -231,18 +232,17 @@ on_answer_frame (GObject      *source,
   GError *error = NULL;
   g_autoptr(GBytes) frame = ls_local_socket_read_message_finish (op->socket, result, &error);
 
+  /* NULL without an error: the end of the stream. */
+  if (frame == NULL && (error == NULL ||
+                        g_error_matches (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_PEER_CLOSED)))
+    {
+      g_clear_error (&error);
+      send_op_fail (op, LS_SOCKET_ERROR_PEER_CLOSED, NOT_ACKNOWLEDGED);
+      return;
+    }
   if (frame == NULL)
     {
-      if (g_error_matches (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_PEER_CLOSED))
-        {
-          g_error_free (error);
-          send_op_fail (op, LS_SOCKET_ERROR_PEER_CLOSED,
-                        "the primary instance closed the connection without acknowledging the message");
-        }
-      else
-        {
-          send_op_fail_with (op, error);
-        }
+      send_op_fail_with (op, error);
       return;
     }
   if (g_bytes_get_size (frame) != 0)

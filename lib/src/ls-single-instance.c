@@ -87,6 +87,7 @@ struct _LsSingleInstance
   LsLocalServer            *server;
   GMainContext             *context;
   GPtrArray                *connections;    /* of Connection */
+  gboolean                  taking_connections;
   int                       qt_lock_fd;
 };
 
@@ -277,9 +278,11 @@ connection_process (Connection *conn)
       return FALSE;
     }
 
+  /* Answered from now on, also for the handlers that answering may run. */
   conn->answered = TRUE;
   if (!answer (self, conn->socket))
     {
+      ls_local_socket_abort (conn->socket);
       connection_drop (conn);
       return FALSE;
     }
@@ -352,6 +355,11 @@ connection_start (LsSingleInstance *self,
 static void
 take_connections (LsSingleInstance *self)
 {
+  /* A connection dropped while one is being started: the loop below
+   * takes its successor, no need to recurse. */
+  if (self->taking_connections)
+    return;
+  self->taking_connections = TRUE;
   g_object_ref (self);
   while (self->server != NULL && self->connections->len < MAX_CONNECTIONS)
     {
@@ -361,6 +369,7 @@ take_connections (LsSingleInstance *self)
         break;
       connection_start (self, socket);
     }
+  self->taking_connections = FALSE;
   g_object_unref (self);
 }
 
