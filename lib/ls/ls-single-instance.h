@@ -48,6 +48,16 @@ GType ls_single_instance_protocol_get_type (void) G_GNUC_CONST;
 LS_AVAILABLE_IN_1_2
 G_DECLARE_FINAL_TYPE (LsSingleInstance, ls_single_instance, LS, SINGLE_INSTANCE, GObject)
 
+/**
+ * LsSingleInstanceClass:
+ * @parent_class: the parent class.
+ *
+ * The class structure of [class@Ls.SingleInstance]. The type is final:
+ * there is nothing to override.
+ *
+ * Since: 1.2
+ */
+
 LS_AVAILABLE_IN_1_2
 LsSingleInstance         *ls_single_instance_new                  (const char                *id,
                                                                    LsSingleInstanceProtocol   protocol);
