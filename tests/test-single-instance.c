@@ -1258,11 +1258,9 @@ typedef struct
 } CallbackCase;
 
 static void
-on_sent_act (GObject *source, GAsyncResult *result, gpointer data)
+callback_act (CallbackCase *cc, GObject *source, gboolean ok)
 {
-  CallbackCase *cc = data;
-
-  cc->ok = ls_single_instance_send_message_finish (LS_SINGLE_INSTANCE (source), result, NULL);
+  cc->ok = ok;
   cc->done = TRUE;
   if (cc->action == DO_UNREF)
     g_object_unref (source);
@@ -1271,16 +1269,17 @@ on_sent_act (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
+on_sent_act (GObject *source, GAsyncResult *result, gpointer data)
+{
+  callback_act (data, source,
+                ls_single_instance_send_message_finish (LS_SINGLE_INSTANCE (source), result, NULL));
+}
+
+static void
 on_registered_act (GObject *source, GAsyncResult *result, gpointer data)
 {
-  CallbackCase *cc = data;
-
-  cc->ok = ls_single_instance_register_finish (LS_SINGLE_INSTANCE (source), result, NULL);
-  cc->done = TRUE;
-  if (cc->action == DO_UNREF)
-    g_object_unref (source);
-  else if (cc->action == DO_RELEASE)
-    ls_single_instance_release (LS_SINGLE_INSTANCE (source));
+  callback_act (data, source,
+                ls_single_instance_register_finish (LS_SINGLE_INSTANCE (source), result, NULL));
 }
 
 static void

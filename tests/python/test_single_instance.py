@@ -133,6 +133,14 @@ def new_instance(protocol, id=APP_ID):
     return Ls.SingleInstance.new(id, PROTOCOLS[protocol])
 
 
+def registered(protocol, primary):
+    """A registered instance, asserting its role."""
+    inst = new_instance(protocol)
+    assert inst.register(None) is True
+    assert inst.props.is_primary is primary
+    return inst
+
+
 def send_async(instance, text):
     """send_message_async through the main loop; returns (ok, error)."""
     result = []
@@ -221,9 +229,7 @@ def test_roles_and_messages(protocol):
     assert stat.S_IMODE(os.lstat(path).st_mode) == 0o700
     inbox = Inbox(primary)
 
-    secondary = new_instance(protocol)
-    secondary.register(None)
-    assert not secondary.props.is_primary
+    secondary = registered(protocol, False)
     for text in ["hello", "", "é\n\x00"]:
         assert send_async(secondary, text) == (True, None)
     assert inbox.messages == [b"hello", b"", "é\n\x00".encode()]
@@ -352,9 +358,7 @@ def test_cancel_while_retrying(protocol):
     holder = ls_launch(protocol, "--hold-lock", "60")
     try:
         holder.expect("locked")
-        inst = new_instance(protocol)
-        inst.register(None)
-        assert not inst.props.is_primary
+        inst = registered(protocol, False)
         inst.props.timeout = -1
         cancellable = Gio.Cancellable()
         result = []
@@ -471,9 +475,7 @@ def test_blocked_primary_times_the_secondary_out(protocol):
     primary = ls_launch(protocol, "--block", "--expect", "1")
     try:
         primary.expect("primary")
-        inst = new_instance(protocol)
-        inst.register(None)
-        assert not inst.props.is_primary
+        inst = registered(protocol, False)
         inst.props.timeout = 300
         with pytest.raises(GLib.Error) as excinfo:
             inst.send_message(GLib.Bytes.new(b"lost"), None)
@@ -493,9 +495,7 @@ def test_lock_held_two_seconds_before_bind(protocol):
     late = ls_launch(protocol, "--hold-lock", "2", "--expect", "1")
     try:
         late.expect("locked")
-        inst = new_instance(protocol)
-        inst.register(None)
-        assert not inst.props.is_primary
+        inst = registered(protocol, False)
         inst.props.timeout = 30000
         assert inst.send_message(GLib.Bytes.new(b"through the window"), None) is True
         late.expect("primary")
@@ -513,9 +513,7 @@ def test_qt_primary_ls_secondary():
     qt = qt_launch(expect=2)
     try:
         qt.expect("primary")
-        inst = new_instance("qt")
-        inst.register(None)
-        assert not inst.props.is_primary
+        inst = registered("qt", False)
         assert inst.send_message(GLib.Bytes.new("héllo".encode()), None) is True
         assert send_async(inst, "second") == (True, None)
         assert qt.finish() == (0, ["received " + "héllo".encode().hex(),
@@ -523,16 +521,12 @@ def test_qt_primary_ls_secondary():
     finally:
         qt.kill()
     # The Qt primary removed its socket; an Ls launch is primary now.
-    inst = new_instance("qt")
-    inst.register(None)
-    assert inst.props.is_primary
+    inst = registered("qt", True)
 
 
 @needs_qt
 def test_ls_primary_qt_secondary():
-    inst = new_instance("qt")
-    inst.register(None)
-    assert inst.props.is_primary
+    inst = registered("qt", True)
     inbox = Inbox(inst)
     for text in ["from qt", "é日本", ""]:
         qt = qt_launch(message=text)
@@ -570,9 +564,7 @@ def test_ls_primary_killed_qt_takes_over():
     qt = qt_launch(expect=1)
     try:
         qt.expect("primary")
-        inst = new_instance("qt")
-        inst.register(None)
-        assert not inst.props.is_primary
+        inst = registered("qt", False)
         assert inst.send_message(GLib.Bytes.new(b"to qt"), None) is True
         assert qt.finish() == (0, ["received " + b"to qt".hex()])
     finally:
