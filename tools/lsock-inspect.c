@@ -335,21 +335,11 @@ owner_name (guint uid)
 }
 
 static void
-add_string_or_null (JsonBuilder *b,
-                    const char  *value)
-{
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_entry_members (JsonBuilder *b,
                    Entry       *e)
 {
   json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, e->name);
+  lsock_json_add_text (b, e->name);
   json_builder_set_member_name (b, "abstract");
   json_builder_add_boolean_value (b, e->abstract);
   json_builder_set_member_name (b, "state");
@@ -360,7 +350,7 @@ add_entry_members (JsonBuilder *b,
   if (e->have_stat)
     {
       g_autofree char *owner = owner_name (e->uid);
-      json_builder_add_string_value (b, owner);
+      lsock_json_add_text (b, owner);
     }
   else
     json_builder_add_null_value (b);
@@ -375,7 +365,7 @@ add_entry_members (JsonBuilder *b,
   json_builder_set_member_name (b, "pid");
   if (e->pid > 0) json_builder_add_int_value (b, e->pid); else json_builder_add_null_value (b);
   json_builder_set_member_name (b, "process");
-  add_string_or_null (b, e->process);
+  lsock_json_add_text (b, e->process);
 }
 
 /* ---- probe ------------------------------------------------------------- */
@@ -506,27 +496,33 @@ lsock_cmd_probe (int    argc,
       json_builder_begin_object (b);
       add_entry_members (b, e);
       json_builder_set_member_name (b, "type");
-      add_string_or_null (b, kind != NULL ? kind : (e->have_stat || e->abstract) &&
+      lsock_json_add_text (b, kind != NULL ? kind : (e->have_stat || e->abstract) &&
                           !g_str_equal (e->state, "missing") ? "socket" : NULL);
       json_builder_end_object (b);
       lsock_print_json (stdout, b);
     }
   else
     {
-      GString *line = g_string_new (NULL);
+      g_autoptr(GString) line = g_string_new (NULL);
+      g_autofree char *name = lsock_escape (e->name, FALSE);
 
-      g_string_append_printf (line, "%s %s", e->state, e->name);
+      g_string_append_printf (line, "%s %s", e->state, name);
       if (kind != NULL)
         g_string_append_printf (line, " (%s)", kind);
       if (e->have_stat)
         {
           g_autofree char *owner = owner_name (e->uid);
-          g_string_append_printf (line, " owner %s (uid %u) mode %04o", owner, e->uid, e->mode);
+          g_autofree char *shown_owner = lsock_escape (owner, FALSE);
+
+          g_string_append_printf (line, " owner %s (uid %u) mode %04o", shown_owner, e->uid, e->mode);
         }
       if (e->pid > 0)
-        g_string_append_printf (line, " pid %d (%s)", e->pid, e->process ? e->process : "?");
+        {
+          g_autofree char *process = lsock_escape (e->process ? e->process : "?", FALSE);
+
+          g_string_append_printf (line, " pid %d (%s)", e->pid, process);
+        }
       printf ("%s\n", line->str);
-      g_string_free (line, TRUE);
     }
   fflush (stdout);
   return status;
@@ -685,12 +681,18 @@ lsock_cmd_list (int    argc,
           Entry *e = g_ptr_array_index (list, i);
           char **row = g_new0 (char *, 6);
 
-          row[0] = g_strdup (e->name);
+          g_autofree char *owner = e->have_stat ? owner_name (e->uid) : g_strdup ("-");
+          g_autofree char *process = e->pid > 0 ? g_strdup_printf ("%d/%s", e->pid,
+                                                                   e->process ? e->process : "?")
+                                                : g_strdup ("-");
+
+          /* Names and process names are anyone's: escaped, as the
+           * first column too (a row must not pass for an error). */
+          row[0] = lsock_escape (e->name, TRUE);
           row[1] = g_strdup (e->state);
-          row[2] = e->have_stat ? owner_name (e->uid) : g_strdup ("-");
+          row[2] = lsock_escape (owner, FALSE);
           row[3] = e->have_stat ? g_strdup_printf ("%04o", e->mode) : g_strdup ("-");
-          row[4] = e->pid > 0 ? g_strdup_printf ("%d/%s", e->pid, e->process ? e->process : "?")
-                              : g_strdup ("-");
+          row[4] = lsock_escape (process, FALSE);
           g_ptr_array_add (rows, row);
         }
       for (guint i = 0; i < rows->len; i++)

@@ -50,6 +50,10 @@ void      lsock_fail              (int          status,
                                    const char  *subject,
                                    const char  *format,
                                    ...) G_GNUC_PRINTF (3, 4);
+int       lsock_usage_error       (const char  *format,
+                                   ...) G_GNUC_PRINTF (1, 2);
+char     *lsock_escape            (const char  *text,
+                                   gboolean     line_start);
 void      lsock_quit              (int          status);
 void      lsock_run               (void);
 int       lsock_status_for_error  (GError      *error,
@@ -96,6 +100,15 @@ void       lsock_pump_free       (LsockPump              *pump);
 guint64    lsock_pump_get_sent     (LsockPump            *pump);
 guint64    lsock_pump_get_received (LsockPump            *pump);
 gboolean   lsock_pump_input_ended  (LsockPump            *pump);
+
+/* --frame qt messages as lines of text, hex or JSON (lsock-message-line.c);
+ * a line is given without its newline, and made with one. */
+GBytes *lsock_message_from_line (LsockFormat   format,
+                                 const char   *line,
+                                 gsize         length,
+                                 GError      **error);
+GBytes *lsock_message_to_line   (LsockFormat   format,
+                                 GBytes       *message);
 
 /* Passing open files (send --fds, recv --fds; lsock-fds.c). */
 typedef struct _LsockFds LsockFds;
@@ -163,4 +176,7 @@ int lsock_pump_options_from_args (LsockPumpOptions *options,
                                   gboolean          half_close);
 /* One JSON object on one line of @stream. */
 void lsock_print_json (FILE *stream, JsonBuilder *builder);
+/* A string member's value (NULL: null), made valid UTF-8. */
+void lsock_json_add_text (JsonBuilder *builder,
+                          const char  *text);
 G_END_DECLS

@@ -54,17 +54,13 @@ lsock_parse_command_line (GOptionEntry  *entries,
     }
   positional = *argc - 1;
   if (positional < min_args || positional > max_args)
-    {
-      fprintf (stderr, "lsock %s: usage: %s arguments: lsock %s [OPTION...] %s (see “lsock --help”)\n",
-               lsock_app.command, positional < min_args ? "missing" : "too many",
-               lsock_app.command, args_help);
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("%s arguments: lsock %s [OPTION...] %s",
+                              positional < min_args ? "missing" : "too many",
+                              lsock_app.command, args_help);
   for (int i = 1; i <= positional; i++)
     if ((*argv)[i][0] == '\0')
       {
-        fprintf (stderr, "lsock %s: usage: an empty argument is not a name (see “lsock --help”)\n",
-                 lsock_app.command);
+        lsock_usage_error ("an empty argument is not a name");
         return LSOCK_EXIT_NOT_FOUND;
       }
   return -1;
@@ -83,29 +79,15 @@ lsock_pump_options_from_args (LsockPumpOptions *options,
 
   memset (options, 0, sizeof *options);
   if (frame != NULL && !g_str_equal (frame, "qt"))
-    {
-      fprintf (stderr, "lsock %s: usage: --frame “%s”: the only framing is “qt” (see “lsock --help”)\n",
-               lsock_app.command, frame);
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--frame “%s”: the only framing is “qt”", frame);
   if (hex && json)
-    {
-      fprintf (stderr, "lsock %s: usage: --hex and --json exclude each other\n", lsock_app.command);
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--hex and --json exclude each other");
   if ((hex || max_message_size != NULL) && frame == NULL)
-    {
-      fprintf (stderr, "lsock %s: usage: %s needs --frame qt\n", lsock_app.command,
-               hex ? "--hex" : "--max-message-size");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("%s needs --frame qt", hex ? "--hex" : "--max-message-size");
   if (max_message_size != NULL &&
       (!lsock_parse_size (max_message_size, &max) || max >= LSOCK_FRAME_NULL - 1))
-    {
-      fprintf (stderr, "lsock %s: usage: --max-message-size “%s”: not a size below 4 GiB "
-                       "(bytes, or with K, M, G)\n", lsock_app.command, max_message_size);
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--max-message-size “%s”: not a size below 4 GiB "
+                              "(bytes, or with K, M, G)", max_message_size);
   options->framed = frame != NULL;
   options->format = hex ? LSOCK_FORMAT_HEX : json ? LSOCK_FORMAT_JSON : LSOCK_FORMAT_TEXT;
   options->max_message_size = (guint32) max;
@@ -126,6 +108,20 @@ lsock_print_json (FILE        *stream,
   text = json_generator_to_data (generator, NULL);
   fprintf (stream, "%s\n", text);
   fflush (stream);
+}
+
+/* JSON strings must be UTF-8: a name that is not gets U+FFFD; NULL is
+ * null. */
+void
+lsock_json_add_text (JsonBuilder *builder,
+                     const char  *text)
+{
+  g_autofree char *utf8 = text != NULL ? g_utf8_make_valid (text, -1) : NULL;
+
+  if (utf8 != NULL)
+    json_builder_add_string_value (builder, utf8);
+  else
+    json_builder_add_null_value (builder);
 }
 
 /* Reports a failed connect_to_server (); returns the exit status. */
@@ -217,10 +213,7 @@ lsock_cmd_connect (int    argc,
   if ((status = lsock_parse_command_line (entries, &argc, &argv, 1, 1, "NAME")) >= 0)
     return status;
   if (json && frame == NULL)
-    {
-      fprintf (stderr, "lsock connect: usage: --json needs --frame qt\n");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--json needs --frame qt");
   if ((status = lsock_pump_options_from_args (&options, frame, hex, json, max_message_size,
                                               linger, half_close)) >= 0)
     return status;
@@ -344,6 +337,7 @@ print_listening (Listen *self)
                        LS_SOCKET_OPTION_ABSTRACT_NAMESPACE) != 0;
   struct stat st;
   gboolean have_mode = !abstract && stat (full, &st) == 0;
+  g_autofree char *shown = lsock_escape (full, FALSE);
 
   if (self->json)
     {
@@ -354,9 +348,9 @@ print_listening (Listen *self)
       json_builder_set_member_name (b, "event");
       json_builder_add_string_value (b, "listening");
       json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, ls_local_server_get_server_name (self->server));
+      lsock_json_add_text (b, ls_local_server_get_server_name (self->server));
       json_builder_set_member_name (b, "path");
-      if (abstract) json_builder_add_null_value (b); else json_builder_add_string_value (b, full);
+      lsock_json_add_text (b, abstract ? NULL : full);
       json_builder_set_member_name (b, "abstract");
       json_builder_add_boolean_value (b, abstract);
       json_builder_set_member_name (b, "mode");
@@ -367,11 +361,11 @@ print_listening (Listen *self)
       lsock_print_json (stderr, b);
     }
   else if (abstract)
-    fprintf (stderr, "listening on @%s\n", full);
+    fprintf (stderr, "listening on @%s\n", shown);
   else if (have_mode)
-    fprintf (stderr, "listening on %s (mode %04o)\n", full, st.st_mode & 07777);
+    fprintf (stderr, "listening on %s (mode %04o)\n", shown, st.st_mode & 07777);
   else
-    fprintf (stderr, "listening on %s\n", full);
+    fprintf (stderr, "listening on %s\n", shown);
   fflush (stderr);
 }
 
@@ -498,8 +492,11 @@ on_session_done (LsockPump  *pump,
     {
       if (self->keep)
         {
+          g_autofree char *shown_path = lsock_escape (self->path, FALSE);
+          g_autofree char *shown = lsock_escape (message, FALSE);
+
           /* One failed connection does not end a --keep server. */
-          fprintf (stderr, "lsock listen: %s: peer %u: %s\n", self->path, self->current_peer, message);
+          fprintf (stderr, "lsock listen: %s: peer %u: %s\n", shown_path, self->current_peer, shown);
           fflush (stderr);
         }
       else
@@ -604,9 +601,7 @@ lsock_listen_or_fail (const char *name,
 
   if (mode != NULL && !parse_mode (mode, &options))
     {
-      fprintf (stderr, "lsock %s: usage: --mode “%s”: expected user, group, other or world\n",
-               lsock_app.command, mode);
-      *status = LSOCK_EXIT_USAGE;
+      *status = lsock_usage_error ("--mode “%s”: expected user, group, other or world", mode);
       return NULL;
     }
   if (abstract)
@@ -656,10 +651,7 @@ lsock_cmd_listen (int    argc,
   if ((status = lsock_parse_command_line (entries, &argc, &argv, 1, 1, "NAME")) >= 0)
     return status;
   if (echo && (frame != NULL || hex))
-    {
-      fprintf (stderr, "lsock listen: usage: --echo returns bytes as they come; it takes no --frame\n");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--echo returns bytes as they come; it takes no --frame");
   /* --json alone formats the events; with --frame qt the messages too. */
   if ((status = lsock_pump_options_from_args (&self.options, frame, hex, json && frame != NULL,
                                               max_message_size, linger, half_close)) >= 0)

@@ -120,7 +120,7 @@ print_summary (Transfer *self)
       json_builder_set_member_name (b, "event");
       json_builder_add_string_value (b, "done");
       json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, self->subject);
+      lsock_json_add_text (b, self->subject);
       if (self->fds_mode)
         {
           json_builder_set_member_name (b, "files");
@@ -141,6 +141,7 @@ print_summary (Transfer *self)
     {
       g_autofree char *size_text = lsock_format_size (done);
       g_autofree char *rate_text = lsock_format_size ((guint64) rate);
+      g_autofree char *shown = lsock_escape (self->subject, FALSE);
 
       if (self->fds_mode)
         {
@@ -148,12 +149,12 @@ print_summary (Transfer *self)
 
           fprintf (stderr, "%s %u file%s (%s) %s %s in %.2f s\n",
                    self->sending ? "sent" : "received", files, files == 1 ? "" : "s",
-                   size_text, self->sending ? "to" : "from", self->subject, elapsed);
+                   size_text, self->sending ? "to" : "from", shown, elapsed);
         }
       else
         fprintf (stderr, "%s %" G_GUINT64_FORMAT " bytes (%s) %s %s in %.2f s, %s/s\n",
                  self->sending ? "sent" : "received", done, size_text,
-                 self->sending ? "to" : "from", self->subject, elapsed, rate_text);
+                 self->sending ? "to" : "from", shown, elapsed, rate_text);
     }
   fflush (stderr);
 }
@@ -279,13 +280,15 @@ run_transfer (Transfer   *self,
           json_builder_set_member_name (b, "event");
           json_builder_add_string_value (b, "listening");
           json_builder_set_member_name (b, "name");
-          json_builder_add_string_value (b, self->subject);
+          lsock_json_add_text (b, self->subject);
           json_builder_end_object (b);
           lsock_print_json (stderr, b);
         }
       else
         {
-          fprintf (stderr, "listening on %s\n", self->subject);
+          g_autofree char *shown = lsock_escape (self->subject, FALSE);
+
+          fprintf (stderr, "listening on %s\n", shown);
           fflush (stderr);
         }
       on_transfer_connection (server, self);
@@ -372,17 +375,10 @@ lsock_cmd_send (int    argc,
                                           "NAME FILE...")) >= 0)
     return status;
   if (!fds && argc > 3)
-    {
-      fprintf (stderr, "lsock send: usage: too many arguments: lsock send [OPTION...] NAME FILE "
-                       "(several files need --fds; see “lsock --help”)\n");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("too many arguments: lsock send [OPTION...] NAME FILE "
+                              "(several files need --fds)");
   if ((mode != NULL || reclaim_stale) && !listen)
-    {
-      fprintf (stderr, "lsock send: usage: %s needs --listen\n",
-               mode != NULL ? "--mode" : "--reclaim-stale");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("%s needs --listen", mode != NULL ? "--mode" : "--reclaim-stale");
 
   self.sending = TRUE;
   self.json = json;
@@ -476,22 +472,12 @@ lsock_cmd_recv (int    argc,
   if ((status = lsock_parse_command_line (entries, &argc, &argv, 1, 1, "NAME")) >= 0)
     return status;
   if ((mode != NULL || reclaim_stale) && connect)
-    {
-      fprintf (stderr, "lsock recv: usage: %s applies when listening, not with --connect\n",
-               mode != NULL ? "--mode" : "--reclaim-stale");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("%s applies when listening, not with --connect",
+                              mode != NULL ? "--mode" : "--reclaim-stale");
   if (output_dir != NULL && !fds)
-    {
-      fprintf (stderr, "lsock recv: usage: --output-dir needs --fds\n");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--output-dir needs --fds");
   if (output != NULL && fds)
-    {
-      fprintf (stderr, "lsock recv: usage: --fds receives files, not one stream: "
-                       "use --output-dir DIR, not --output\n");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--fds receives files, not one stream: use --output-dir DIR, not --output");
   self.sending = FALSE;
   self.json = json;
   if (fds)

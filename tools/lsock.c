@@ -20,9 +20,63 @@
 
 #include <glib-unix.h>
 
-LsockApp lsock_app = { "lsock", NULL, 0, FALSE, NULL, NULL };
+LsockApp lsock_app = { NULL, NULL, 0, FALSE, NULL, NULL };
 
-/* One line on stderr: "lsock COMMAND: SUBJECT: REASON". */
+/* Text from a name, a peer or the system, made safe to print as part of
+ * one line (documented in lsock.txt, "Output"): a backslash becomes "\\",
+ * a newline, carriage return and tab "\n", "\r", "\t", and every other
+ * control character (C0, DEL, C1) and every byte that is not UTF-8
+ * "\xHH"; printable UTF-8 stays as it is. With @line_start, text that
+ * would begin a line with "lsock " has its "l" written "\x6c": only error
+ * lines start with "lsock ". */
+char *
+lsock_escape (const char *text,
+              gboolean    line_start)
+{
+  GString *out;
+  const char *p, *end;
+
+  if (text == NULL)
+    return NULL;
+  out = g_string_sized_new (strlen (text) + 8);
+  if (line_start && g_str_has_prefix (text, "lsock "))
+    {
+      g_string_append (out, "\\x6c");
+      text++;
+    }
+  end = text + strlen (text);
+  for (p = text; p < end;)
+    {
+      gunichar c = g_utf8_get_char_validated (p, end - p);
+      const char *next;
+
+      if (c == (gunichar) -1 || c == (gunichar) -2)
+        {
+          g_string_append_printf (out, "\\x%02x", (guchar) *p);
+          p++;
+          continue;
+        }
+      next = g_utf8_next_char (p);
+      if (c == '\\')
+        g_string_append (out, "\\\\");
+      else if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\r')
+        g_string_append (out, "\\r");
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (c < 0x20 || (c >= 0x7f && c < 0xa0))
+        for (const char *b = p; b < next; b++)
+          g_string_append_printf (out, "\\x%02x", (guchar) *b);
+      else
+        g_string_append_len (out, p, next - p);
+      p = next;
+    }
+  return g_string_free (out, FALSE);
+}
+
+/* One line on stderr: "lsock COMMAND: SUBJECT: REASON", both escaped (a
+ * reason may quote a name or a peer). */
 void
 lsock_fail (int         status,
             const char *subject,
@@ -30,19 +84,43 @@ lsock_fail (int         status,
             ...)
 {
   g_autofree char *reason = NULL;
+  g_autofree char *shown_reason = NULL;
+  g_autofree char *shown_subject = lsock_escape (subject, FALSE);
   va_list args;
 
   va_start (args, format);
   reason = g_strdup_vprintf (format, args);
   va_end (args);
-  /* A reason is one line even when it quotes a peer. */
-  g_strdelimit (reason, "\r\n", ' ');
+  shown_reason = lsock_escape (reason, FALSE);
   if (subject != NULL && subject[0] != '\0')
-    fprintf (stderr, "lsock %s: %s: %s\n", lsock_app.command, subject, reason);
+    fprintf (stderr, "lsock %s: %s: %s\n", lsock_app.command, shown_subject, shown_reason);
   else
-    fprintf (stderr, "lsock %s: %s\n", lsock_app.command, reason);
+    fprintf (stderr, "lsock %s: %s\n", lsock_app.command, shown_reason);
   fflush (stderr);
   lsock_quit (status);
+}
+
+/* "lsock COMMAND: usage: MESSAGE (see “lsock COMMAND --help”)", escaped
+ * (it may quote an argument); returns the usage status. */
+int
+lsock_usage_error (const char *format,
+                   ...)
+{
+  g_autofree char *message = NULL;
+  g_autofree char *shown = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+  shown = lsock_escape (message, FALSE);
+  if (lsock_app.command != NULL)
+    fprintf (stderr, "lsock %s: usage: %s (see “lsock %s --help”)\n",
+             lsock_app.command, shown, lsock_app.command);
+  else
+    fprintf (stderr, "lsock: usage: %s (see “lsock --help”)\n", shown);
+  fflush (stderr);
+  return LSOCK_EXIT_USAGE;
 }
 
 void

@@ -1230,3 +1230,211 @@ def test_listen_closes_passed_descriptors_and_copies_the_bytes(tmpdir_env):
     rc, out, err = srv.finish()
     assert rc == 0, err
     assert out == b"one\ntwo\nthree\n"
+
+
+# ---- hostile input and names (issue 23) ----------------------------------------
+
+FORGED = "x\nlsock connect: forged"
+
+
+def assert_no_forged_lines(text, allowed=0):
+    """No line starts with "lsock " except @allowed genuine error lines."""
+    forged = [l for l in text.splitlines() if l.startswith("lsock ")]
+    assert len(forged) <= allowed, text
+    return forged
+
+
+@pytest.mark.parametrize("line,hex_out", [
+    ('"a\\u0000b"', "610062"),
+    ('{"text": "x\\u0000y\\u0000"}', "78007900"),
+    ('{"te\\u0078t": "\\u0000"}', "00"),                     # an escaped key, a lone NUL
+    ('"\\ud83d\\ude00 \\\\ \\" \\/"', "f09f9880205c202220" + "2f"),
+    ("{\"text\": \"\\u0000\", \"text\": \"last\"}", "6c617374"),   # the last member wins
+    ('{"base64": "AEE=", "text": "ignored"}', "0041"),
+])
+def test_frame_json_input_sends_every_byte(tmpdir_env, line, hex_out):
+    """A JSON string's \\u0000 is a byte of the message, counted in the
+    frame's length: nothing is cut at a NUL."""
+    srv, _ = listen("listen", "--frame", "qt", "--hex", "--linger", "-1", "nul")
+    rc, out, err = run("connect", "--frame", "qt", "--json", "--linger", "0", "nul",
+                       input=line.encode() + b"\n")
+    assert rc == 0, err
+    rc, out, err = srv.finish()
+    assert rc == 0, err
+    assert out.decode() == hex_out + "\n"
+
+
+@pytest.mark.parametrize("line,needle", [
+    ('{"base64": "QQ==\\u0000***"}', "not valid base64"),
+    ('{"hex": "41\\u000042"}', "invalid hex digit"),
+    ('"\\ud800x"', "surrogate"),
+])
+def test_frame_json_input_rejects_nul_in_base64_hex_and_lone_surrogates(tmpdir_env, line, needle):
+    srv, _ = listen("listen", "--frame", "qt", "--hex", "--linger", "-1", "bad")
+    rc, out, err = run("connect", "--frame", "qt", "--json", "bad", input=line.encode() + b"\n")
+    assert rc == 7, err
+    assert needle in one_error_line(err, "connect", os.path.join(tmpdir_env, "bad"))
+    rc, out, err = srv.finish()
+    assert out == b"", err
+
+
+def test_names_with_control_characters_cannot_forge_lines(tmpdir_env):
+    """Every name lsock prints is escaped: a newline cannot start a line of
+    its own, so only genuine error lines start with "lsock "."""
+    # probe: stdout is one line, the name escaped.
+    rc, out, err = run("probe", FORGED)
+    assert rc == 2, err
+    assert out.decode() == "missing %s\n" % os.path.join(tmpdir_env, "x\\nlsock connect: forged")
+    # An error names the path once, on one line.
+    rc, out, err = run("connect", FORGED)
+    assert rc == 2
+    assert len(err.splitlines()) == 1 and "x\\nlsock connect: forged" in err
+    # listen's event line; list's table row; probe --json keeps the real name.
+    name = "b\\\x1b[2J\x07\r\nlsock listen: forged"
+    srv, line = listen("listen", "--keep", name)
+    try:
+        assert line == "listening on %s (mode 0755)" % os.path.join(
+            tmpdir_env, "b\\\\\\x1b[2J\\x07\\r\\nlsock listen: forged")
+        rc, out, err = run("probe", name)
+        assert rc == 0 and out.count(b"\n") == 1 and b"\x1b" not in out, out
+        rc, out, err = run("probe", "--json", name)
+        assert json.loads(out)["name"] == os.path.join(tmpdir_env, name)
+        rc, out, err = run("list")
+        assert rc == 0, err
+        assert_no_forged_lines(out.decode())
+        assert b"\x1b" not in out and b"\r" not in out and b"\x07" not in out
+    finally:
+        srv.proc.send_signal(signal.SIGTERM)
+        rc, _, err = srv.finish()
+    assert rc == 143
+    assert_no_forged_lines(err)
+    # An abstract name, in listen's event and in the summary of recv.
+    abstract = "lsock-%d\nlsock recv: forged" % os.getpid()
+    rcv, line = listen("recv", "--abstract", abstract)
+    assert line == "listening on @lsock-%d\\nlsock recv: forged" % os.getpid()
+    rc, _, err = run("send", "--abstract", abstract, "/dev/null")
+    assert rc == 0, err
+    assert_no_forged_lines(err)
+    rc, _, err = rcv.finish()
+    assert rc == 0, err
+    assert_no_forged_lines(err)
+
+
+def test_list_and_probe_escape_names_and_processes_from_other_programs(tmpdir_env):
+    """Names in the kernel's socket table and a process's name (its comm,
+    which any program sets) come from others: escaped too, also at the
+    start of a row."""
+    sub = os.path.join(tmpdir_env, "sub")
+    os.mkdir(sub)
+    script = (
+        "import ctypes, os, socket, sys\n"
+        "ctypes.CDLL(None).prctl(15, b'p\\nlsock x\\x1b', 0, 0, 0)\n"
+        "os.chdir(sys.argv[1])\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "s.bind('lsock list: forged\\nlsock y')\n"
+        "s.listen(1)\n"
+        "t = socket.socket(socket.AF_UNIX)\n"
+        "t.bind(sys.argv[2])\n"
+        "t.listen(1)\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.read()\n")
+    peer = subprocess.Popen([PYTHON, "-c", script, sub, os.path.join(tmpdir_env, "evil")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert peer.stdout.readline() == b"ready\n"
+        rc, out, err = run("list")
+        assert rc == 0, err
+        text = out.decode()
+        assert_no_forged_lines(text)
+        assert "\\x6csock list: forged\\nlsock y" in text
+        assert "%d/p\\nlsock x\\x1b" % peer.pid in text
+        assert "\x1b" not in text
+        rc, out, err = run("probe", "evil")
+        assert rc == 0, err
+        line = out.decode()
+        assert line.count("\n") == 1 and line.startswith("live %s " % os.path.join(tmpdir_env, "evil"))
+        assert line.endswith(" pid %d (p\\nlsock x\\x1b)\n" % peer.pid), line
+        rc, out, err = run("list", "--json")
+        names = [e["name"] for e in json.loads(out)]
+        assert "lsock list: forged\nlsock y" in names
+    finally:
+        peer.stdin.close()
+        peer.wait(SAFETY_TIMEOUT)
+
+
+def test_recv_fds_escapes_file_names(tmpdir_env):
+    src = os.path.join(tmpdir_env, "in")
+    os.mkdir(src)
+    name = "lsock recv: forged\nlsock \\ \x1b"
+    with open(os.path.join(src, name), "wb") as f:
+        f.write(b"abc")
+    rcv, _ = listen("recv", "--fds", "names")
+    rc, _, err = run("send", "--fds", "names", os.path.join(src, name))
+    assert rc == 0, err
+    rc, out, err = rcv.finish()
+    assert rc == 0, err
+    text = out.decode()
+    assert_no_forged_lines(text)
+    assert text.startswith("\\x6csock recv: forged\\nlsock \\\\ \\x1b: 3 bytes"), text
+
+
+@pytest.mark.parametrize("kind", ["fifo", "hardlink", "symlink", "file"])
+def test_recv_fds_never_opens_an_existing_file(tmpdir_env, kind):
+    """DIR/NAME is created, never opened: a FIFO there cannot block, a hard
+    link or a symbolic link there cannot lead the write out of DIR. The
+    clash fails that record (status 5) and leaves the file as it was."""
+    src = os.path.join(tmpdir_env, "in")
+    os.mkdir(src)
+    with open(os.path.join(src, "a"), "wb") as f:
+        f.write(b"from the sender")
+    out_dir = os.path.join(tmpdir_env, "out")
+    os.mkdir(out_dir)
+    victim = os.path.join(tmpdir_env, "victim")
+    with open(victim, "wb") as f:
+        f.write(b"keep me")
+    target = os.path.join(out_dir, "a")
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "hardlink":
+        os.link(victim, target)
+    elif kind == "symlink":
+        os.symlink(victim, target)
+    else:
+        with open(target, "wb") as f:
+            f.write(b"old")
+    rcv, _ = listen("recv", "--fds", "--output-dir", out_dir, "clash")
+    rc_send, _, err_send = run("send", "--fds", "clash", os.path.join(src, "a"))
+    assert rc_send in (0, 6), err_send
+    rc, out, err = rcv.finish()
+    assert rc == 5, err
+    assert "exists" in one_error_line(err, "recv", target)
+    assert out == b""
+    with open(victim, "rb") as f:
+        assert f.read() == b"keep me"
+    if kind == "fifo":
+        assert stat.S_ISFIFO(os.lstat(target).st_mode)
+    elif kind == "file":
+        with open(target, "rb") as f:
+            assert f.read() == b"old"
+
+
+@pytest.mark.parametrize("limit", [None, 64])
+def test_recv_fds_descriptor_flood_is_a_protocol_error(tmpdir_env, limit):
+    """More descriptors than the library lets wait (1024) without a record
+    line to take them, or more than the receiver can hold at all (a low
+    RLIMIT_NOFILE): the documented protocol error, status 7."""
+    src = os.path.join(tmpdir_env, "src")
+    open(src, "w").close()
+    fd = os.open(src, os.O_RDONLY)
+    if limit is None:
+        rcv, _ = listen("recv", "--fds", "flood")
+    else:
+        rcv = Proc(["prlimit", "--nofile=%d" % limit, LSOCK, "recv", "--fds", "flood"])
+        rcv.wait_for_err_line("listening")
+    s = raw_fds_peer(os.path.join(tmpdir_env, "flood"),
+                     [(b"f", [fd] * 253) for _ in range(8)])
+    os.close(fd)
+    rc, out, err = rcv.finish()
+    s.close()
+    assert rc == 7, err
+    assert "descriptors" in one_error_line(err, "recv", os.path.join(tmpdir_env, "flood"))
