@@ -71,6 +71,7 @@ struct _LsockFds
 
   guint          n_files;
   guint64        n_bytes;
+  LsockHexdump  *hexdump;       /* NULL: no -x */
 };
 
 static void
@@ -287,6 +288,8 @@ sender_start (LsockFds *self)
           fail (self, LSOCK_EXIT_IO, file->path, "cannot pass the descriptor: %s", error->message);
           return;
         }
+      lsock_hexdump (self->hexdump, LSOCK_SENT, g_bytes_get_data (record, NULL),
+                     g_bytes_get_size (record));
       self->n_files++;
       self->n_bytes += file->size;
     }
@@ -297,6 +300,7 @@ sender_start (LsockFds *self)
       fail (self, LSOCK_EXIT_IO, NULL, "%s", ls_local_socket_get_error_string (self->socket));
       return;
     }
+  lsock_hexdump (self->hexdump, LSOCK_SENT, text, strlen (text));
   self->all_queued = TRUE;
   sender_check_flushed (self);
 }
@@ -650,6 +654,7 @@ receiver_process (LsockFds *self)
       const char *data = g_bytes_get_data (bytes, &size);
       g_autofree char *line = NULL;
 
+      lsock_hexdump (self->hexdump, LSOCK_RECEIVED, data, size);
       close_descriptors (self);
       take_descriptors (self);
       if (size > MAX_LINE || memchr (data, '\0', size) != NULL)
@@ -835,6 +840,7 @@ lsock_fds_free (LsockFds *self)
     }
   g_queue_clear_full (&self->records, record_free);
   g_clear_pointer (&self->names, g_hash_table_unref);
+  g_clear_pointer (&self->hexdump, lsock_hexdump_free);
   g_free (self->dir);
   g_clear_object (&self->socket);
   g_free (self);
@@ -850,4 +856,12 @@ guint64
 lsock_fds_get_bytes (LsockFds *self)
 {
   return self->n_bytes;
+}
+
+void
+lsock_fds_set_hexdump (LsockFds     *self,
+                       LsockHexdump *dump)
+{
+  g_clear_pointer (&self->hexdump, lsock_hexdump_free);
+  self->hexdump = dump;
 }

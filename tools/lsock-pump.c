@@ -41,6 +41,7 @@ struct _LsockPump
   GCancellable     *cancellable;
   LsockPumpDone     done;
   gpointer          user_data;
+  LsockHexdump     *hexdump;      /* NULL: no -x */
 
   GBytes           *out_pending;  /* being written to the output */
   guint64           sent;
@@ -174,6 +175,26 @@ maybe_input_flushed (LsockPump *self)
 
 /* ---- input -> connection ----------------------------------------------- */
 
+/* A frame as it is on the wire, its 4-byte length first, in one piece. */
+static void
+dump_frame (LsockPump      *self,
+            LsockDirection  direction,
+            const void     *header,
+            GBytes         *message)
+{
+  g_autoptr(GByteArray) frame = NULL;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (message, &size);
+
+  if (self->hexdump == NULL)
+    return;
+  frame = g_byte_array_sized_new (LSOCK_FRAME_HEADER_SIZE + size);
+  g_byte_array_append (frame, header, LSOCK_FRAME_HEADER_SIZE);
+  if (size > 0)
+    g_byte_array_append (frame, data, size);
+  lsock_hexdump (self->hexdump, direction, frame->data, frame->len);
+}
+
 static void
 send_message (LsockPump *self,
               GBytes    *message)
@@ -185,6 +206,8 @@ send_message (LsockPump *self,
     return;       /* the peer left: disconnected ends the session */
   if (self->options.framed)
     {
+      guint32 header = GUINT32_TO_BE ((guint32) size);
+
       if (!lsock_frame_write (self->socket, message, self->options.max_message_size, &error))
         {
           int status = g_error_matches (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE)
@@ -193,9 +216,12 @@ send_message (LsockPump *self,
                 self->line_number, error->message);
           return;
         }
+      dump_frame (self, LSOCK_SENT, &header, message);
     }
   else if (size > 0 && ls_local_socket_write_bytes (self->socket, message) != (gssize) size)
     return;
+  else
+    lsock_hexdump (self->hexdump, LSOCK_SENT, g_bytes_get_data (message, NULL), size);
   self->sent += size;
 }
 
@@ -350,6 +376,7 @@ take_next (LsockPump *self)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) message = NULL;
+  g_autoptr(GBytes) header = NULL;
   gint64 available = ls_local_socket_get_bytes_available (self->socket);
 
   if (!self->options.framed)
@@ -359,15 +386,23 @@ take_next (LsockPump *self)
       if (available <= 0)
         return NULL;
       chunk = ls_local_socket_read (self->socket, MIN (available, OUTPUT_CHUNK));
+      lsock_hexdump (self->hexdump, LSOCK_RECEIVED, g_bytes_get_data (chunk, NULL),
+                     g_bytes_get_size (chunk));
       return no_fds (self) ? g_steal_pointer (&chunk) : NULL;
     }
 
+  /* The length as it came (0xFFFFFFFF for a null QByteArray reads as an
+   * empty message), for the dump. */
+  if (self->hexdump != NULL && available >= LSOCK_FRAME_HEADER_SIZE)
+    header = ls_local_socket_peek (self->socket, LSOCK_FRAME_HEADER_SIZE);
   message = lsock_frame_read (self->socket, self->options.max_message_size, &error);
   if (error != NULL)
     {
       fail (self, LSOCK_EXIT_PROTOCOL, "%s", error->message);
       return NULL;
     }
+  if (message != NULL && header != NULL)
+    dump_frame (self, LSOCK_RECEIVED, g_bytes_get_data (header, NULL), message);
   if (message == NULL || !no_fds (self))
     return NULL;
   self->received += g_bytes_get_size (message);
@@ -505,9 +540,18 @@ lsock_pump_free (LsockPump *self)
   g_clear_object (&self->input);
   g_clear_object (&self->output);
   g_clear_pointer (&self->out_pending, g_bytes_unref);
+  g_clear_pointer (&self->hexdump, lsock_hexdump_free);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->socket);
   g_free (self);
+}
+
+void
+lsock_pump_set_hexdump (LsockPump    *self,
+                        LsockHexdump *dump)
+{
+  g_clear_pointer (&self->hexdump, lsock_hexdump_free);
+  self->hexdump = dump;
 }
 
 guint64
