@@ -377,10 +377,9 @@ main (int   argc,
     {
       if (argc > 3)
         return lsock_usage_error ("too many arguments: lsock help [COMMAND]");
-      if (argc == 3 && !lsock_print_help (argv[2]))
-        return unknown_command (argv[2]);
-      if (argc == 2)
-        lsock_print_help (NULL);
+      if (argc == 3 && !g_str_equal (argv[2], "--help") && !g_str_equal (argv[2], "-h"))
+        return lsock_print_help (argv[2]) ? LSOCK_EXIT_OK : unknown_command (argv[2]);
+      lsock_print_help (NULL);
       return LSOCK_EXIT_OK;
     }
   if (g_str_equal (argv[1], "--version"))

@@ -239,8 +239,9 @@ def test_help_lists_commands_and_exit_statuses():
                  "--max-message-size", "--mode", "--reclaim-stale", "--fds", "--output-dir",
                  "Exit status", "128+N"):
         assert word in text
-    rc2, out2, _ = run("help")
-    assert rc2 == 0 and out2 == out
+    for args in (["help"], ["help", "--help"], ["-h"]):
+        rc2, out2, _ = run(*args)
+        assert rc2 == 0 and out2 == out, args
 
 
 COMMANDS = ("connect", "listen", "probe", "list", "send", "recv")
