@@ -26,10 +26,11 @@ update_watch (LsLocalSocket *self)
 
   if (self->watch == NULL)
     return;
+  /* With the buffer full nothing is read, not even a hang-up: as in Qt,
+   * the socket learns that the peer left when the application reads on
+   * (or a write fails). */
   if (ls_local_socket_read_allowed_internal (self))
     events |= LS_WATCH_READ;
-  else if (!self->read_eof)
-    events |= LS_WATCH_HANGUP;  /* buffer full: still learn that the peer left */
   /* Writability only matters once the kernel refused data; a flush that
    * is already scheduled needs no epoll_ctl round trip. */
   if (self->output.len > 0 && !self->flush_deferred)
@@ -318,12 +319,15 @@ ls_local_socket_read_and_notify_internal (LsLocalSocket *self)
   return got > 0;
 }
 
-/* The peer has gone. What it sent before leaving is bounded by the
- * kernel's socket buffer, so all of it is taken in now, past
- * read-buffer-size: the connection can then end at once without losing a
- * byte, and without waiting for the application to make room (a socket
- * whose reader is slow would otherwise stay connected, accepting writes
- * that go nowhere). Our queued output can no longer be delivered. */
+/* The peer has gone, and a write found it out (or its hang-up came after
+ * its last byte). What it sent before leaving is bounded by the kernel's
+ * socket buffer, so all of it is taken in now, past read-buffer-size: the
+ * connection can then end at once without losing a byte, and without
+ * waiting for the application to make room (a socket whose reader is slow
+ * would otherwise stay connected, accepting writes that go nowhere). Our
+ * queued output can no longer be delivered. A hang-up noticed while the
+ * read buffer is full does not come here: as in Qt, the socket stays
+ * connected until the application reads on or a write fails. */
 void
 ls_local_socket_peer_gone_internal (LsLocalSocket *self,
                                     int            errno_value,
@@ -520,7 +524,7 @@ on_watch (gpointer         owner,
           LsWatchCondition condition)
 {
   LsLocalSocket *self = owner;
-  gboolean reading = (condition & (LS_WATCH_READ | LS_WATCH_HANGUP)) && self->fd >= 0;
+  gboolean reading = (condition & LS_WATCH_READ) && self->fd >= 0;
 
   /* Handlers may drop the last reference. Reading always emits, so it
    * holds one; flush_output() takes its own only when it emits, which
@@ -528,10 +532,7 @@ on_watch (gpointer         owner,
   if (reading)
     {
       ls_local_socket_hold_internal (self);
-      if (condition & LS_WATCH_READ)
-        ls_local_socket_read_and_notify_internal (self);
-      else
-        ls_local_socket_peer_gone_internal (self, 0, TRUE);
+      ls_local_socket_read_and_notify_internal (self);
     }
   if ((condition & (LS_WATCH_WRITE | LS_WATCH_DEFERRED)) && self->fd >= 0 && self->output.len > 0)
     ls_local_socket_flush_output_internal (self);
