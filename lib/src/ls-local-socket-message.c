@@ -322,8 +322,9 @@ duplicate_fds (LsLocalSocket *self,
  * output is dropped).
  *
  * The byte that carries descriptors always starts a `sendmsg()` of its
- * own, so however the kernel splits the stream, the descriptors arrive
- * with the data they were written with, in order.
+ * own, and that send carries no byte written after @data, so however the
+ * kernel splits the stream, the descriptors arrive with the data they were
+ * written with, in order, and the peer has them once it has read @data.
  *
  * Qt peers ignore descriptors (the kernel closes them on their side) but
  * read the data as usual.
@@ -390,7 +391,7 @@ ls_local_socket_write_with_fds (LsLocalSocket  *self,
 
   if (self->fdq == NULL)
     self->fdq = ls_fd_queue_new ();
-  ls_fd_queue_push_output (self->fdq, self->output.len, copies, n_fds);
+  ls_fd_queue_push_output (self->fdq, self->output.len, g_bytes_get_size (data), copies, n_fds);
   ls_local_socket_queue_output_internal (self, g_bytes_ref (data));
   return TRUE;
 
