@@ -338,7 +338,13 @@ void
 ls_local_server_queue_connection (LsLocalServer *self,
                                   LsLocalSocket *socket)
 {
-  pending_push (ls_local_server_get_private (self), socket);
+  LsLocalServerPrivate *priv = ls_local_server_get_private (self);
+
+  /* Before the socket's first read: a peer may send descriptors with its
+   * very first byte. */
+  if (priv->accept_fds && !ls_local_socket_get_accept_fds (socket))
+    ls_local_socket_set_accept_fds (socket, TRUE);
+  pending_push (priv, socket);
   ls_local_server_update_watch (self);
   /* No reference of our own around the emission: GObject holds one on the
    * instance while it emits (a handler may drop the application's last),
