@@ -457,13 +457,34 @@ test_hostile (void)
 /* Descriptors this process cannot install (it is out of descriptors) are
  * lost by the kernel (MSG_CTRUNC): an error that ends the connection, not a
  * silent loss. In a child whose descriptor limit leaves room for a few of
- * the 253. */
+ * the 253 (it exits with CTRUNC_NO_LIMIT where the limit is not enforced,
+ * as under valgrind, which keeps descriptors of its own above it). */
+#define CTRUNC_NO_LIMIT 77
+
+/* Whether the kernel enforces @limit as this process's descriptor limit
+ * (valgrind answers setrlimit () itself and leaves the kernel's alone). */
+static gboolean
+fd_limit_holds (rlim_t limit)
+{
+  g_autofree char *limits = NULL;
+  const char *line;
+  guint64 soft;
+
+  if (!g_file_get_contents ("/proc/self/limits", &limits, NULL, NULL) ||
+      (line = strstr (limits, "Max open files")) == NULL)
+    return FALSE;
+  line += strlen ("Max open files");
+  soft = g_ascii_strtoull (line, NULL, 10);
+  return soft == limit;
+}
+
 static void
 test_ctrunc (void)
 {
   guint before = ls_test_count_open_fds ();
   int pair[2];
   int memfd;
+  int status;
   struct stat st;
   pid_t pid;
 
@@ -493,6 +514,8 @@ test_ctrunc (void)
       g_assert_cmpint (getrlimit (RLIMIT_NOFILE, &limit), ==, 0);
       limit.rlim_cur = lowest_free + 10;
       g_assert_cmpint (setrlimit (RLIMIT_NOFILE, &limit), ==, 0);
+      if (!fd_limit_holds (limit.rlim_cur))
+        _exit (CTRUNC_NO_LIMIT);
 
       g_assert_false (ls_local_socket_wait_for_ready_read (socket, SAFETY_MS));
       g_assert_cmpuint (log.errors, ==, 1);
@@ -510,7 +533,11 @@ test_ctrunc (void)
   close (pair[0]);
   memfd = make_memfd (&st);
   g_assert_cmpint (raw_send_fds (pair[1], memfd, 253), ==, 1);
-  ls_test_assert_child_ok (pid, SAFETY_MS);
+  status = ls_test_wait_child (pid, SAFETY_MS);
+  if (WIFEXITED (status) && WEXITSTATUS (status) == CTRUNC_NO_LIMIT)
+    g_test_skip ("RLIMIT_NOFILE is not enforced here (valgrind?): cannot run out of descriptors");
+  else
+    g_assert_true (WIFEXITED (status) && WEXITSTATUS (status) == 0);
   close (pair[1]);
   close (memfd);
   g_assert_cmpuint (ls_test_count_open_fds (), ==, before);
@@ -686,8 +713,8 @@ static void
 test_refused (void)
 {
   guint before = ls_test_count_open_fds ();
-  g_autoptr(LsLocalSocket) socket = ls_local_socket_new ();
-  g_autoptr(GByteArray) got = g_byte_array_new ();
+  g_autoptr(LsLocalSocket) socket = NULL;
+  g_autoptr(GByteArray) got = NULL;
   ErrorLog log = { 0 };
   guint debug_messages = 0;
   guint handler;
@@ -714,6 +741,9 @@ test_refused (void)
       _exit (0);
     }
   close (pair[1]);
+  /* Made after the fork: the child leaves without freeing anything. */
+  socket = ls_local_socket_new ();
+  got = g_byte_array_new ();
   handler = g_log_set_handler ("Ls", G_LOG_LEVEL_DEBUG, count_debug, &debug_messages);
   g_assert_true (ls_local_socket_set_socket_descriptor (socket, pair[0],
                                                         LS_LOCAL_SOCKET_STATE_CONNECTED, NULL));
