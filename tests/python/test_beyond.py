@@ -243,7 +243,9 @@ def test_fds_released_with_their_own_write(tmpdir_env):
     # Both writes are here before the application reads any of it.
     run_until(lambda: accepted.get_bytes_available() >= 11)
     assert bytes_of(accepted.read(4)) == b"with"
-    fds = accepted.take_fds().steal_fds()
+    got = accepted.take_fds()
+    assert got is not None, "the descriptors did not come with their own write"
+    fds = got.steal_fds()
     assert len(fds) == 1
     os.close(fds[0])
     assert read_exactly(accepted, 7) == b"without"
