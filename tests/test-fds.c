@@ -781,6 +781,13 @@ count_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
   (*count)++;
 }
 
+static void
+close_server_on_notify (GObject *object, GParamSpec *pspec, gpointer user_data)
+{
+  ls_local_server_close (user_data);
+  ls_local_socket_abort (LS_LOCAL_SOCKET (object));
+}
+
 typedef struct
 {
   LsLocalSocket *socket;
@@ -862,6 +869,20 @@ test_server_accept_fds (void)
     g_object_get (socket, "accept-fds", &accept, NULL);
     g_assert_false (accept);
     g_assert_cmpuint (socket_notified, ==, 2);
+  }
+
+  /* The notification's handler may close the server and abort the socket
+   * it is queuing. */
+  {
+    g_autoptr(LsLocalSocket) socket = ls_local_socket_new ();
+    g_autoptr(LsLocalSocket) taken = NULL;
+
+    g_signal_connect (socket, "notify::accept-fds", G_CALLBACK (close_server_on_notify), server);
+    ls_local_server_add_pending_connection (server, socket);
+    g_assert_false (ls_local_server_is_listening (server));
+    taken = ls_local_server_next_pending_connection (server);
+    g_assert_true (taken == socket);
+    g_assert_true (ls_local_socket_get_accept_fds (socket));
   }
   close (memfd);
   ls_local_server_close (server);
