@@ -245,10 +245,11 @@ read_space (LsLocalSocket *self)
 }
 
 /* Room for control messages only with accept-fds: descriptors sent to a
- * read without it are closed by the kernel, which flags the loss
- * (MSG_CTRUNC). Not reserving the room is measurably faster (+4-10 % in
- * fan-in), and nobody's descriptors are installed in this process
- * unasked. */
+ * read without it are closed by the kernel before they are installed in
+ * this process, and it flags the loss (MSG_CTRUNC), which a plain recv ()
+ * could not tell. Measured with 64-byte send + read pairs on a socketpair:
+ * recvmsg () without control room costs the same as with it, or up to 5 %
+ * less; recv () would be about 11 % faster. */
 static inline gssize
 receive_message (LsLocalSocket   *self,
                  struct msghdr   *msg,
