@@ -803,6 +803,8 @@ lsock_fds_new_receiver (LsLocalSocket *socket,
   self->fds = g_array_new (FALSE, FALSE, sizeof (int));
   self->names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   ls_local_socket_set_read_buffer_size (socket, READ_BUFFER);
+  /* Before the first read: the descriptors are what is received. */
+  ls_local_socket_set_accept_fds (socket, TRUE);
   return self;
 }
 

@@ -350,9 +350,9 @@ on_output_written (GObject      *source,
   output_next (self);
 }
 
-/* Descriptors the peer passed with what was just read: closed at once
- * (a byte session has no use for them, and untaken ones would pile up in
- * the socket); with refuse_fds the session ends with status 7. */
+/* Descriptors the peer passed with what was just read. Only a session
+ * with refuse_fds accepts them (lsock_pump_new ()), to end with status 7;
+ * the kernel drops those passed to any other byte session. */
 static gboolean
 no_fds (LsockPump *self)
 {
@@ -501,6 +501,8 @@ lsock_pump_new (LsLocalSocket          *socket,
   ls_local_socket_set_read_buffer_size (socket, READ_BUFFER);
   if (options->framed)
     ls_local_socket_set_max_message_size (socket, options->max_message_size);
+  /* Before the first read: refusing descriptors means seeing them. */
+  ls_local_socket_set_accept_fds (socket, options->refuse_fds);
   return self;
 }
 

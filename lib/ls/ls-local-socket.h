@@ -210,5 +210,10 @@ gboolean            ls_local_socket_write_with_fds           (LsLocalSocket     
                                                               GError            **error);
 LS_AVAILABLE_IN_1_2
 GUnixFDList        *ls_local_socket_take_fds                 (LsLocalSocket      *self);
+LS_AVAILABLE_IN_1_2
+gboolean            ls_local_socket_get_accept_fds           (LsLocalSocket      *self);
+LS_AVAILABLE_IN_1_2
+void                ls_local_socket_set_accept_fds           (LsLocalSocket      *self,
+                                                              gboolean            accept);
 
 G_END_DECLS

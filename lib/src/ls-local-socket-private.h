@@ -144,6 +144,7 @@ struct _LsLocalSocket
   guint               draining : 1;             /* taking in all the gone peer sent */
   guint               has_gsocket : 1;          /* get_socket () made one (qdata) */
   guint               fd_failure : 1;           /* received descriptors were lost or too many */
+  guint               accept_fds : 1;           /* reads have room for descriptors */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -259,6 +260,7 @@ typedef enum
   LS_LOCAL_SOCKET_PROP_CONNECT_TIMEOUT,
   LS_LOCAL_SOCKET_PROP_STATE,
   LS_LOCAL_SOCKET_PROP_MAX_MESSAGE_SIZE,
+  LS_LOCAL_SOCKET_PROP_ACCEPT_FDS,
   LS_LOCAL_SOCKET_N_PROPS
 } LsLocalSocketProp;
 

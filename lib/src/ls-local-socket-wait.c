@@ -46,10 +46,14 @@ handle_poll_result (LsLocalSocket *self,
    * (and announces) what arrived meanwhile. */
   if (pfd->revents & (POLLIN | POLLERR | POLLHUP))
     {
-      /* A hang-up while not reading (full buffer, or the peer's last
-       * byte came already): the peer has left. */
+      /* A hang-up after the peer's last byte came: it has left. One
+       * while the buffer is full waits, as in Qt, until the application
+       * reads on or a write (below) fails. */
       if ((pfd->events & POLLIN) == 0)
-        ls_local_socket_peer_gone_internal (self, 0, TRUE);
+        {
+          if (self->read_eof)
+            ls_local_socket_peer_gone_internal (self, 0, TRUE);
+        }
       else if (ls_local_socket_read_and_notify_internal (self) && goal == WAIT_READY_READ)
         return TRUE;
     }
@@ -97,6 +101,12 @@ wait_for (LsLocalSocket *self,
     {
       struct pollfd pfd = { .fd = self->fd, .events = poll_events (self) };
       int n;
+
+      /* Buffer full and nothing to write: nothing can happen until the
+       * application reads, and a hang-up, which poll () reports whatever
+       * it is asked, would wake us at once, again and again. */
+      if (pfd.events == 0 && !self->read_eof)
+        pfd.fd = -1;
 
       n = ls_poll_until (&pfd, 1, deadline);
       if (n == 0)

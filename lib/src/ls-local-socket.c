@@ -344,6 +344,9 @@ ls_local_socket_get_property (GObject    *object,
     case LS_LOCAL_SOCKET_PROP_STATE:
       g_value_set_enum (value, self->state);
       break;
+    case LS_LOCAL_SOCKET_PROP_ACCEPT_FDS:
+      g_value_set_boolean (value, self->accept_fds);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -373,6 +376,9 @@ ls_local_socket_set_property (GObject      *object,
       break;
     case LS_LOCAL_SOCKET_PROP_MAX_MESSAGE_SIZE:
       ls_local_socket_set_max_message_size (self, g_value_get_uint (value));
+      break;
+    case LS_LOCAL_SOCKET_PROP_ACCEPT_FDS:
+      ls_local_socket_set_accept_fds (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -477,6 +483,30 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
     g_param_spec_enum ("state", NULL, NULL,
                        LS_TYPE_LOCAL_SOCKET_STATE, LS_LOCAL_SOCKET_STATE_UNCONNECTED,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalSocket:accept-fds: (getter get_accept_fds) (setter set_accept_fds)
+   *
+   * Whether the socket receives descriptors a peer sends with its data
+   * (see [method@Ls.LocalSocket.write_with_fds] and
+   * [method@Ls.LocalSocket.take_fds]). Off by default: then the socket
+   * reads with no room for them, the kernel drops them (they are never
+   * installed in this process), the data arrives intact,
+   * [method@Ls.LocalSocket.take_fds] returns %NULL, and the drop is only
+   * logged at debug level. A peer can thus make a process hold
+   * descriptors only when it asked for them, as D-Bus negotiates
+   * descriptor passing.
+   *
+   * Sockets a server accepts take
+   * [property@Ls.LocalServer:accept-fds] before their first read. It
+   * applies from the next read on; descriptors already received stay
+   * takeable.
+   *
+   * Since: 1.2
+   */
+  properties[LS_LOCAL_SOCKET_PROP_ACCEPT_FDS] =
+    g_param_spec_boolean ("accept-fds", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, LS_LOCAL_SOCKET_N_PROPS, properties);
 
