@@ -371,6 +371,124 @@ test_basics (void)
   ls_test_remove_tmpdir (dir);
 }
 
+/* ------------------------------------------------------------------------ */
+/* A reclaimer racing plain listens (issue 23 item 8)                        */
+/* ------------------------------------------------------------------------ */
+
+#define RACE_ROUNDS   300
+#define RACE_PLAIN    3
+#define RACE_RECLAIM  2
+
+/* Whether a connect to @path reaches this very process's listening socket
+ * (SO_PEERCRED of a connection to a listening socket names the process
+ * that listened). Other racers' probes may fill @server's backlog
+ * meanwhile: those are taken and dropped until there is room. Prints why
+ * not. */
+static gboolean
+reaches_this_process (LsLocalServer *server,
+                      const char    *path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  struct ucred cred = { 0 };
+  socklen_t len = sizeof cred;
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  gboolean ok;
+
+  g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+  while (connect (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
+    {
+      LsLocalSocket *socket;
+      gboolean timed_out;
+
+      if (errno != EAGAIN && errno != EINTR)
+        {
+          g_printerr ("%d: connect to a socket it listens on failed: %s\n", (int) getpid (),
+                      g_strerror (errno));
+          close (fd);
+          return FALSE;
+        }
+      while (ls_local_server_wait_for_new_connection (server, 0, &timed_out, NULL))
+        while ((socket = ls_local_server_next_pending_connection (server)) != NULL)
+          g_object_unref (socket);
+    }
+  ok = getsockopt (fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && cred.pid == getpid ();
+  if (!ok)
+    g_printerr ("%d: its socket file was replaced: a connect reached process %d\n",
+                (int) getpid (), (int) cred.pid);
+  close (fd);
+  return ok;
+}
+
+/* One process of the race, released by @barrier: RACE_ROUNDS listens on
+ * @path, with reclaim-stale or without, with a mode every other round.
+ * Every listen that works must own the path until it closes: nobody judged
+ * its socket stale. Exits 0, or 1 at the first violation. */
+static void
+race_listener (const char *path,
+               gboolean    reclaim,
+               int         barrier)
+{
+  char c;
+
+  while (read (barrier, &c, 1) < 0 && errno == EINTR)
+    ;
+  for (guint round = 0; round < RACE_ROUNDS; round++)
+    {
+      g_autoptr(LsLocalServer) server = ls_local_server_new ();
+      g_autoptr(GError) error = NULL;
+
+      ls_local_server_set_reclaim_stale (server, reclaim);
+      if (round % 2 == 1)
+        ls_local_server_set_socket_options (server, LS_SOCKET_OPTION_USER_ACCESS);
+      if (ls_local_server_listen (server, path, &error))
+        {
+          if (!reaches_this_process (server, path))
+            _exit (1);
+        }
+      else if (!g_error_matches (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE))
+        {
+          g_printerr ("%d: unexpected: %s\n", (int) getpid (), error->message);
+          _exit (2);
+        }
+    }
+  _exit (0);
+}
+
+/* Plain listens and reclaiming ones on the same path, in processes of
+ * their own: a reclaimer never takes a starting server's socket for a
+ * stale one, so never removes a live socket. Before, a plain bind() showed
+ * a socket that refused connections until listen(). */
+static void
+test_race_plain_listens (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  pid_t pids[RACE_PLAIN + RACE_RECLAIM];
+  g_autoptr(GDir) listing = NULL;
+  int barrier[2];
+
+  g_assert_cmpint (pipe2 (barrier, O_CLOEXEC), ==, 0);
+  for (guint i = 0; i < G_N_ELEMENTS (pids); i++)
+    {
+      pids[i] = ls_test_fork ();
+      if (pids[i] == 0)
+        {
+          close (barrier[1]);
+          race_listener (path, i >= RACE_PLAIN, barrier[0]);
+        }
+    }
+  close (barrier[0]);
+  close (barrier[1]);
+  for (guint i = 0; i < G_N_ELEMENTS (pids); i++)
+    ls_test_assert_child_ok (pids[i], 10 * SAFETY_MS);
+
+  /* Every server removed its own socket; no private directory is left. */
+  listing = g_dir_open (dir, 0, NULL);
+  g_assert_cmpstr (g_dir_read_name (listing), ==, "s.lock");
+  g_assert_null (g_dir_read_name (listing));
+  ls_test_remove_tmpdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -379,6 +497,7 @@ main (int argc, char **argv)
 
   g_test_add_func ("/ls/reclaim/basics", test_basics);
   g_test_add_func ("/ls/reclaim/stress", test_stress);
+  g_test_add_func ("/ls/reclaim/race-plain-listens", test_race_plain_listens);
   g_test_add_data_func ("/ls/reclaim/stress-user", GUINT_TO_POINTER (LS_SOCKET_OPTION_USER_ACCESS), test_stress_options);
   g_test_add_data_func ("/ls/reclaim/stress-group", GUINT_TO_POINTER (LS_SOCKET_OPTION_GROUP_ACCESS), test_stress_options);
   g_test_add_data_func ("/ls/reclaim/stress-other", GUINT_TO_POINTER (LS_SOCKET_OPTION_OTHER_ACCESS), test_stress_options);

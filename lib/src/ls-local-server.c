@@ -499,10 +499,14 @@ ls_local_server_close (LsLocalServer *self)
 
   ls_local_server_stop_backoff (self);
   g_clear_pointer (&priv->watch, ls_watch_free);
+  /* The file goes first: while the socket is open its inode cannot be
+   * freed and its number reused by a newer server's file, so the check
+   * that the file is still ours holds; and the name never shows a socket
+   * that refuses connections (which a reclaimer would take for stale). */
+  ls_socket_file_release (&priv->file);
   close (priv->fd);
   priv->fd = -1;
   ls_local_server_release_gsocket (self);
-  ls_socket_file_release (&priv->file);
   ls_local_server_clear_pending (self);
   g_clear_pointer (&priv->core, ls_event_core_unref);
 

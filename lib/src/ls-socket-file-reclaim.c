@@ -20,16 +20,18 @@
  *     and inode); accepted, or a full backlog (EAGAIN), means a live
  *     server: ADDRESS_IN_USE; anything else (EACCES...) is not known to be
  *     stale and is left alone;
- *  4. binds and listens while still holding the lock, so that no other
- *     reclaimer can ever see the new socket before it listens (a bound
- *     socket that does not listen yet refuses connections, as a stale one
- *     does), then releases it.
+ *  4. binds, listens and links the new socket into place (ls-socket-file.c)
+ *     while still holding the lock, then releases it. No server, Ls or not,
+ *     that makes its socket appear only once it listens is ever judged
+ *     stale; one that binds its name and listens after (a plain bind())
+ *     refuses connections in between, and may be.
  *
  * The lock file is never removed: removing it would let two processes
  * hold “the” lock on two different files. It is empty, and stays.
  */
 #include "ls-socket-file-reclaim-private.h"
 #include "ls-error-private.h"
+#include "ls-socket-file-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -133,12 +135,7 @@ ls_socket_file_reclaim (int          dir_fd,
     return TRUE;   /* nothing there (or bind() will say why) */
   if (!S_ISSOCK (before.st_mode))
     {
-      g_propagate_error (error, ls_error_new_cannot (
-        LS_SOCKET_ERROR_ADDRESS_IN_USE, "listen on", full_name,
-        "Address in use (%s is there, not a socket, and is left alone)",
-        S_ISLNK (before.st_mode) ? "a symbolic link" :
-        S_ISDIR (before.st_mode) ? "a directory" :
-        S_ISREG (before.st_mode) ? "a regular file" : "a file"));
+      g_propagate_error (error, ls_socket_file_address_in_use (dir_fd, basename, full_name));
       return FALSE;
     }
 
