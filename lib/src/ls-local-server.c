@@ -359,6 +359,12 @@ ls_local_server_class_init (LsLocalServerClass *klass)
    * once, without waiting. Only servers with this property take the lock;
    * a plain `listen` never touches a file at the path.
    *
+   * Whoever can open the lock file can hold it: it is mode 0600 whatever
+   * the umask, and a lock file that belongs to another user is refused
+   * (%LS_SOCKET_ERROR_SOCKET_ACCESS, with a message saying to remove it),
+   * so no user who could not remove the socket anyway can make the listen
+   * fail through it.
+   *
    * See the “Single-instance applications” page. Abstract names have no
    * file: the property does not apply to them.
    *
