@@ -326,6 +326,7 @@ test_messages_permissions (LsTestFixture *f,
       text = g_strdup_printf ("Cannot connect to “%s”: Socket access error (permission denied: "
                               "this user may not reach the directory “%s”)", in_closed, behind);
       assert_connect_message (in_closed, 0, LS_SOCKET_ERROR_SOCKET_ACCESS, text);
+      g_clear_pointer (&text, g_free);
       _exit (0);
     }
   ls_test_assert_child_ok (pid, 30000);

@@ -545,7 +545,7 @@ test_listen_private_name_without_proc (LsTestFixture *f,
       g_autofree char *name1 = longest_path_in (f->dir, max - 2, &dir1);
 
       if (unshare (CLONE_NEWNS) != 0 ||
-          mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+          mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
           mount ("none", "/proc", "tmpfs", 0, NULL) != 0)
         _exit (77);
       g_assert_false (g_file_test ("/proc/self/fd", G_FILE_TEST_EXISTS));
