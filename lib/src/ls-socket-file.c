@@ -93,63 +93,86 @@ link_no_replace (int         from_dir,
   return -1;
 }
 
-/* Where a socket is bound before it is linked into place: as @inner in a
- * private directory @dir_name made in the socket's directory (@dir_fd,
- * the path @dir), reached by that path or, when the path would not fit a
- * socket address, through /proc/self/fd. A socket keeps the address it
- * was bound under, so the final name is used inside when the path allows:
- * getsockname () (and a client's getpeername ()) then end in it. */
+/* Where a socket is bound before it is linked into place. A socket keeps
+ * the address it was bound under, so the final name is used there when
+ * the path allows: getsockname () (and a client's getpeername ()) then
+ * end in it. */
+typedef enum
+{
+  PLACE_BY_PATH,       /* “DIR/PRIVATE/INNER”, bound by that path */
+  PLACE_THROUGH_PROC,  /* “/proc/self/fd/N/INNER”: that path is too long */
+  PLACE_IN_DIR,        /* “DIR/TEMPORARY”: no /proc, no room for a private
+                        * directory, and no mode to apply (a plain listen) */
+} PlaceKind;
+
 typedef struct
 {
   int          dir_fd;
   const char  *dir;
-  char         dir_name[7];
-  const char  *inner;
-  gboolean     through_proc;
-  int          private_fd;
+  PlaceKind    kind;
+  char         dir_name[7];   /* the private directory */
+  char         temporary[MAX_PATH_LENGTH + 1];   /* PLACE_IN_DIR's name */
+  const char  *inner;         /* the socket's name in private_fd */
+  int          private_fd;    /* the private directory, or dir_fd */
 } PrivatePlace;
 
-/* Chooses the names of @place (its directory set) for @basename:
- * “DIR/.XXXXX/NAME” (6 characters, as many as Qt's QTemporaryDir uses);
- * else “DIR/.XX/s” with as short a directory name as needed; else
- * /proc/self/fd/N/s. */
+/* A random name of @length characters, hidden when there is room for the
+ * dot. */
 static void
-plan_private_place (PrivatePlace *place,
-                    const char   *basename)
+random_name (char  *name,
+             gsize  length)
 {
   static const char chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+  gsize i = 0;
+
+  if (length > 1)
+    name[i++] = '.';
+  for (; i < length; i++)
+    name[i] = chars[g_random_int_range (0, sizeof chars - 1)];
+  name[length] = '\0';
+}
+
+/* Chooses where @place (its directory set) binds @basename:
+ * “DIR/.XXXXX/NAME” (6 characters, as many as Qt's QTemporaryDir uses);
+ * else “DIR/.XX/s” with as short a directory name as needed; else through
+ * /proc; else, without a @mode to apply, a temporary name as long as the
+ * final one beside it. FALSE when none fits. */
+static gboolean
+plan_private_place (PrivatePlace *place,
+                    const char   *basename,
+                    mode_t        mode)
+{
   /* What “DIR/” + … + “/” leave for the directory name and the inner name. */
   gssize room = (gssize) MAX_PATH_LENGTH - (gssize) strlen (place->dir) - 2;
   gsize length = 6;
-  gsize i = 0;
 
+  place->kind = PLACE_BY_PATH;
   place->inner = "s";
-  place->through_proc = FALSE;
-  place->private_fd = -1;
   if ((gssize) (strlen (basename) + length) <= room)
     place->inner = basename;
   else if (room >= 2)
     length = MIN (length, (gsize) room - 1);
+  else if (access ("/proc/self/fd", F_OK) == 0)
+    place->kind = PLACE_THROUGH_PROC;
+  else if (mode == 0)
+    place->kind = PLACE_IN_DIR;
   else
-    place->through_proc = TRUE;
-
-  /* Hidden when there is room for the dot. */
-  if (length > 1)
-    place->dir_name[i++] = '.';
-  for (; i < length; i++)
-    place->dir_name[i] = chars[g_random_int_range (0, sizeof chars - 1)];
-  place->dir_name[length] = '\0';
+    return FALSE;
+  random_name (place->dir_name, length);
+  return TRUE;
 }
 
-/* Makes and opens the private 0700 directory of @place. It is opened by
- * descriptor (O_NOFOLLOW) and checked to be ours and private: in a
- * directory another user may write to, that user can swap the name for a
- * directory (or symlink) of their own at any moment, but not the
- * descriptor. FALSE with @error set when it cannot be made. */
+/* Makes and opens the private 0700 directory of @place (PLACE_IN_DIR uses
+ * the socket's directory). It is opened by descriptor (O_NOFOLLOW) and
+ * checked to be ours and private: in a directory another user may write
+ * to, that user can swap the name for a directory (or symlink) of their
+ * own at any moment, but not the descriptor. FALSE with @error set when it
+ * cannot be made. */
 static gboolean
 open_private_dir (PrivatePlace  *place,
                   const char    *basename,
                   const char    *full_name,
+                  mode_t         mode,
                   GError       **error)
 {
   struct stat st;
@@ -157,7 +180,19 @@ open_private_dir (PrivatePlace  *place,
 
   for (guint attempt = 0; ; attempt++)
     {
-      plan_private_place (place, basename);
+      if (!plan_private_place (place, basename, mode))
+        {
+          g_propagate_error (error, ls_error_new_cannot (
+            LS_SOCKET_ERROR_SERVER_NOT_FOUND, "listen on", full_name,
+            "Name error (the directory is too long for a temporary path to apply the "
+            "permissions under, and /proc, which would avoid that path, is not mounted)"));
+          return FALSE;
+        }
+      if (place->kind == PLACE_IN_DIR)
+        {
+          place->private_fd = place->dir_fd;
+          return TRUE;
+        }
       if (mkdirat (place->dir_fd, place->dir_name, 0700) == 0)
         break;
       if (errno == EEXIST && attempt < 100)
@@ -191,14 +226,20 @@ open_private_dir (PrivatePlace  *place,
   return FALSE;
 }
 
-/* Removes what is left of @place: the inner name (linked into place, or
- * not), and the directory if it is still the one made. */
+/* Removes what is left of @place: the socket's name there if it is still
+ * @bound (linked into place, or not), and the directory if it is still
+ * the one made. */
 static void
-remove_private_dir (PrivatePlace *place)
+remove_private_dir (PrivatePlace      *place,
+                    const struct stat *bound)
 {
   struct stat ours, there;
 
-  unlinkat (place->private_fd, place->inner, 0);
+  if (fstatat (place->private_fd, place->inner, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
+      there.st_dev == bound->st_dev && there.st_ino == bound->st_ino)
+    unlinkat (place->private_fd, place->inner, 0);
+  if (place->kind == PLACE_IN_DIR)
+    return;
   if (fstat (place->private_fd, &ours) == 0 &&
       fstatat (place->dir_fd, place->dir_name, &there, AT_SYMLINK_NOFOLLOW) == 0 &&
       ours.st_dev == there.st_dev && ours.st_ino == there.st_ino)
@@ -209,38 +250,46 @@ remove_private_dir (PrivatePlace *place)
 /* Binds @fd in @place. By path, the socket's address names the directory
  * it lives in; the caller checks, through the descriptor, that it landed
  * in the private directory (a path is resolved again, the descriptor is
- * not). */
+ * not). A temporary name beside the final one is drawn again while taken,
+ * and is never the final name: that would show the socket before it
+ * listens. */
 static gboolean
-bind_in_private_dir (int                 fd,
-                     const PrivatePlace *place,
-                     const char         *full_name,
-                     GError            **error)
+bind_in_private_dir (int            fd,
+                     PrivatePlace  *place,
+                     const char    *basename,
+                     const char    *full_name,
+                     GError       **error)
 {
   struct sockaddr_un addr = { .sun_family = AF_UNIX };
 
-  if (!place->through_proc)
+  for (guint attempt = 0; ; attempt++)
     {
-      g_autofree char *path = g_build_filename (place->dir, place->dir_name, place->inner, NULL);
+      if (place->kind == PLACE_THROUGH_PROC)
+        g_snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s",
+                    place->private_fd, place->inner);
+      else
+        {
+          g_autofree char *path = NULL;
 
-      g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+          if (place->kind == PLACE_IN_DIR)
+            {
+              do
+                random_name (place->temporary, strlen (basename));
+              while (strcmp (place->temporary, basename) == 0);
+              place->inner = place->temporary;
+              path = g_build_filename (place->dir, place->inner, NULL);
+            }
+          else
+            path = g_build_filename (place->dir, place->dir_name, place->inner, NULL);
+          g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+        }
+      if (bind (fd, (struct sockaddr *) &addr, sizeof addr) == 0)
+        return TRUE;
+      if (place->kind != PLACE_IN_DIR || errno != EADDRINUSE || attempt == 100)
+        break;
     }
-  else if (access ("/proc/self/fd", F_OK) == 0)
-    g_snprintf (addr.sun_path, sizeof addr.sun_path, "/proc/self/fd/%d/%s",
-                place->private_fd, place->inner);
-  else
-    {
-      g_propagate_error (error, ls_error_new_cannot (
-        LS_SOCKET_ERROR_SERVER_NOT_FOUND, "listen on", full_name,
-        "Name error (the directory is too long for the temporary path the socket is "
-        "created under, and /proc, which would avoid that path, is not mounted)"));
-      return FALSE;
-    }
-  if (bind (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
-    {
-      set_errno_error (error, full_name, errno);
-      return FALSE;
-    }
-  return TRUE;
+  set_errno_error (error, full_name, errno);
+  return FALSE;
 }
 
 /* Binds @fd as @basename in @dir_fd with @mode (0: the umask's), listening
@@ -265,14 +314,16 @@ bind_and_link (int           fd,
   PrivatePlace place = { .dir_fd = dir_fd, .dir = dir };
   gboolean ok = FALSE;
 
-  if (!open_private_dir (&place, basename, full_name, error))
+  memset (bound, 0, sizeof *bound);
+  if (!open_private_dir (&place, basename, full_name, mode, error))
     return FALSE;
 
-  if (!bind_in_private_dir (fd, &place, full_name, error))
+  if (!bind_in_private_dir (fd, &place, basename, full_name, error))
     goto out;
   if (fstatat (place.private_fd, place.inner, bound, AT_SYMLINK_NOFOLLOW) != 0 ||
       !S_ISSOCK (bound->st_mode))
     {
+      memset (bound, 0, sizeof *bound);
       g_propagate_error (error, ls_error_new_cannot (
         LS_SOCKET_ERROR_SOCKET_ACCESS, "listen on", full_name,
         "Permission denied (the socket did not appear in the private directory made to "
@@ -296,7 +347,7 @@ bind_and_link (int           fd,
   ok = TRUE;
 
 out:
-  remove_private_dir (&place);
+  remove_private_dir (&place, bound);
   return ok;
 }
 
