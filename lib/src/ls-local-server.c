@@ -366,6 +366,12 @@ ls_local_server_class_init (LsLocalServerClass *klass)
    * once, without waiting. Only servers with this property take the lock;
    * a plain `listen` never touches a file at the path.
    *
+   * Whoever can open the lock file can hold it: it is mode 0600 whatever
+   * the umask, and a lock file that belongs to another user is refused
+   * (%LS_SOCKET_ERROR_SOCKET_ACCESS, with a message saying to remove it),
+   * so no user who could not remove the socket anyway can make the listen
+   * fail through it.
+   *
    * See the “Single-instance applications” page. Abstract names have no
    * file: the property does not apply to them.
    *
@@ -525,10 +531,14 @@ ls_local_server_close (LsLocalServer *self)
 
   ls_local_server_stop_backoff (self);
   g_clear_pointer (&priv->watch, ls_watch_free);
+  /* The file goes first: while the socket is open its inode cannot be
+   * freed and its number reused by a newer server's file, so the check
+   * that the file is still ours holds; and the name never shows a socket
+   * that refuses connections (which a reclaimer would take for stale). */
+  ls_socket_file_release (&priv->file);
   close (priv->fd);
   priv->fd = -1;
   ls_local_server_release_gsocket (self);
-  ls_socket_file_release (&priv->file);
   ls_local_server_clear_pending (self);
   g_clear_pointer (&priv->core, ls_event_core_unref);
 

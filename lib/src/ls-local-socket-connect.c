@@ -111,12 +111,11 @@ static void
 connect_failed_errno (LsLocalSocket *self,
                       int            errno_value)
 {
-  const char *category;
-  LsSocketError code = ls_socket_error_from_errno (errno_value, LS_ERRNO_CONNECTING, &category);
+  LsSocketError code;
+  char *message = ls_error_connect_message (errno_value, self->rare->address->full_name,
+                                            self->rare->address->abstract, &code);
 
-  connect_failed (self, code,
-                  g_strdup_printf ("Cannot connect to “%s”: %s (%s)",
-                                   self->rare->address->full_name, category, g_strerror (errno_value)));
+  connect_failed (self, code, message);
 }
 
 static gboolean retry_connect_cb (gpointer user_data);
