@@ -1772,6 +1772,202 @@ test_other_context (Pair *pair, gconstpointer data)
 }
 
 /* ------------------------------------------------------------------------ */
+/* write_message_async                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_write_message (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const gsize size = 3 * 1024 * 1024;
+  g_autoptr(GBytes) big = g_bytes_new_take (pattern_new (size, 4), size);
+  g_autoptr(GBytes) small = g_bytes_new_static ("small", 5);
+  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+  GBytes *got;
+  Call one = { 0 }, two = { 0 }, three = { 0 };
+
+  ls_local_socket_set_max_message_size (pair->peer, size);
+  ls_local_socket_write_message_async (pair->client, big, NULL, on_call_done, &one);
+  ls_local_socket_write_message_async (pair->client, small, NULL, on_call_done, &two);
+  ls_local_socket_write_message_async (pair->client, empty, NULL, on_call_done, &three);
+  g_assert_cmpuint (one.calls + two.calls + three.calls, ==, 0);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), ==, size + 5 + 12);
+
+  /* The peer reads (and so takes in) as the writes complete, in order. */
+  got = read_message_now (pair->peer, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got),
+                   g_bytes_get_data (big, NULL), size);
+  g_bytes_unref (got);
+  call_wait (&one);
+  g_assert_true (ls_local_socket_write_message_finish (pair->client, one.result, &error));
+  call_wait (&two);
+  call_wait (&three);
+  g_assert_true (ls_local_socket_write_message_finish (pair->client, two.result, &error));
+  g_assert_true (ls_local_socket_write_message_finish (pair->client, three.result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), ==, 0);
+  got = read_message_now (pair->peer, &error);
+  assert_bytes_text (got, "small");
+  g_bytes_unref (got);
+  got = read_message_now (pair->peer, &error);
+  g_assert_cmpuint (g_bytes_get_size (got), ==, 0);
+  g_bytes_unref (got);
+  call_clear (&one);
+  call_clear (&two);
+  call_clear (&three);
+}
+
+/* Refused as write_message refuses, writing nothing; cancelled; aborted. */
+static void
+test_write_message_fails (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) sync_error = NULL;
+  g_autoptr(GBytes) huge = g_bytes_new_static ("x", 1);
+  g_autoptr(GBytes) msg = g_bytes_new_static ("msg", 3);
+  g_autoptr(GBytes) big = g_bytes_new_take (pattern_new (16 * 1024 * 1024, 2), 16 * 1024 * 1024);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(LsLocalSocket) unconnected = ls_local_socket_new ();
+  Call call = { 0 };
+
+  /* Too large (the size only is read: a GBytes of static memory). */
+  g_bytes_unref (huge);
+  huge = g_bytes_new_static ("x", (gsize) 0xFFFFFFFEu);
+  ls_local_socket_write_message_async (pair->client, huge, NULL, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_write_message_finish (pair->client, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE);
+  g_clear_error (&error);
+  call_clear (&call);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), ==, 0);
+
+  /* Not connected: the sync call's error. */
+  g_assert_false (ls_local_socket_write_message (unconnected, msg, &sync_error));
+  ls_local_socket_write_message_async (unconnected, msg, NULL, on_call_done, &call);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_write_message_finish (unconnected, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, sync_error->code);
+  g_assert_cmpstr (error->message, ==, sync_error->message);
+  g_clear_error (&error);
+  call_clear (&call);
+
+  /* Cancelled before: nothing queued. */
+  g_cancellable_cancel (cancellable);
+  ls_local_socket_write_message_async (pair->client, msg, cancellable, on_call_done, &call);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_write_message_finish (pair->client, call.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  call_clear (&call);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), ==, 0);
+
+  /* Aborted while the frame waits. */
+  ls_local_socket_set_read_buffer_size (pair->peer, 4096);
+  ls_local_socket_write_message_async (pair->client, big, NULL, on_call_done, &call);
+  ls_test_run_for (20);
+  g_assert_cmpuint (call.calls, ==, 0);
+  ls_local_socket_abort (pair->client);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_write_message_finish (pair->client, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  call_clear (&call);
+}
+
+/* Callbacks of write_message_async that close, abort, unref, write again
+ * or wait on their socket. */
+typedef enum { W_UNREF, W_CLOSE, W_ABORT, W_WRITE_AGAIN, W_WAIT, W_DISCONNECT_ASYNC } WriteDropHow;
+
+typedef struct {
+  WriteDropHow   how;
+  LsLocalSocket *socket;   /* owned until the callback */
+  gboolean       done;
+  Call           after;
+} WriteReckless;
+
+static void
+on_reckless_write (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  WriteReckless *r = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) again = g_bytes_new_static ("again", 5);
+
+  g_assert_true (ls_local_socket_write_message_finish (LS_LOCAL_SOCKET (source), result, &error));
+  g_assert_no_error (error);
+  switch (r->how)
+    {
+    case W_CLOSE:
+      ls_local_socket_close (r->socket);
+      break;
+    case W_ABORT:
+      ls_local_socket_abort (r->socket);
+      break;
+    case W_WRITE_AGAIN:
+      ls_local_socket_write_message_async (r->socket, again, NULL, on_call_done, &r->after);
+      break;
+    case W_WAIT:
+      ls_local_socket_write_message (r->socket, again, NULL);
+      g_assert_true (ls_local_socket_wait_for_bytes_written (r->socket, 5000));
+      break;
+    case W_DISCONNECT_ASYNC:
+      ls_local_socket_write_message (r->socket, again, NULL);
+      ls_local_socket_disconnect_async (r->socket, NULL, on_call_done, &r->after);
+      break;
+    case W_UNREF:
+    default:
+      break;
+    }
+  g_clear_object (&r->socket);
+  r->done = TRUE;
+}
+
+static void
+test_write_message_reckless (Pair *pair, gconstpointer data)
+{
+  for (WriteDropHow how = W_UNREF; how <= W_DISCONNECT_ASYNC; how++)
+    {
+      Pair local = { 0 };
+      WriteReckless r = { how };
+      g_autoptr(GBytes) msg = g_bytes_new_static ("first", 5);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) got = NULL;
+      gboolean finalized;
+
+      pair_setup (&local, NULL);
+      r.socket = g_steal_pointer (&local.client);
+      track_finalize (r.socket, &finalized);
+      ls_local_socket_write_message_async (r.socket, msg, NULL, on_reckless_write, &r);
+      g_assert_true (ls_test_run_until (&r.done, HANG_GUARD_MS));
+      got = read_message_now (local.peer, &error);
+      g_assert_no_error (error);
+      assert_bytes_text (got, "first");
+      if (how == W_WRITE_AGAIN || how == W_DISCONNECT_ASYNC)
+        {
+          call_wait (&r.after);
+          g_assert_true (how == W_WRITE_AGAIN
+                         ? ls_local_socket_write_message_finish (LS_LOCAL_SOCKET (r.after.source),
+                                                                 r.after.result, &error)
+                         : ls_local_socket_disconnect_finish (LS_LOCAL_SOCKET (r.after.source),
+                                                              r.after.result, &error));
+          g_assert_no_error (error);
+        }
+      if (how >= W_WRITE_AGAIN)
+        {
+          g_clear_pointer (&got, g_bytes_unref);
+          got = read_message_now (local.peer, &error);
+          assert_bytes_text (got, "again");
+        }
+      call_clear (&r.after);
+      ls_test_run_for (10);
+      g_assert_true (finalized);
+      pair_teardown (&local, NULL);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* A worker thread with its own context                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -2088,6 +2284,9 @@ main (int   argc,
   PAIR_TEST ("cancel-random", test_cancel_random);
   PAIR_TEST ("read-line-long", test_read_line_long);
   PAIR_TEST ("other-context", test_other_context);
+  PAIR_TEST ("write-message", test_write_message);
+  PAIR_TEST ("write-message-fails", test_write_message_fails);
+  PAIR_TEST ("write-message-reckless", test_write_message_reckless);
   g_test_add_func ("/ls/async/worker-thread", test_worker_thread);
   g_test_add_func ("/ls/async/many", test_many);
 

@@ -409,6 +409,72 @@ ls_local_socket_write_all_finish (LsLocalSocket  *self,
 }
 
 /**
+ * ls_local_socket_write_message_async:
+ * @self: a socket
+ * @message: the message to send
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
+ * @callback: (scope async): called when the whole frame is written
+ * @user_data: (closure): data for @callback
+ *
+ * Queues @message as one frame like [method@Ls.LocalSocket.write_message]
+ * (Qt's `QDataStream` framing of a `QByteArray`) and calls @callback once
+ * the whole frame, and everything queued before it, has been handed to the
+ * kernel. Several writes may be pending; they complete in order.
+ *
+ * A message of 0xFFFFFFFE bytes or more fails with
+ * %LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE and writes nothing; the other rules
+ * are those of [method@Ls.LocalSocket.write_all_async].
+ *
+ * Since: 1.2
+ */
+void
+ls_local_socket_write_message_async (LsLocalSocket       *self,
+                                     GBytes              *message,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  SocketAsync *sa;
+  LsSocketResult *op;
+  GError *error = NULL;
+
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  op = ls_socket_async_call_begin (self, &sa, OP_WRITE, cancellable, callback, user_data,
+                                   ls_local_socket_write_message_async);
+  if (op == NULL)
+    return;
+  if (!ls_local_socket_write_message (self, message, &error))
+    {
+      ls_socket_async_call_fail (sa, op, error);
+      return;
+    }
+  write_queued (sa, op);
+}
+
+/**
+ * ls_local_socket_write_message_finish:
+ * @self: a socket
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@Ls.LocalSocket.write_message_async].
+ *
+ * Returns: %TRUE if the whole frame was handed to the kernel
+ *
+ * Since: 1.2
+ */
+gboolean
+ls_local_socket_write_message_finish (LsLocalSocket  *self,
+                                      GAsyncResult   *result,
+                                      GError        **error)
+{
+  return boolean_finish (self, result, ls_local_socket_write_message_async, error);
+}
+
+/**
  * ls_local_socket_disconnect_async:
  * @self: a socket
  * @cancellable: (nullable): a [class@Gio.Cancellable]

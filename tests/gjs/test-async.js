@@ -18,7 +18,7 @@ const gjs = gjsArg || GLib.find_program_in_path('gjs');
 
 Gio._promisify(Ls.LocalServer.prototype, 'accept_async');
 for (const name of ['connect_to_server_async', 'read_bytes_async', 'read_line_async',
-    'read_message_async', 'write_all_async', 'disconnect_async'])
+    'read_message_async', 'write_all_async', 'write_message_async', 'disconnect_async'])
     Gio._promisify(Ls.LocalSocket.prototype, name);
 
 // Runs an async test function to completion on the default main context.
@@ -129,6 +129,52 @@ testAsync('ready-read still fires', async () => {
     assertEqual(T.decode(await reading), 'hi');
     assert(readyReads > 0);
 });
+
+testAsync('write_message_async: whole frames, in order', async () => {
+    const {client, conn} = await asyncPair();
+    const writes = ['one', '', 'three'].map(text =>
+        client.write_message_async(new GLib.Bytes(T.encode(text)), null));
+    for (const done of await Promise.all(writes))
+        assert(done === true);
+    assertEqual(client.get_bytes_to_write(), 0);
+    assertEqual(T.decode(await conn.read_message_async(null)), 'one');
+    assertEqual((await conn.read_message_async(null)).get_size(), 0);
+    assertEqual(T.decode(await conn.read_message_async(null)), 'three');
+    const unconnected = new Ls.LocalSocket();
+    await rejects(unconnected.write_message_async(new GLib.Bytes(T.encode('x')), null),
+        Ls.socket_error_quark(), Ls.SocketError.UNKNOWN);
+});
+
+for (const how of ['close', 'abort', 'write again', 'disconnect']) {
+    testAsync(`a write_message_async callback may ${how} its socket`, async () => {
+        const {client, conn} = await asyncPair();
+        let again = null;
+        const done = await new Promise((resolve, reject) => {
+            client.write_message_async(new GLib.Bytes(T.encode('first')), null, (source, res) => {
+                try {
+                    const ok = source.write_message_finish(res);
+                    if (how === 'close')
+                        source.close();
+                    else if (how === 'abort')
+                        source.abort();
+                    else if (how === 'write again')
+                        again = source.write_message_async(new GLib.Bytes(T.encode('again')), null);
+                    else
+                        source.disconnect_async(null);
+                    resolve(ok);
+                } catch (e) {
+                    reject(e);
+                }
+            });
+        });
+        assert(done === true);
+        assertEqual(T.decode(await conn.read_message_async(null)), 'first');
+        if (again) {
+            assert(await again);
+            assertEqual(T.decode(await conn.read_message_async(null)), 'again');
+        }
+    });
+}
 
 // A pending call keeps its socket alive until its callback has run (GIO's
 // rule): a program that starts a read and drops every reference to the

@@ -248,3 +248,72 @@ def test_dropped_socket_still_gets_its_data(sock_path):
     gc.collect()
     run_until(lambda: client.get_state() == Ls.LocalSocketState.UNCONNECTED)
 
+
+def test_write_message_async(sock_path):
+    server, client, conn = pair(sock_path)
+    done = [Result("write_message_finish") for _ in range(3)]
+    for payload, r in zip([b"one", b"", b"three"], done):
+        client.write_message_async(GLib.Bytes.new(payload), None, r)
+    assert all(r.calls == 0 for r in done)
+    for r in done:
+        assert r.wait().value is True
+    assert client.get_bytes_to_write() == 0
+    for expected in [b"one", b"", b"three"]:
+        m = Result("read_message_finish")
+        conn.read_message_async(None, m)
+        assert bytes_of(m.wait().value) == expected
+
+
+def test_write_message_async_fails():
+    sock = Ls.LocalSocket()
+    with pytest.raises(GLib.Error) as sync:
+        sock.write_message(GLib.Bytes.new(b"x"))
+    r = Result("write_message_finish")
+    sock.write_message_async(GLib.Bytes.new(b"x"), None, r)
+    r.wait()
+    assert r.error is not None
+    assert r.error.matches(Ls.socket_error_quark(), sync.value.code)
+    assert r.error.message == sync.value.message
+
+    cancellable = Gio.Cancellable()
+    cancellable.cancel()
+    r = Result("write_message_finish")
+    sock.write_message_async(GLib.Bytes.new(b"x"), cancellable, r)
+    r.wait()
+    assert r.error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)
+
+
+@pytest.mark.parametrize("how", ["close", "abort", "drop", "write-again", "disconnect"])
+def test_write_message_callback_may_do_anything(sock_path, how):
+    server, client, conn = pair(sock_path)
+    state = {}
+
+    def on_written(sock, result):
+        state["ok"] = sock.write_message_finish(result)
+        if how == "close":
+            sock.close()
+        elif how == "abort":
+            sock.abort()
+        elif how == "write-again":
+            again = Result("write_message_finish")
+            sock.write_message_async(GLib.Bytes.new(b"again"), None, again)
+            state["again"] = again
+        elif how == "disconnect":
+            sock.write_message(GLib.Bytes.new(b"again"))
+            sock.disconnect_from_server()
+
+    client.write_message_async(GLib.Bytes.new(b"first"), None, on_written)
+    if how == "drop":
+        del client
+        gc.collect()
+    run_until(lambda: "ok" in state)
+    assert state["ok"] is True
+    m = Result("read_message_finish")
+    conn.read_message_async(None, m)
+    assert bytes_of(m.wait().value) == b"first"
+    if how in ("write-again", "disconnect"):
+        if how == "write-again":
+            assert state["again"].wait().value is True
+        m = Result("read_message_finish")
+        conn.read_message_async(None, m)
+        assert bytes_of(m.wait().value) == b"again"
