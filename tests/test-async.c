@@ -2033,6 +2033,80 @@ test_worker_thread (void)
   ls_test_remove_tmpdir (dir);
 }
 
+/* A thread no main loop serves (no context pushed, not the main thread)
+ * drives its sockets by their blocking calls only. An asynchronous call
+ * made there completes when a blocking call brings its event, and its
+ * callback runs in the context of the call, the global default one (run
+ * here by the main thread), as GTask's did. Nothing brings a cancellation
+ * to such a thread: it is seen at the next event, which then consumes
+ * nothing. */
+typedef struct {
+  const char   *path;
+  GCancellable *cancellable;
+  Call          data;
+  Call          cancelled;
+} Unserved;
+
+static gpointer
+unserved_thread (gpointer user_data)
+{
+  Unserved *u = user_data;
+  LsLocalServer *server = ls_local_server_new ();
+  LsLocalSocket *client = ls_local_socket_new ();
+  LsLocalSocket *accepted;
+  GError *error = NULL;
+
+  g_assert_true (ls_local_server_listen (server, u->path, &error));
+  ls_local_socket_connect_to_server (client, u->path);
+  g_assert_true (ls_local_server_wait_for_new_connection (server, HANG_GUARD_MS, NULL, NULL));
+  accepted = ls_local_server_next_pending_connection (server);
+
+  ls_local_socket_read_bytes_async (accepted, 100, u->cancellable, on_call_done, &u->data);
+  write_text (client, "one");
+  g_assert_true (ls_local_socket_flush (client));
+  g_assert_true (ls_local_socket_wait_for_ready_read (accepted, HANG_GUARD_MS));
+
+  ls_local_socket_read_bytes_async (accepted, 100, u->cancellable, on_call_done, &u->cancelled);
+  g_cancellable_cancel (u->cancellable);
+  write_text (client, "two");
+  g_assert_true (ls_local_socket_flush (client));
+  g_assert_true (ls_local_socket_wait_for_ready_read (accepted, HANG_GUARD_MS));
+  g_assert_cmpint (ls_local_socket_get_bytes_available (accepted), ==, 3);
+
+  g_object_unref (accepted);
+  g_object_unref (client);
+  g_object_unref (server);
+  return NULL;
+}
+
+static void
+test_unserved_thread (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  Unserved u = { path, g_cancellable_new () };
+
+  g_thread_join (g_thread_new ("unserved", unserved_thread, &u));
+  call_wait (&u.data);
+  call_wait (&u.cancelled);
+  g_assert_true (u.data.thread == g_thread_self ());
+  g_assert_true (u.cancelled.thread == g_thread_self ());
+  bytes = ls_local_socket_read_bytes_finish (LS_LOCAL_SOCKET (u.data.source), u.data.result,
+                                             &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "one");
+  g_assert_null (ls_local_socket_read_bytes_finish (LS_LOCAL_SOCKET (u.cancelled.source),
+                                                    u.cancelled.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  call_clear (&u.data);
+  call_clear (&u.cancelled);
+  g_object_unref (u.cancellable);
+  ls_test_run_for (10);
+  ls_test_remove_tmpdir (dir);
+}
+
 /* ------------------------------------------------------------------------ */
 /* A thousand concurrent round trips                                        */
 /* ------------------------------------------------------------------------ */
@@ -2288,6 +2362,7 @@ main (int   argc,
   PAIR_TEST ("write-message-fails", test_write_message_fails);
   PAIR_TEST ("write-message-reckless", test_write_message_reckless);
   g_test_add_func ("/ls/async/worker-thread", test_worker_thread);
+  g_test_add_func ("/ls/async/unserved-thread", test_unserved_thread);
   g_test_add_func ("/ls/async/many", test_many);
 
   return g_test_run ();

@@ -82,7 +82,7 @@ struct _LsCancelHook
   gint              ref_count;     /* atomic: the owner's list, the signal handler, posted idles */
   GCancellable     *cancellable;   /* owned */
   gulong            handler;
-  GMainContext     *context;       /* owned */
+  GMainContext     *context;       /* owned; NULL: not connected */
   LsCancelHookFunc  func;
   gpointer          owner;         /* NULL once the owner let it go (its context's thread only) */
   guint             users;         /* pending calls that use it */
@@ -90,7 +90,9 @@ struct _LsCancelHook
 };
 
 /* The hook of @cancellable in @hooks, made (and connected) if there is
- * none, with one more user. A new one replaces the hooks no call uses. */
+ * none, with one more user. A new one replaces the hooks no call uses.
+ * With @context NULL (no main loop serves the owner) it is not connected:
+ * it only holds the cancellable, for the checks of the completions. */
 LsCancelHook *ls_cancel_hook_use        (LsCancelHook     **hooks,
                                          GCancellable      *cancellable,
                                          GMainContext      *context,

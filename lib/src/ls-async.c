@@ -123,7 +123,7 @@ cancel_hook_unref (gpointer data)
   if (!g_atomic_int_dec_and_test (&hook->ref_count))
     return;
   g_object_unref (hook->cancellable);
-  g_main_context_unref (hook->context);
+  g_clear_pointer (&hook->context, g_main_context_unref);
   g_free (hook);
 }
 
@@ -174,7 +174,8 @@ on_cancelled_signal (GCancellable *cancellable,
 static void
 cancel_hook_drop (LsCancelHook *hook)
 {
-  g_signal_handler_disconnect (hook->cancellable, hook->handler);
+  if (hook->handler != 0)
+    g_signal_handler_disconnect (hook->cancellable, hook->handler);
   hook->owner = NULL;
   cancel_hook_unref (hook);
 }
@@ -211,15 +212,19 @@ ls_cancel_hook_use (LsCancelHook     **hooks,
   hook = g_new0 (LsCancelHook, 1);
   hook->ref_count = 1;
   hook->cancellable = g_object_ref (cancellable);
-  hook->context = g_main_context_ref (context);
   hook->func = func;
   hook->owner = owner;
   hook->users = 1;
-  hook->handler = g_signal_connect_data (cancellable, "cancelled", G_CALLBACK (on_cancelled_signal),
-                                         cancel_hook_ref (hook), cancel_hook_closure_notify, 0);
-  /* Cancelled before the handler was connected: it would never run. */
-  if (g_cancellable_is_cancelled (cancellable))
-    cancel_hook_post (hook);
+  if (context != NULL)
+    {
+      hook->context = g_main_context_ref (context);
+      hook->handler = g_signal_connect_data (cancellable, "cancelled",
+                                             G_CALLBACK (on_cancelled_signal),
+                                             cancel_hook_ref (hook), cancel_hook_closure_notify, 0);
+      /* Cancelled before the handler was connected: it would never run. */
+      if (g_cancellable_is_cancelled (cancellable))
+        cancel_hook_post (hook);
+    }
   hook->next = *hooks;
   *hooks = hook;
   return hook;

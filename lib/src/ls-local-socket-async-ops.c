@@ -67,10 +67,10 @@ static LsEventCore *
 dispatch_core_for (LsLocalSocket *socket,
                    GMainContext  *context)
 {
-  if (!ls_event_core_thread_is_served ())
-    return NULL;
   if (socket->core != NULL && ls_event_core_get_context (socket->core) == context)
     return ls_event_core_ref (socket->core);
+  if (!ls_event_core_thread_is_served ())
+    return NULL;
   return ls_event_core_ref_for_context (context);
 }
 
