@@ -1348,6 +1348,90 @@ test_reckless_callbacks (Pair *pair, gconstpointer data)
     }
 }
 
+/* Callbacks that run a nested main loop or wait on their socket: the
+ * callbacks of calls returned meanwhile keep their order, run once each,
+ * and never inside the wait. */
+typedef struct {
+  GString       *order;
+  LsLocalSocket *socket;
+  LsLocalSocket *client;
+  gboolean       in_wait;
+  gboolean       ran_in_wait;
+  Call           second;
+} Nested;
+
+static void
+on_nested_write (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Nested *n = g_object_get_data (source, "nested");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (ls_local_socket_write_all_finish (LS_LOCAL_SOCKET (source), result, &error));
+  g_string_append (n->order, user_data);
+  /* The first runs a nested loop, in which the others may run. */
+  if (n->order->len == 1)
+    ls_test_run_for (20);
+}
+
+static void
+on_second_read (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Nested *n = user_data;
+
+  n->ran_in_wait = n->in_wait;
+  on_call_done (source, result, &n->second);
+}
+
+static void
+on_first_read (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Nested *n = user_data;
+  g_autoptr(GBytes) bytes = ls_local_socket_read_bytes_finish (n->socket, result, NULL);
+
+  ls_local_socket_read_bytes_async (n->socket, 100, NULL, on_second_read, n);
+  write_text (n->client, "later");
+  g_assert_true (ls_local_socket_flush (n->client));
+  n->in_wait = TRUE;
+  g_assert_true (ls_local_socket_wait_for_ready_read (n->socket, HANG_GUARD_MS));
+  n->in_wait = FALSE;
+}
+
+static void
+test_callbacks_nested (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GBytes) a = g_bytes_new_static ("a", 1);
+  g_autoptr(GBytes) b = g_bytes_new_static ("b", 1);
+  g_autoptr(GBytes) c = g_bytes_new_static ("c", 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) got = NULL;
+  Nested n = { g_string_new (NULL), pair->peer, pair->client };
+
+  g_object_set_data (G_OBJECT (pair->client), "nested", &n);
+  ls_local_socket_write_all_async (pair->client, a, NULL, on_nested_write, "1");
+  ls_local_socket_write_all_async (pair->client, b, NULL, on_nested_write, "2");
+  ls_local_socket_write_all_async (pair->client, c, NULL, on_nested_write, "3");
+  ls_test_run_for (50);
+  g_assert_cmpstr (n.order->str, ==, "123");
+
+  /* A read callback that starts a read and waits for data: the wait reads
+   * it and returns the new call, whose callback comes after the wait. */
+  wait_available (pair->peer, 3);
+  ls_local_socket_read_bytes_async (pair->peer, 100, NULL, on_first_read, &n);
+  call_wait (&n.second);
+  g_assert_false (n.ran_in_wait);
+  got = ls_local_socket_read_bytes_finish (pair->peer, n.second.result, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (got, "later");
+  call_clear (&n.second);
+  g_string_free (n.order, TRUE);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Results: only the GAsyncResult contract                                  */
 /* ------------------------------------------------------------------------ */
@@ -2352,6 +2436,7 @@ main (int   argc,
   PAIR_TEST ("unref-pending-end", test_unref_pending_end);
   PAIR_TEST ("unref-pending-accept", test_unref_pending_accept);
   PAIR_TEST ("reckless-callbacks", test_reckless_callbacks);
+  PAIR_TEST ("callbacks-nested", test_callbacks_nested);
   PAIR_TEST ("result-contract", test_result_contract);
   PAIR_TEST ("cancel-data-in-kernel", test_cancel_data_in_kernel);
   PAIR_TEST ("cancel-other-thread", test_cancel_other_thread);

@@ -173,26 +173,39 @@ ls_socket_op_return_boolean (SocketAsync    *sa,
   op_complete (sa, op);
 }
 
-/* The dispatch: the callbacks of the calls returned so far, in order.
- * Each result holds the socket, so the last callback (or its release) may
- * finalize it, and @sa with it: nothing of @sa is touched after that.
- * Calls the callbacks return go to the next round of the dispatch. */
+/* The dispatch: the callbacks of the calls returned so far, in the order
+ * they were returned, also when a callback runs a nested main loop (which
+ * dispatches what is returned meanwhile after what was already waiting).
+ * Each result holds the socket, so the callback (or the release) of the
+ * last one may finalize it, and @sa with it. When one call waits (the
+ * common case) nothing of @sa is touched after its callback; when several
+ * do, the socket is held until all have run (a nested loop may run the
+ * others). What callbacks return meanwhile deferred the watch again: the
+ * next round of the dispatch runs it. */
 static void
 on_dispatch (gpointer         owner,
              LsWatchCondition condition)
 {
   SocketAsync *sa = owner;
-  GQueue batch = sa->done;
-  GList *link;
+  LsLocalSocket *socket;
+  GList *link = g_queue_pop_head_link (&sa->done);
 
-  g_queue_init (&sa->done);
-  while ((link = g_queue_pop_head_link (&batch)) != NULL)
+  if (link == NULL)
+    return;
+  ((LsSocketResult *) link->data)->queue = NULL;
+  if (G_LIKELY (sa->done.head == NULL))
     {
-      LsSocketResult *op = link->data;
-
-      op->queue = NULL;
-      ls_socket_result_invoke (op);
+      ls_socket_result_invoke (link->data);
+      return;
     }
+  socket = ls_local_socket_hold_internal (sa->socket);
+  do
+    {
+      ((LsSocketResult *) link->data)->queue = NULL;
+      ls_socket_result_invoke (link->data);
+    }
+  while ((link = g_queue_pop_head_link (&sa->done)) != NULL);
+  ls_local_socket_unhold_internal (socket);
 }
 
 /* Starting calls ---------------------------------------------------------- */
