@@ -55,6 +55,8 @@ struct _LsSocketResult
   gsize                count;      /* read_bytes: the most bytes to return */
   guint                errors;     /* the socket's error count when the call started */
   guint                kind;
+
+  LsSocketResult      *pool_next;  /* in the thread's pool of unused results */
 };
 
 /* A result for a call of @source_object (held), from the thread's pool or

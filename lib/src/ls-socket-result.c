@@ -16,7 +16,7 @@
 
 typedef struct
 {
-  LsSocketResult *head;   /* linked through link.next */
+  LsSocketResult *head;   /* linked through pool_next */
   guint           len;
 } ResultPool;
 
@@ -98,7 +98,7 @@ result_pool_free (gpointer data)
     {
       LsSocketResult *self = pool->head;
 
-      pool->head = self->link.next != NULL ? self->link.next->data : NULL;
+      pool->head = self->pool_next;
       g_object_unref (self);
     }
   g_free (pool);
@@ -128,9 +128,9 @@ ls_socket_result_new (gpointer             source_object,
 
   if (G_LIKELY (self != NULL))
     {
-      pool->head = self->link.next != NULL ? self->link.next->data : NULL;
+      pool->head = self->pool_next;
       pool->len--;
-      self->link.next = NULL;
+      self->pool_next = NULL;
     }
   else
     self = g_object_new (LS_TYPE_SOCKET_RESULT, NULL);
@@ -164,8 +164,7 @@ ls_socket_result_recycle (LsSocketResult *self)
   g_clear_pointer (&self->context, g_main_context_unref);
   /* Everything after parent_instance back to zero, as g_object_new () made it. */
   memset ((guint8 *) self + sizeof (GObject), 0, sizeof *self - sizeof (GObject));
-  self->link.data = self;
-  self->link.next = pool->head != NULL ? &pool->head->link : NULL;
+  self->pool_next = pool->head;
   pool->head = self;
   pool->len++;
   g_object_unref (source_object);
