@@ -369,8 +369,11 @@ test_input_line_scan_resumes (void)
   fake_read (&buffer, "\n");
   g_assert_cmpuint (ls_input_buffer_line_length (&buffer, buffer.len), ==, 7);
 
-  /* Taking bytes keeps what stays scanned; taking past it forgets it. */
+  /* Taking bytes keeps what stays scanned; taking past it forgets it. A
+   * shorter limit forgets nothing. */
   g_assert_cmpuint (ls_input_buffer_line_length (&buffer, 5), ==, 0);
+  g_assert_cmpuint (buffer.line_scanned, ==, 5);
+  g_assert_cmpuint (ls_input_buffer_line_length (&buffer, 2), ==, 0);
   g_assert_cmpuint (buffer.line_scanned, ==, 5);
   assert_bytes (ls_input_buffer_take (&buffer, 2), "ab");
   g_assert_cmpuint (buffer.line_scanned, ==, 3);

@@ -213,7 +213,9 @@ ls_input_buffer_line_length (LsInputBuffer *buffer,
   newline = memchr (start + from, '\n', end - from);
   if (newline != NULL)
     return (gsize) (newline - start) + 1;
-  buffer->line_scanned = (guint32) MIN (end, G_MAXUINT32);
+  /* A shorter limit than before scanned nothing new: keep what is known. */
+  if (end > buffer->line_scanned)
+    buffer->line_scanned = (guint32) MIN (end, G_MAXUINT32);
   return 0;
 }
 
