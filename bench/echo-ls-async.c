@@ -6,6 +6,11 @@
  * write_all_async -> read again, as echo-gio does with GIO streams. An
  * empty read (end of stream) or an error ends the connection. Nothing tuned.
  *
+ * Built a second time with -DECHO_CANCELLABLE as echo-ls-async-cancellable:
+ * the same, with a GCancellable per connection passed to every call (as a
+ * server does that can cancel a connection's I/O), never cancelled: what a
+ * cancellable costs when nothing is cancelled.
+ *
  * Usage: echo-ls-async SOCKET-PATH   (prints READY, exits on SIGTERM)
  */
 #include <ls/ls.h>
@@ -16,6 +21,17 @@
 #include <sys/socket.h>
 
 #define READ_SIZE (64 * 1024)
+
+#ifdef ECHO_CANCELLABLE
+/* The connection's cancellable travels as the callbacks' user data. */
+# define CONN_CANCELLABLE(user_data) ((GCancellable *) (user_data))
+# define CONN_NEW_DATA() ((gpointer) g_cancellable_new ())
+# define CONN_FREE_DATA(user_data) g_object_unref (user_data)
+#else
+# define CONN_CANCELLABLE(user_data) NULL
+# define CONN_NEW_DATA() NULL
+# define CONN_FREE_DATA(user_data) ((void) (user_data))
+#endif
 
 static void on_read (GObject *source, GAsyncResult *result, gpointer user_data);
 
@@ -28,10 +44,12 @@ on_written (GObject      *source,
 
   if (!ls_local_socket_write_all_finish (socket, result, NULL))
     {
+      CONN_FREE_DATA (user_data);
       g_object_unref (socket);
       return;
     }
-  ls_local_socket_read_bytes_async (socket, READ_SIZE, NULL, on_read, NULL);
+  ls_local_socket_read_bytes_async (socket, READ_SIZE, CONN_CANCELLABLE (user_data), on_read,
+                                    user_data);
 }
 
 static void
@@ -45,10 +63,12 @@ on_read (GObject      *source,
   if (data == NULL || g_bytes_get_size (data) == 0)
     {
       /* The end of the stream (or an error): done with this connection. */
+      CONN_FREE_DATA (user_data);
       g_object_unref (socket);
       return;
     }
-  ls_local_socket_write_all_async (socket, data, NULL, on_written, NULL);
+  ls_local_socket_write_all_async (socket, data, CONN_CANCELLABLE (user_data), on_written,
+                                   user_data);
 }
 
 static void
@@ -59,6 +79,7 @@ on_accepted (GObject      *source,
   LsLocalServer *server = LS_LOCAL_SERVER (source);
   g_autoptr(GError) error = NULL;
   LsLocalSocket *socket = ls_local_server_accept_finish (server, result, &error);
+  gpointer conn_data;
 
   if (socket == NULL)
     {
@@ -67,7 +88,9 @@ on_accepted (GObject      *source,
       return;
     }
   /* The socket reference goes with the read/write chain. */
-  ls_local_socket_read_bytes_async (socket, READ_SIZE, NULL, on_read, NULL);
+  conn_data = CONN_NEW_DATA ();
+  ls_local_socket_read_bytes_async (socket, READ_SIZE, CONN_CANCELLABLE (conn_data), on_read,
+                                    conn_data);
   ls_local_server_accept_async (server, NULL, on_accepted, NULL);
 }
 

@@ -1,11 +1,14 @@
-/* test-async.c: tests of the GIO-style asynchronous calls (issue 14)
+/* test-async.c: tests of the GIO-style asynchronous calls (issues 14, 25)
  *
  * Every call, and GIO's rules: the callback runs in the caller's
- * thread-default context and never inside the call; cancellation before,
- * while and after data arrives; one pending read; the end of the stream;
- * errors of sockets that are not connected; a socket closed, aborted or
- * dropped while a call is pending; a worker thread with its own context;
- * a thousand concurrent round trips.
+ * thread-default context and never inside the call; results are opaque
+ * GAsyncResults that the _finish functions check; cancellation before,
+ * while and after data arrives, from another thread, and at random points
+ * of 10,000 calls; one pending read; the end of the stream; errors of
+ * sockets that are not connected; a socket closed, aborted or dropped
+ * while a call is pending (a pending call keeps its socket alive until its
+ * callback has run); a worker thread with its own context; a thousand
+ * concurrent round trips.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -184,6 +187,36 @@ read_message_now (LsLocalSocket *socket,
   bytes = ls_local_socket_read_message_finish (socket, call.result, error);
   call_clear (&call);
   return bytes;
+}
+
+/* The three read calls, for tests that run each. */
+typedef enum { KIND_BYTES, KIND_LINE, KIND_MESSAGE } SocketOpKindTest;
+
+static void
+start_read (LsLocalSocket    *socket,
+            SocketOpKindTest  kind,
+            GCancellable     *cancellable,
+            Call             *call)
+{
+  if (kind == KIND_BYTES)
+    ls_local_socket_read_bytes_async (socket, 100, cancellable, on_call_done, call);
+  else if (kind == KIND_LINE)
+    ls_local_socket_read_line_async (socket, cancellable, on_call_done, call);
+  else
+    ls_local_socket_read_message_async (socket, cancellable, on_call_done, call);
+}
+
+static GBytes *
+finish_read (LsLocalSocket     *socket,
+             SocketOpKindTest   kind,
+             GAsyncResult      *result,
+             GError           **error)
+{
+  if (kind == KIND_BYTES)
+    return ls_local_socket_read_bytes_finish (socket, result, error);
+  if (kind == KIND_LINE)
+    return ls_local_socket_read_line_finish (socket, result, error);
+  return ls_local_socket_read_message_finish (socket, result, error);
 }
 
 /* Set in finalize (qdata is cleared there), unlike a weak pointer, which
@@ -1088,66 +1121,133 @@ test_abort_pending (Pair *pair, gconstpointer data)
 typedef struct {
   guint   calls;
   GError *error;
-  gboolean source_alive;
+  GBytes *bytes;
 } Dropped;
 
 static void
-on_dropped_done (GObject      *source,
+on_dropped_read (GObject      *source,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
   Dropped *dropped = user_data;
 
   dropped->calls++;
-  g_assert_true (G_IS_OBJECT (source));
-  if (LS_IS_LOCAL_SOCKET (source))
-    {
-      g_autoptr(GBytes) bytes = ls_local_socket_read_bytes_finish (LS_LOCAL_SOCKET (source), result,
-                                                                   &dropped->error);
-      g_assert_null (bytes);
-    }
-  else
-    {
-      g_autoptr(LsLocalSocket) socket =
-        ls_local_server_accept_finish (LS_LOCAL_SERVER (source), result, &dropped->error);
-      g_assert_null (socket);
-    }
+  g_assert_true (LS_IS_LOCAL_SOCKET (source));
+  dropped->bytes = ls_local_socket_read_bytes_finish (LS_LOCAL_SOCKET (source), result,
+                                                      &dropped->error);
 }
 
+static gboolean
+is_unconnected (gpointer socket)
+{
+  return ls_local_socket_get_state (socket) == LS_LOCAL_SOCKET_STATE_UNCONNECTED;
+}
+
+/* A pending call keeps its socket alive until its callback has run (GIO's
+ * rule: the result holds its source object). An application that starts
+ * a read and drops its last reference still gets the data, and the peer
+ * sees no reset meanwhile; the socket goes once the callback is done. */
 static void
 test_unref_pending (Pair *pair, gconstpointer data)
 {
   LsLocalSocket *peer = g_steal_pointer (&pair->peer);
-  LsLocalServer *server = g_steal_pointer (&pair->server);
-  gboolean peer_finalized, server_finalized;
+  gboolean finalized;
   gpointer weak = peer;
-  Dropped on_peer = { 0 }, on_server = { 0 };
+  Dropped dropped = { 0 };
 
-  track_finalize (peer, &peer_finalized);
-  track_finalize (server, &server_finalized);
+  track_finalize (peer, &finalized);
   g_object_add_weak_pointer (G_OBJECT (peer), &weak);
-  ls_local_socket_read_bytes_async (peer, 10, NULL, on_dropped_done, &on_peer);
-  ls_local_server_accept_async (server, NULL, on_dropped_done, &on_server);
-  ls_test_run_for (10);
-
-  /* The pending calls hold neither. */
+  ls_local_socket_read_bytes_async (peer, 100, NULL, on_dropped_read, &dropped);
   g_object_unref (peer);
-  g_object_unref (server);
-  g_assert_null (weak);
-  g_assert_cmpuint (on_peer.calls + on_server.calls, ==, 0);
-  ls_test_run_for (50);
-  g_assert_cmpuint (on_peer.calls, ==, 1);
-  g_assert_cmpuint (on_server.calls, ==, 1);
-  g_assert_error (on_peer.error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
-  g_assert_error (on_server.error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION);
-  g_assert_true (peer_finalized);
-  g_assert_true (server_finalized);
-  g_clear_error (&on_peer.error);
-  g_clear_error (&on_server.error);
-
-  /* The client sees its peer gone. */
   ls_test_run_for (20);
-  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  g_assert_nonnull (weak);
+  g_assert_false (finalized);
+  g_assert_cmpuint (dropped.calls, ==, 0);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+
+  write_text (pair->client, "still here");
+  g_assert_true (ls_test_run_until (&finalized, HANG_GUARD_MS));
+  g_assert_cmpuint (dropped.calls, ==, 1);
+  g_assert_no_error (dropped.error);
+  assert_bytes_text (dropped.bytes, "still here");
+  g_bytes_unref (dropped.bytes);
+  g_assert_null (weak);
+
+  /* The client then sees its peer gone. */
+  g_assert_true (ls_test_run_until_cond (is_unconnected, pair->client, HANG_GUARD_MS));
+}
+
+/* The same when what comes is the end of the stream, and for a write:
+ * each callback sees its result, then the socket goes. */
+static void
+on_dropped_write (GObject      *source,
+                  GAsyncResult *result,
+                  gpointer      user_data)
+{
+  Dropped *dropped = user_data;
+
+  dropped->calls++;
+  g_assert_true (ls_local_socket_write_all_finish (LS_LOCAL_SOCKET (source), result,
+                                                   &dropped->error));
+}
+
+static void
+test_unref_pending_end (Pair *pair, gconstpointer data)
+{
+  LsLocalSocket *peer = g_steal_pointer (&pair->peer);
+  g_autoptr(GBytes) hello = g_bytes_new_static ("hello", 5);
+  gboolean finalized;
+  Dropped read = { 0 }, write = { 0 };
+
+  track_finalize (peer, &finalized);
+  ls_local_socket_write_all_async (peer, hello, NULL, on_dropped_write, &write);
+  ls_local_socket_read_bytes_async (peer, 100, NULL, on_dropped_read, &read);
+  g_object_unref (peer);
+  wait_available (pair->client, 5);
+  g_assert_cmpuint (write.calls, ==, 1);
+  g_assert_no_error (write.error);
+  g_assert_false (finalized);
+
+  ls_local_socket_disconnect_from_server (pair->client);
+  g_assert_true (ls_test_run_until (&finalized, HANG_GUARD_MS));
+  g_assert_cmpuint (read.calls, ==, 1);
+  g_assert_no_error (read.error);
+  g_assert_cmpuint (g_bytes_get_size (read.bytes), ==, 0);
+  g_bytes_unref (read.bytes);
+}
+
+/* A server is not held by a pending accept: dropped, it fails the call. */
+static void
+on_dropped_accept (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  Dropped *dropped = user_data;
+  g_autoptr(LsLocalSocket) socket = NULL;
+
+  dropped->calls++;
+  g_assert_true (LS_IS_LOCAL_SERVER (source));
+  socket = ls_local_server_accept_finish (LS_LOCAL_SERVER (source), result, &dropped->error);
+  g_assert_null (socket);
+}
+
+static void
+test_unref_pending_accept (Pair *pair, gconstpointer data)
+{
+  LsLocalServer *server = g_steal_pointer (&pair->server);
+  gboolean server_finalized;
+  Dropped on_server = { 0 };
+
+  track_finalize (server, &server_finalized);
+  ls_local_server_accept_async (server, NULL, on_dropped_accept, &on_server);
+  ls_test_run_for (10);
+  g_object_unref (server);
+  g_assert_cmpuint (on_server.calls, ==, 0);
+  ls_test_run_for (50);
+  g_assert_cmpuint (on_server.calls, ==, 1);
+  g_assert_error (on_server.error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION);
+  g_assert_true (server_finalized);
+  g_clear_error (&on_server.error);
 }
 
 /* Callbacks that drop, close or abort their socket. */
@@ -1205,6 +1305,7 @@ test_reckless_callbacks (Pair *pair, gconstpointer data)
       Reckless r = { how };
       Call after = { 0 };
       gboolean finalized;
+      GError *error = NULL;
 
       pair_setup (&local, NULL);
       r.socket = g_steal_pointer (&local.peer);
@@ -1215,14 +1316,736 @@ test_reckless_callbacks (Pair *pair, gconstpointer data)
       write_text (local.client, "go");
       g_assert_true (ls_test_run_until (&r.done, HANG_GUARD_MS));
       ls_test_run_for (30);
-      if (how == DROP_UNREF || how == DROP_CLOSE)
+      if (how == DROP_UNREF)
         {
+          /* The read started as the last reference went holds the
+           * socket: it is still there, and reads what comes. */
+          g_autoptr(GBytes) bytes = NULL;
+
+          g_assert_cmpuint (after.calls, ==, 0);
+          g_assert_false (finalized);
+          write_text (local.client, "more");
+          call_wait (&after);
+          bytes = ls_local_socket_read_bytes_finish (LS_LOCAL_SOCKET (after.source), after.result,
+                                                     &error);
+          g_assert_no_error (error);
+          assert_bytes_text (bytes, "more");
+        }
+      else if (how == DROP_CLOSE)
+        {
+          /* Closed: the read started after close() fails, once. */
           g_assert_cmpuint (after.calls, ==, 1);
-          g_assert_true (G_IS_TASK (after.result));
-          g_assert_true (g_task_had_error (G_TASK (after.result)));
+          g_assert_null (ls_local_socket_read_bytes_finish (LS_LOCAL_SOCKET (after.source),
+                                                            after.result, &error));
+          g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+          g_clear_error (&error);
         }
       /* The result held the socket (as its source object). */
       call_clear (&after);
+      ls_test_run_for (10);
+      g_assert_true (finalized);
+      pair_teardown (&local, NULL);
+    }
+}
+
+/* Callbacks that run a nested main loop or wait on their socket: the
+ * callbacks of calls returned meanwhile keep their order, run once each,
+ * and never inside the wait. */
+typedef struct {
+  GString       *order;
+  LsLocalSocket *socket;
+  LsLocalSocket *client;
+  gboolean       in_wait;
+  gboolean       ran_in_wait;
+  Call           second;
+} Nested;
+
+static void
+on_nested_write (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  Nested *n = g_object_get_data (source, "nested");
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (ls_local_socket_write_all_finish (LS_LOCAL_SOCKET (source), result, &error));
+  g_string_append (n->order, user_data);
+  /* The first runs a nested loop, in which the others may run. */
+  if (n->order->len == 1)
+    ls_test_run_for (20);
+}
+
+static void
+on_second_read (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Nested *n = user_data;
+
+  n->ran_in_wait = n->in_wait;
+  on_call_done (source, result, &n->second);
+}
+
+static void
+on_first_read (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  Nested *n = user_data;
+  g_autoptr(GBytes) bytes = ls_local_socket_read_bytes_finish (n->socket, result, NULL);
+
+  ls_local_socket_read_bytes_async (n->socket, 100, NULL, on_second_read, n);
+  write_text (n->client, "later");
+  g_assert_true (ls_local_socket_flush (n->client));
+  n->in_wait = TRUE;
+  g_assert_true (ls_local_socket_wait_for_ready_read (n->socket, HANG_GUARD_MS));
+  n->in_wait = FALSE;
+}
+
+static void
+test_callbacks_nested (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GBytes) a = g_bytes_new_static ("a", 1);
+  g_autoptr(GBytes) b = g_bytes_new_static ("b", 1);
+  g_autoptr(GBytes) c = g_bytes_new_static ("c", 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) got = NULL;
+  Nested n = { g_string_new (NULL), pair->peer, pair->client };
+
+  g_object_set_data (G_OBJECT (pair->client), "nested", &n);
+  ls_local_socket_write_all_async (pair->client, a, NULL, on_nested_write, "1");
+  ls_local_socket_write_all_async (pair->client, b, NULL, on_nested_write, "2");
+  ls_local_socket_write_all_async (pair->client, c, NULL, on_nested_write, "3");
+  ls_test_run_for (50);
+  g_assert_cmpstr (n.order->str, ==, "123");
+
+  /* A read callback that starts a read and waits for data: the wait reads
+   * it and returns the new call, whose callback comes after the wait. */
+  wait_available (pair->peer, 3);
+  ls_local_socket_read_bytes_async (pair->peer, 100, NULL, on_first_read, &n);
+  call_wait (&n.second);
+  g_assert_false (n.ran_in_wait);
+  got = ls_local_socket_read_bytes_finish (pair->peer, n.second.result, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (got, "later");
+  call_clear (&n.second);
+  g_string_free (n.order, TRUE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Results: only the GAsyncResult contract                                  */
+/* ------------------------------------------------------------------------ */
+
+/* What GIO promises of a result, and what the _finish functions check;
+ * nothing about its type. */
+static void
+test_result_contract (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GObject) source = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(LsLocalSocket) second = ls_local_socket_new ();
+  Call read = { 0 }, other = { 0 };
+
+  write_text (pair->client, "abc");
+  ls_local_socket_read_bytes_async (pair->peer, 100, NULL, on_call_done, &read);
+  call_wait (&read);
+  g_assert_true (G_IS_ASYNC_RESULT (read.result));
+  source = g_async_result_get_source_object (read.result);
+  g_assert_true (source == G_OBJECT (pair->peer));
+  g_assert_true (g_async_result_get_user_data (read.result) == &read);
+  g_assert_true (g_async_result_is_tagged (read.result, ls_local_socket_read_bytes_async));
+  g_assert_false (g_async_result_is_tagged (read.result, ls_local_socket_read_line_async));
+
+  /* Another call's finish, another socket's: refused (GIO's
+   * g_return_val_if_fail), and the result stays good for its own. */
+  g_test_expect_message ("Ls", G_LOG_LEVEL_CRITICAL, "*ls_socket_result_is_valid*");
+  g_assert_null (ls_local_socket_read_line_finish (pair->peer, read.result, &error));
+  g_test_assert_expected_messages ();
+  g_test_expect_message ("Ls", G_LOG_LEVEL_CRITICAL, "*ls_socket_result_is_valid*");
+  g_assert_null (ls_local_socket_read_bytes_finish (pair->client, read.result, &error));
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  bytes = ls_local_socket_read_bytes_finish (pair->peer, read.result, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "abc");
+
+  /* Finished once, as a GTask is. */
+  g_test_expect_message ("Ls", G_LOG_LEVEL_CRITICAL, "*propagated*");
+  g_assert_null (ls_local_socket_read_bytes_finish (pair->peer, read.result, &error));
+  g_test_assert_expected_messages ();
+
+  /* A result of another kind of object, and a result not yet returned. */
+  ls_local_server_accept_async (pair->server, NULL, on_call_done, &other);
+  ls_local_socket_connect_to_server (second, pair->path);
+  call_wait (&other);
+  g_test_expect_message ("Ls", G_LOG_LEVEL_CRITICAL, "*ls_socket_result_is_valid*");
+  g_assert_false (ls_local_socket_write_all_finish (pair->peer, other.result, &error));
+  g_test_assert_expected_messages ();
+  g_object_unref (ls_local_server_accept_finish (pair->server, other.result, &error));
+  g_assert_no_error (error);
+  call_clear (&read);
+  call_clear (&other);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Cancellation: data in the kernel, another thread, random points          */
+/* ------------------------------------------------------------------------ */
+
+/* A read is pending, the peer's data reaches the kernel, and the
+ * cancellable is cancelled before the main loop runs: the read fails with
+ * G_IO_ERROR_CANCELLED and the data stays readable (GIO checks the
+ * cancellable before it reads). Issue 23, item 5. */
+static void
+test_cancel_data_in_kernel (Pair *pair, gconstpointer data)
+{
+  static const char *const frames[] = { "data\n", "\0\0\0\4data" };
+
+  for (SocketOpKindTest kind = KIND_BYTES; kind <= KIND_MESSAGE; kind++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      g_autoptr(GBytes) bytes = NULL;
+      gsize size = kind == KIND_MESSAGE ? 8 : 5;
+      Call call = { 0 };
+
+      start_read (pair->peer, kind, cancellable, &call);
+      ls_test_run_for (10);
+      g_assert_cmpuint (call.calls, ==, 0);
+      g_assert_cmpint (ls_local_socket_write (pair->client, (const guint8 *) frames[kind == KIND_MESSAGE], size),
+                       ==, (gssize) size);
+      g_assert_true (ls_local_socket_flush (pair->client));
+      g_cancellable_cancel (cancellable);
+      call_wait (&call);
+      g_assert_null (finish_read (pair->peer, kind, call.result, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+      g_clear_error (&error);
+      call_clear (&call);
+      wait_available (pair->peer, size);
+      bytes = ls_local_socket_read_all (pair->peer);
+      g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                       frames[kind == KIND_MESSAGE], size);
+    }
+}
+
+/* A pending read cancelled from another thread completes in the caller's
+ * thread, once, and consumes nothing. */
+static void
+test_cancel_other_thread (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  Call call = { 0 };
+  GThread *thread;
+
+  write_text (pair->client, "no newline");
+  wait_available (pair->peer, 10);
+  ls_local_socket_read_line_async (pair->peer, cancellable, on_call_done, &call);
+  ls_test_run_for (10);
+  g_assert_cmpuint (call.calls, ==, 0);
+  thread = g_thread_new ("cancel", (GThreadFunc) (void (*) (void)) g_cancellable_cancel,
+                         cancellable);
+  call_wait (&call);
+  g_thread_join (thread);
+  g_assert_true (call.thread == g_thread_self ());
+  g_assert_null (ls_local_socket_read_line_finish (pair->peer, call.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  call_clear (&call);
+  ls_test_run_for (10);
+  g_assert_cmpint (ls_local_socket_get_bytes_available (pair->peer), ==, 10);
+}
+
+#define RANDOM_CALLS 10000
+
+/* Where a call's cancellable is cancelled, if at all. */
+typedef enum {
+  CANCEL_NEVER,
+  CANCEL_BEFORE,           /* already cancelled when the call is made */
+  CANCEL_RIGHT_AFTER,      /* just after the call, in the same iteration */
+  CANCEL_LATER,            /* after a few iterations */
+  CANCEL_DATA_IN_KERNEL,   /* once the peer's data is in the kernel, before the loop runs */
+  CANCEL_OTHER_THREAD,     /* by a helper thread */
+  CANCEL_N
+} CancelWhen;
+
+typedef struct {
+  guint   calls;
+  GError *error;
+  GBytes *bytes;
+  gboolean is_write;
+} RandomCall;
+
+static void
+on_random_done (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  RandomCall *rc = user_data;
+
+  rc->calls++;
+  if (rc->is_write)
+    ls_local_socket_write_all_finish (LS_LOCAL_SOCKET (source), result, &rc->error);
+  else
+    rc->bytes = ls_local_socket_read_bytes_finish (LS_LOCAL_SOCKET (source), result, &rc->error);
+}
+
+static gpointer
+canceller_thread (gpointer data)
+{
+  GAsyncQueue *queue = data;
+  GCancellable *cancellable;
+
+  /* The queue itself is the end marker. */
+  while ((cancellable = g_async_queue_pop (queue)) != (gpointer) queue)
+    {
+      g_cancellable_cancel (cancellable);
+      g_object_unref (cancellable);
+    }
+  return NULL;
+}
+
+typedef struct {
+  GRand      *rand;
+  GByteArray *sent;       /* client -> peer */
+  GByteArray *read;       /* what successful reads returned, in order */
+  GByteArray *written;    /* peer -> client, every write (cancelled ones too) */
+  Sink        sink;       /* what the client received */
+  GCancellable *reused;   /* one cancellable used again and again (reset after a cancel) */
+} RandomState;
+
+/* The client sends 1..100 more bytes of the pattern, into the kernel. */
+static void
+random_send (Pair        *pair,
+             RandomState *st)
+{
+  guint n = g_rand_int_range (st->rand, 1, 101);
+  guint8 chunk[100];
+
+  for (guint i = 0; i < n; i++)
+    chunk[i] = (guint8) ((st->sent->len + i) * 31 + ((st->sent->len + i) >> 8));
+  g_byte_array_append (st->sent, chunk, n);
+  g_assert_cmpint (ls_local_socket_write (pair->client, chunk, n), ==, (gssize) n);
+  ls_local_socket_flush (pair->client);
+}
+
+static gboolean
+random_call_done (gpointer data)
+{
+  return ((RandomCall *) data)->calls > 0;
+}
+
+/* One call of the 10,000. */
+static void
+random_one (Pair        *pair,
+            RandomState *st,
+            GAsyncQueue *to_cancel,
+            RandomCall  *rc)
+{
+  CancelWhen when = g_rand_int_range (st->rand, 0, CANCEL_N);
+  gboolean reuse = g_rand_boolean (st->rand);
+  GCancellable *cancellable = reuse ? g_object_ref (st->reused) : g_cancellable_new ();
+  gboolean buffered = FALSE;
+
+  rc->is_write = g_rand_int_range (st->rand, 0, 5) == 0;
+  if (when == CANCEL_BEFORE)
+    g_cancellable_cancel (cancellable);
+  if (rc->is_write)
+    {
+      guint8 chunk[64];
+      guint n = g_rand_int_range (st->rand, 1, sizeof chunk + 1);
+      g_autoptr(GBytes) bytes = NULL;
+
+      for (guint i = 0; i < n; i++)
+        chunk[i] = (guint8) g_rand_int (st->rand);
+      bytes = g_bytes_new (chunk, n);
+      /* A cancelled write (not one refused beforehand) still sends its data. */
+      if (when != CANCEL_BEFORE)
+        g_byte_array_append (st->written, chunk, n);
+      ls_local_socket_write_all_async (pair->peer, bytes, cancellable, on_random_done, rc);
+    }
+  else
+    {
+      if (g_rand_boolean (st->rand))
+        random_send (pair, st);
+      buffered = ls_local_socket_get_bytes_available (pair->peer) > 0;
+      ls_local_socket_read_bytes_async (pair->peer, g_rand_int_range (st->rand, 1, 200),
+                                        cancellable, on_random_done, rc);
+    }
+  g_assert_cmpuint (rc->calls, ==, 0);
+
+  switch (when)
+    {
+    case CANCEL_RIGHT_AFTER:
+      g_cancellable_cancel (cancellable);
+      break;
+    case CANCEL_LATER:
+      for (guint i = g_rand_int_range (st->rand, 0, 4); i > 0; i--)
+        g_main_context_iteration (NULL, FALSE);
+      g_cancellable_cancel (cancellable);
+      break;
+    case CANCEL_DATA_IN_KERNEL:
+      random_send (pair, st);
+      g_cancellable_cancel (cancellable);
+      break;
+    case CANCEL_OTHER_THREAD:
+      g_async_queue_push (to_cancel, g_object_ref (cancellable));
+      break;
+    case CANCEL_NEVER:
+    case CANCEL_BEFORE:
+    default:
+      break;
+    }
+
+  /* A read that nothing cancels waits for data: send some. */
+  if (!rc->is_write && (when == CANCEL_NEVER || when == CANCEL_OTHER_THREAD))
+    random_send (pair, st);
+  g_assert_true (ls_test_run_until_cond (random_call_done, rc, HANG_GUARD_MS));
+  if (rc->bytes != NULL)
+    g_byte_array_append (st->read, g_bytes_get_data (rc->bytes, NULL),
+                         g_bytes_get_size (rc->bytes));
+  if (when == CANCEL_NEVER)
+    g_assert_no_error (rc->error);
+  /* Cancelled before the main loop ran: a write is not flushed yet, a read
+   * that found nothing buffered has not read (even with data in the
+   * kernel): both must fail. */
+  if ((when == CANCEL_BEFORE || when == CANCEL_RIGHT_AFTER || when == CANCEL_DATA_IN_KERNEL) &&
+      !buffered)
+    g_assert_error (rc->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  if (rc->error != NULL)
+    g_assert_error (rc->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_pointer (&rc->bytes, g_bytes_unref);
+  /* The helper thread may still hold it: a fresh one for what follows. */
+  if (reuse && (g_cancellable_is_cancelled (st->reused) || when == CANCEL_OTHER_THREAD))
+    {
+      g_object_unref (st->reused);
+      st->reused = g_cancellable_new ();
+    }
+  g_object_unref (cancellable);
+}
+
+/* 10,000 calls (reads mostly, some writes), each cancelled or not at a
+ * random point: every call completes exactly once, a cancelled one with
+ * G_IO_ERROR_CANCELLED; cancelled reads consume nothing (the reads that
+ * succeeded returned the client's bytes, in order, and what remains
+ * buffered is the rest); every write's data arrives. valgrind checks that
+ * nothing leaks. */
+static void
+test_cancel_random (Pair *pair, gconstpointer data)
+{
+  guint32 seed = g_test_rand_int ();
+  RandomState st = { g_rand_new_with_seed (seed), g_byte_array_new (), g_byte_array_new (),
+                     g_byte_array_new (), { pair->client, g_byte_array_new (), 0 },
+                     g_cancellable_new () };
+  RandomCall *calls = g_new0 (RandomCall, RANDOM_CALLS);
+  GAsyncQueue *to_cancel = g_async_queue_new ();
+  GThread *canceller = g_thread_new ("canceller", canceller_thread, to_cancel);
+  g_autoptr(GBytes) rest = NULL;
+  guint cancelled = 0;
+
+  g_test_message ("seed %u", seed);
+  g_signal_connect (pair->client, "ready-read", G_CALLBACK (sink_ready_read), &st.sink);
+  for (guint i = 0; i < RANDOM_CALLS; i++)
+    random_one (pair, &st, to_cancel, &calls[i]);
+  g_async_queue_push (to_cancel, to_cancel);
+  g_thread_join (canceller);
+  g_async_queue_unref (to_cancel);
+
+  /* Late cancellation idles have run; no callback ran twice. */
+  ls_test_run_for (50);
+  for (guint i = 0; i < RANDOM_CALLS; i++)
+    {
+      g_assert_cmpuint (calls[i].calls, ==, 1);
+      cancelled += calls[i].error != NULL;
+      g_clear_error (&calls[i].error);
+    }
+  g_test_message ("%u of %u calls cancelled", cancelled, RANDOM_CALLS);
+  g_assert_cmpuint (cancelled, >, RANDOM_CALLS / 4);
+
+  wait_available (pair->peer, st.sent->len - st.read->len);
+  rest = ls_local_socket_read_all (pair->peer);
+  g_byte_array_append (st.read, g_bytes_get_data (rest, NULL), g_bytes_get_size (rest));
+  g_assert_cmpmem (st.read->data, st.read->len, st.sent->data, st.sent->len);
+  while (st.sink.received->len < st.written->len)
+    g_assert_true (g_main_context_iteration (NULL, TRUE));
+  g_assert_cmpmem (st.sink.received->data, st.sink.received->len, st.written->data,
+                   st.written->len);
+
+  g_free (calls);
+  g_rand_free (st.rand);
+  g_byte_array_unref (st.sent);
+  g_byte_array_unref (st.read);
+  g_byte_array_unref (st.written);
+  g_byte_array_unref (st.sink.received);
+  g_object_unref (st.reused);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lines, contexts                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* A long line arriving in pieces (issue 23, item 3: each arrival used to
+ * rescan the whole buffer; the scan is now resumed, see test-buffers'
+ * /ls/buffers/input/line-scan-resumes). The line is returned whole. */
+static void
+test_read_line_long (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) line = NULL;
+  const gsize size = 4 * 1024 * 1024;
+  guint8 *payload = pattern_new (size, 9);
+  Call call = { 0 };
+
+  for (gsize i = 0; i < size; i++)
+    if (payload[i] == '\n')
+      payload[i] = ' ';
+  payload[size - 1] = '\n';
+  ls_local_socket_read_line_async (pair->peer, NULL, on_call_done, &call);
+  for (gsize off = 0; off < size; off += 65536)
+    {
+      g_assert_cmpint (ls_local_socket_write (pair->client, payload + off, MIN (65536, size - off)),
+                       ==, (gssize) MIN (65536, size - off));
+      ls_test_run_for (1);
+      g_assert_true (call.calls == 0 || off + 65536 >= size);
+    }
+  call_wait (&call);
+  line = ls_local_socket_read_line_finish (pair->peer, call.result, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (line, NULL), g_bytes_get_size (line), payload, size);
+  call_clear (&call);
+  g_free (payload);
+}
+
+/* A call made while another context is the thread-default completes
+ * there (through a source of that context), not in the socket's. */
+static void
+test_other_context (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) first = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  GMainContext *other = g_main_context_new ();
+  gint64 deadline = g_get_monotonic_time () + (gint64) HANG_GUARD_MS * 1000;
+  Call call = { 0 };
+
+  /* The socket's calls start in the default context. */
+  write_text (pair->client, "a");
+  first = read_bytes_now (pair->peer, 10, &error);
+  assert_bytes_text (first, "a");
+
+  g_main_context_push_thread_default (other);
+  ls_local_socket_read_bytes_async (pair->peer, 10, NULL, on_call_done, &call);
+  g_main_context_pop_thread_default (other);
+  write_text (pair->client, "b");
+  ls_test_run_for (30);
+  g_assert_cmpuint (call.calls, ==, 0);
+
+  g_main_context_push_thread_default (other);
+  while (call.calls == 0 && g_get_monotonic_time () < deadline)
+    g_main_context_iteration (other, TRUE);
+  g_main_context_pop_thread_default (other);
+  g_assert_cmpuint (call.calls, ==, 1);
+  g_assert_true (call.context == other);
+  bytes = ls_local_socket_read_bytes_finish (pair->peer, call.result, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "b");
+  call_clear (&call);
+  while (g_main_context_iteration (other, FALSE))
+    ;
+  g_main_context_unref (other);
+}
+
+/* ------------------------------------------------------------------------ */
+/* write_message_async                                                      */
+/* ------------------------------------------------------------------------ */
+
+static void
+test_write_message (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  const gsize size = 3 * 1024 * 1024;
+  g_autoptr(GBytes) big = g_bytes_new_take (pattern_new (size, 4), size);
+  g_autoptr(GBytes) small = g_bytes_new_static ("small", 5);
+  g_autoptr(GBytes) empty = g_bytes_new_static ("", 0);
+  GBytes *got;
+  Call one = { 0 }, two = { 0 }, three = { 0 };
+
+  ls_local_socket_set_max_message_size (pair->peer, size);
+  ls_local_socket_write_message_async (pair->client, big, NULL, on_call_done, &one);
+  ls_local_socket_write_message_async (pair->client, small, NULL, on_call_done, &two);
+  ls_local_socket_write_message_async (pair->client, empty, NULL, on_call_done, &three);
+  g_assert_cmpuint (one.calls + two.calls + three.calls, ==, 0);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), ==, size + 5 + 12);
+
+  /* The peer reads (and so takes in) as the writes complete, in order. */
+  got = read_message_now (pair->peer, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got),
+                   g_bytes_get_data (big, NULL), size);
+  g_bytes_unref (got);
+  call_wait (&one);
+  g_assert_true (ls_local_socket_write_message_finish (pair->client, one.result, &error));
+  call_wait (&two);
+  call_wait (&three);
+  g_assert_true (ls_local_socket_write_message_finish (pair->client, two.result, &error));
+  g_assert_true (ls_local_socket_write_message_finish (pair->client, three.result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), ==, 0);
+  got = read_message_now (pair->peer, &error);
+  assert_bytes_text (got, "small");
+  g_bytes_unref (got);
+  got = read_message_now (pair->peer, &error);
+  g_assert_cmpuint (g_bytes_get_size (got), ==, 0);
+  g_bytes_unref (got);
+  call_clear (&one);
+  call_clear (&two);
+  call_clear (&three);
+}
+
+/* Refused as write_message refuses, writing nothing; cancelled; aborted. */
+static void
+test_write_message_fails (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) sync_error = NULL;
+  g_autoptr(GBytes) huge = g_bytes_new_static ("x", 1);
+  g_autoptr(GBytes) msg = g_bytes_new_static ("msg", 3);
+  g_autoptr(GBytes) big = g_bytes_new_take (pattern_new (16 * 1024 * 1024, 2), 16 * 1024 * 1024);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(LsLocalSocket) unconnected = ls_local_socket_new ();
+  Call call = { 0 };
+
+  /* Too large (the size only is read: a GBytes of static memory). */
+  g_bytes_unref (huge);
+  huge = g_bytes_new_static ("x", (gsize) 0xFFFFFFFEu);
+  ls_local_socket_write_message_async (pair->client, huge, NULL, on_call_done, &call);
+  g_assert_cmpuint (call.calls, ==, 0);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_write_message_finish (pair->client, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE);
+  g_clear_error (&error);
+  call_clear (&call);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), ==, 0);
+
+  /* Not connected: the sync call's error. */
+  g_assert_false (ls_local_socket_write_message (unconnected, msg, &sync_error));
+  ls_local_socket_write_message_async (unconnected, msg, NULL, on_call_done, &call);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_write_message_finish (unconnected, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, sync_error->code);
+  g_assert_cmpstr (error->message, ==, sync_error->message);
+  g_clear_error (&error);
+  call_clear (&call);
+
+  /* Cancelled before: nothing queued. */
+  g_cancellable_cancel (cancellable);
+  ls_local_socket_write_message_async (pair->client, msg, cancellable, on_call_done, &call);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_write_message_finish (pair->client, call.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  call_clear (&call);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), ==, 0);
+
+  /* Aborted while the frame waits. */
+  ls_local_socket_set_read_buffer_size (pair->peer, 4096);
+  ls_local_socket_write_message_async (pair->client, big, NULL, on_call_done, &call);
+  ls_test_run_for (20);
+  g_assert_cmpuint (call.calls, ==, 0);
+  ls_local_socket_abort (pair->client);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_write_message_finish (pair->client, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  call_clear (&call);
+}
+
+/* Callbacks of write_message_async that close, abort, unref, write again
+ * or wait on their socket. */
+typedef enum { W_UNREF, W_CLOSE, W_ABORT, W_WRITE_AGAIN, W_WAIT, W_DISCONNECT_ASYNC } WriteDropHow;
+
+typedef struct {
+  WriteDropHow   how;
+  LsLocalSocket *socket;   /* owned until the callback */
+  gboolean       done;
+  Call           after;
+} WriteReckless;
+
+static void
+on_reckless_write (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  WriteReckless *r = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) again = g_bytes_new_static ("again", 5);
+
+  g_assert_true (ls_local_socket_write_message_finish (LS_LOCAL_SOCKET (source), result, &error));
+  g_assert_no_error (error);
+  switch (r->how)
+    {
+    case W_CLOSE:
+      ls_local_socket_close (r->socket);
+      break;
+    case W_ABORT:
+      ls_local_socket_abort (r->socket);
+      break;
+    case W_WRITE_AGAIN:
+      ls_local_socket_write_message_async (r->socket, again, NULL, on_call_done, &r->after);
+      break;
+    case W_WAIT:
+      ls_local_socket_write_message (r->socket, again, NULL);
+      g_assert_true (ls_local_socket_wait_for_bytes_written (r->socket, 5000));
+      break;
+    case W_DISCONNECT_ASYNC:
+      ls_local_socket_write_message (r->socket, again, NULL);
+      ls_local_socket_disconnect_async (r->socket, NULL, on_call_done, &r->after);
+      break;
+    case W_UNREF:
+    default:
+      break;
+    }
+  g_clear_object (&r->socket);
+  r->done = TRUE;
+}
+
+static void
+test_write_message_reckless (Pair *pair, gconstpointer data)
+{
+  for (WriteDropHow how = W_UNREF; how <= W_DISCONNECT_ASYNC; how++)
+    {
+      Pair local = { 0 };
+      WriteReckless r = { how };
+      g_autoptr(GBytes) msg = g_bytes_new_static ("first", 5);
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) got = NULL;
+      gboolean finalized;
+
+      pair_setup (&local, NULL);
+      r.socket = g_steal_pointer (&local.client);
+      track_finalize (r.socket, &finalized);
+      ls_local_socket_write_message_async (r.socket, msg, NULL, on_reckless_write, &r);
+      g_assert_true (ls_test_run_until (&r.done, HANG_GUARD_MS));
+      got = read_message_now (local.peer, &error);
+      g_assert_no_error (error);
+      assert_bytes_text (got, "first");
+      if (how == W_WRITE_AGAIN || how == W_DISCONNECT_ASYNC)
+        {
+          call_wait (&r.after);
+          g_assert_true (how == W_WRITE_AGAIN
+                         ? ls_local_socket_write_message_finish (LS_LOCAL_SOCKET (r.after.source),
+                                                                 r.after.result, &error)
+                         : ls_local_socket_disconnect_finish (LS_LOCAL_SOCKET (r.after.source),
+                                                              r.after.result, &error));
+          g_assert_no_error (error);
+        }
+      if (how >= W_WRITE_AGAIN)
+        {
+          g_clear_pointer (&got, g_bytes_unref);
+          got = read_message_now (local.peer, &error);
+          assert_bytes_text (got, "again");
+        }
+      call_clear (&r.after);
+      ls_test_run_for (10);
       g_assert_true (finalized);
       pair_teardown (&local, NULL);
     }
@@ -1291,6 +2114,80 @@ test_worker_thread (void)
   GThread *thread = g_thread_new ("worker", worker_thread, path);
 
   g_assert_true (g_thread_join (thread));
+  ls_test_remove_tmpdir (dir);
+}
+
+/* A thread no main loop serves (no context pushed, not the main thread)
+ * drives its sockets by their blocking calls only. An asynchronous call
+ * made there completes when a blocking call brings its event, and its
+ * callback runs in the context of the call, the global default one (run
+ * here by the main thread), as GTask's did. Nothing brings a cancellation
+ * to such a thread: it is seen at the next event, which then consumes
+ * nothing. */
+typedef struct {
+  const char   *path;
+  GCancellable *cancellable;
+  Call          data;
+  Call          cancelled;
+} Unserved;
+
+static gpointer
+unserved_thread (gpointer user_data)
+{
+  Unserved *u = user_data;
+  LsLocalServer *server = ls_local_server_new ();
+  LsLocalSocket *client = ls_local_socket_new ();
+  LsLocalSocket *accepted;
+  GError *error = NULL;
+
+  g_assert_true (ls_local_server_listen (server, u->path, &error));
+  ls_local_socket_connect_to_server (client, u->path);
+  g_assert_true (ls_local_server_wait_for_new_connection (server, HANG_GUARD_MS, NULL, NULL));
+  accepted = ls_local_server_next_pending_connection (server);
+
+  ls_local_socket_read_bytes_async (accepted, 100, u->cancellable, on_call_done, &u->data);
+  write_text (client, "one");
+  g_assert_true (ls_local_socket_flush (client));
+  g_assert_true (ls_local_socket_wait_for_ready_read (accepted, HANG_GUARD_MS));
+
+  ls_local_socket_read_bytes_async (accepted, 100, u->cancellable, on_call_done, &u->cancelled);
+  g_cancellable_cancel (u->cancellable);
+  write_text (client, "two");
+  g_assert_true (ls_local_socket_flush (client));
+  g_assert_true (ls_local_socket_wait_for_ready_read (accepted, HANG_GUARD_MS));
+  g_assert_cmpint (ls_local_socket_get_bytes_available (accepted), ==, 3);
+
+  g_object_unref (accepted);
+  g_object_unref (client);
+  g_object_unref (server);
+  return NULL;
+}
+
+static void
+test_unserved_thread (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  Unserved u = { path, g_cancellable_new () };
+
+  g_thread_join (g_thread_new ("unserved", unserved_thread, &u));
+  call_wait (&u.data);
+  call_wait (&u.cancelled);
+  g_assert_true (u.data.thread == g_thread_self ());
+  g_assert_true (u.cancelled.thread == g_thread_self ());
+  bytes = ls_local_socket_read_bytes_finish (LS_LOCAL_SOCKET (u.data.source), u.data.result,
+                                             &error);
+  g_assert_no_error (error);
+  assert_bytes_text (bytes, "one");
+  g_assert_null (ls_local_socket_read_bytes_finish (LS_LOCAL_SOCKET (u.cancelled.source),
+                                                    u.cancelled.result, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  call_clear (&u.data);
+  call_clear (&u.cancelled);
+  g_object_unref (u.cancellable);
+  ls_test_run_for (10);
   ls_test_remove_tmpdir (dir);
 }
 
@@ -1536,8 +2433,21 @@ main (int   argc,
   PAIR_TEST ("close-pending", test_close_pending);
   PAIR_TEST ("abort-pending", test_abort_pending);
   PAIR_TEST ("unref-pending", test_unref_pending);
+  PAIR_TEST ("unref-pending-end", test_unref_pending_end);
+  PAIR_TEST ("unref-pending-accept", test_unref_pending_accept);
   PAIR_TEST ("reckless-callbacks", test_reckless_callbacks);
+  PAIR_TEST ("callbacks-nested", test_callbacks_nested);
+  PAIR_TEST ("result-contract", test_result_contract);
+  PAIR_TEST ("cancel-data-in-kernel", test_cancel_data_in_kernel);
+  PAIR_TEST ("cancel-other-thread", test_cancel_other_thread);
+  PAIR_TEST ("cancel-random", test_cancel_random);
+  PAIR_TEST ("read-line-long", test_read_line_long);
+  PAIR_TEST ("other-context", test_other_context);
+  PAIR_TEST ("write-message", test_write_message);
+  PAIR_TEST ("write-message-fails", test_write_message_fails);
+  PAIR_TEST ("write-message-reckless", test_write_message_reckless);
   g_test_add_func ("/ls/async/worker-thread", test_worker_thread);
+  g_test_add_func ("/ls/async/unserved-thread", test_unserved_thread);
   g_test_add_func ("/ls/async/many", test_many);
 
   return g_test_run ();

@@ -340,6 +340,53 @@ test_input_line_length (void)
   assert_bytes (ls_input_buffer_take (&buffer, 7), "three!\n");
 }
 
+/* A long line arriving in pieces is scanned once, not once per piece
+ * (issue 23, item 3): each look for a newline starts where the last one
+ * stopped. A newline planted in what was already scanned stays unseen,
+ * which a scan from the start would find. */
+static void
+test_input_line_scan_resumes (void)
+{
+  LsInputBuffer buffer = { 0 };
+  char piece[1001];
+
+  memset (piece, 'x', sizeof piece - 1);
+  piece[sizeof piece - 1] = '\0';
+  for (guint i = 1; i <= 50; i++)
+    {
+      fake_read (&buffer, piece);
+      g_assert_cmpuint (ls_input_buffer_line_length (&buffer, buffer.len), ==, 0);
+      g_assert_cmpuint (buffer.line_scanned, ==, i * 1000);
+    }
+  buffer.data[buffer.start + 10] = '\n';
+  g_assert_cmpuint (ls_input_buffer_line_length (&buffer, buffer.len), ==, 0);
+  buffer.data[buffer.start + 10] = 'x';
+
+  /* A limit scans no further than the limit. */
+  ls_input_buffer_clear (&buffer);
+  g_assert_cmpuint (buffer.line_scanned, ==, 0);
+  fake_read (&buffer, "abcdef");
+  g_assert_cmpuint (ls_input_buffer_line_length (&buffer, 3), ==, 0);
+  g_assert_cmpuint (buffer.line_scanned, ==, 3);
+  fake_read (&buffer, "\n");
+  g_assert_cmpuint (ls_input_buffer_line_length (&buffer, buffer.len), ==, 7);
+
+  /* Taking bytes keeps what stays scanned; taking past it forgets it. A
+   * shorter limit forgets nothing. */
+  g_assert_cmpuint (ls_input_buffer_line_length (&buffer, 5), ==, 0);
+  g_assert_cmpuint (buffer.line_scanned, ==, 5);
+  g_assert_cmpuint (ls_input_buffer_line_length (&buffer, 2), ==, 0);
+  g_assert_cmpuint (buffer.line_scanned, ==, 5);
+  assert_bytes (ls_input_buffer_take (&buffer, 2), "ab");
+  g_assert_cmpuint (buffer.line_scanned, ==, 3);
+  assert_bytes (ls_input_buffer_take (&buffer, 4), "cdef");
+  g_assert_cmpuint (buffer.line_scanned, ==, 0);
+  g_assert_cmpuint (ls_input_buffer_line_length (&buffer, buffer.len), ==, 1);
+  assert_bytes (ls_input_buffer_take (&buffer, 1), "\n");
+  g_assert_cmpuint (buffer.line_scanned, ==, 0);
+  ls_input_buffer_clear (&buffer);
+}
+
 /* ------------------------------------------------------------------------ */
 /* LsOutputQueue                                                             */
 /* ------------------------------------------------------------------------ */
@@ -772,6 +819,7 @@ main (int   argc,
   g_test_add_func ("/ls/buffers/input/append-and-compact", test_input_append_and_compact);
   g_test_add_func ("/ls/buffers/input/pooled-grows-off-pool", test_input_pooled_grows_off_pool);
   g_test_add_func ("/ls/buffers/input/line-length", test_input_line_length);
+  g_test_add_func ("/ls/buffers/input/line-scan-resumes", test_input_line_scan_resumes);
   g_test_add_func ("/ls/buffers/kept/small-read-lent", test_kept_small_read_lent);
   g_test_add_func ("/ls/buffers/kept/settles", test_kept_read_settles);
   g_test_add_func ("/ls/buffers/kept/freed-on-other-thread", test_kept_read_freed_on_other_thread);

@@ -115,6 +115,39 @@ test_defer (Fixture *f, gconstpointer data)
   g_assert_cmpint (f->last, ==, LS_WATCH_DEFERRED);
 }
 
+/* A watch of no descriptor: only ls_watch_defer () calls it, from the
+ * dispatch; deferring it again from its callback runs it again in the same
+ * dispatch; it may free itself there, and a dead descriptor number (-1)
+ * never reaches epoll. */
+static void
+on_deferred_only (gpointer owner, LsWatchCondition condition)
+{
+  Fixture *f = owner;
+
+  f->calls++;
+  f->last = condition;
+  if (f->calls == 1)
+    ls_watch_defer (f->watch);
+  else
+    g_clear_pointer (&f->watch, ls_watch_free);
+}
+
+static void
+test_deferred_only (Fixture *f, gconstpointer data)
+{
+  f->watch = ls_watch_new_deferred_only (f->core, on_deferred_only, f);
+  g_assert_nonnull (f->watch);
+  iterate ();
+  g_assert_cmpuint (f->calls, ==, 0);
+  ls_watch_defer (f->watch);
+  g_assert_true (g_main_context_iteration (NULL, FALSE));
+  g_assert_cmpuint (f->calls, ==, 2);
+  g_assert_cmpint (f->last, ==, LS_WATCH_DEFERRED);
+  g_assert_null (f->watch);
+  iterate ();
+  g_assert_cmpuint (f->calls, ==, 2);
+}
+
 /* A callback may free its own watch; pending events for it are dropped. */
 static void
 test_free_in_callback (Fixture *f, gconstpointer data)
@@ -462,6 +495,8 @@ main (int argc, char **argv)
   g_test_add ("/ls/event-core/hangup-interest", Fixture, NULL, fixture_setup,
               test_hangup_interest, fixture_teardown);
   g_test_add ("/ls/event-core/defer", Fixture, NULL, fixture_setup, test_defer, fixture_teardown);
+  g_test_add ("/ls/event-core/deferred-only", Fixture, NULL, fixture_setup, test_deferred_only,
+              fixture_teardown);
   g_test_add ("/ls/event-core/free-in-callback", Fixture, NULL, fixture_setup,
               test_free_in_callback, fixture_teardown);
   g_test_add ("/ls/event-core/fork-child-free", Fixture, NULL, fixture_setup,

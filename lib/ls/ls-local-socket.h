@@ -184,6 +184,16 @@ gboolean            ls_local_socket_write_all_finish         (LsLocalSocket     
                                                               GAsyncResult        *result,
                                                               GError             **error);
 LS_AVAILABLE_IN_1_2
+void                ls_local_socket_write_message_async      (LsLocalSocket       *self,
+                                                              GBytes              *message,
+                                                              GCancellable        *cancellable,
+                                                              GAsyncReadyCallback  callback,
+                                                              gpointer             user_data);
+LS_AVAILABLE_IN_1_2
+gboolean            ls_local_socket_write_message_finish     (LsLocalSocket       *self,
+                                                              GAsyncResult        *result,
+                                                              GError             **error);
+LS_AVAILABLE_IN_1_2
 void                ls_local_socket_disconnect_async         (LsLocalSocket       *self,
                                                               GCancellable        *cancellable,
                                                               GAsyncReadyCallback  callback,

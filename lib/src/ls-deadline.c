@@ -17,9 +17,16 @@ ls_deadline_from_msec (int msec)
 int
 ls_deadline_remaining_ms (gint64 deadline)
 {
+  gint64 remaining;
+
   if (deadline < 0)
     return -1;
-  return (int) CLAMP ((deadline - g_get_monotonic_time () + 999) / 1000, 0, G_MAXINT);
+  /* Read the clock once: CLAMP () evaluates its argument up to three
+   * times, and a clock read after the test against 0 could make the result
+   * negative, which poll () takes for "wait forever" (a wait_for_* call
+   * with a short timeout hung on a loaded machine). */
+  remaining = (deadline - g_get_monotonic_time () + 999) / 1000;
+  return (int) CLAMP (remaining, 0, G_MAXINT);
 }
 
 gboolean

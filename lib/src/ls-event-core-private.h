@@ -52,6 +52,12 @@ LsWatch     *ls_watch_new                  (LsEventCore   *core,
                                             LsWatchCondition events,
                                             LsWatchFunc    func,
                                             gpointer       owner);
+/* A watch of no descriptor, for work that must run from the core's
+ * dispatch (the completion of asynchronous calls): only ls_watch_defer ()
+ * calls @func, with LS_WATCH_DEFERRED. Freed with ls_watch_free (). */
+LsWatch     *ls_watch_new_deferred_only    (LsEventCore   *core,
+                                            LsWatchFunc    func,
+                                            gpointer       owner);
 void         ls_watch_change_events        (LsWatch       *watch,
                                             LsWatchCondition events);
 LsWatchCondition ls_watch_get_events       (LsWatch       *watch);

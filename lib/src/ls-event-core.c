@@ -500,6 +500,31 @@ ls_event_core_get_context (LsEventCore *core)
   return core->context;
 }
 
+/* A zeroed watch, reused from the spare list when there is one. */
+static LsWatch *
+take_watch (LsEventCore *core)
+{
+  LsWatch *watch = core->spare;
+
+  if (watch == NULL)
+    return g_new0 (LsWatch, 1);
+  core->spare = watch->next;
+  core->n_spare--;
+  *watch = (LsWatch) { 0 };
+  return watch;
+}
+
+/* Puts @watch on the list of live watches. */
+static void
+link_watch (LsEventCore *core,
+            LsWatch     *watch)
+{
+  watch->next = core->watches;
+  if (core->watches != NULL)
+    core->watches->prev = watch;
+  core->watches = watch;
+}
+
 LsWatch *
 ls_watch_new (LsEventCore      *core,
               int               fd,
@@ -511,15 +536,7 @@ ls_watch_new (LsEventCore      *core,
   LsWatch *watch;
 
   events &= LS_WATCH_READ | LS_WATCH_WRITE | LS_WATCH_HANGUP;
-  if (core->spare != NULL)
-    {
-      watch = core->spare;
-      core->spare = watch->next;
-      core->n_spare--;
-      *watch = (LsWatch) { 0 };
-    }
-  else
-    watch = g_new0 (LsWatch, 1);
+  watch = take_watch (core);
   watch->core = core;
   watch->fd = fd;
   watch->events = events;
@@ -543,11 +560,28 @@ ls_watch_new (LsEventCore      *core,
     watch->registered = TRUE;
   else
     epoll_ctl (core->epoll_fd, EPOLL_CTL_DEL, fd, NULL);
-  watch->next = core->watches;
-  if (core->watches != NULL)
-    core->watches->prev = watch;
-  core->watches = watch;
+  link_watch (core, watch);
   core->watches_added++;
+  return watch;
+}
+
+LsWatch *
+ls_watch_new_deferred_only (LsEventCore *core,
+                            LsWatchFunc  func,
+                            gpointer     owner)
+{
+  LsWatch *watch;
+
+  watch = take_watch (core);
+  watch->core = core;
+  watch->fd = -1;
+  watch->func = func;
+  watch->owner = owner;
+  /* Never in the epoll set (registered stays FALSE, so fork and
+   * ls_watch_free () leave epoll alone), but on the list of live watches,
+   * which ls_watch_free () unlinks from. Not counted in watches_added: that
+   * ends re-polling for new descriptors, and this is none. */
+  link_watch (core, watch);
   return watch;
 }
 

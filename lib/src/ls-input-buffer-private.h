@@ -19,7 +19,14 @@ G_BEGIN_DECLS
  * is empty (data NULL), so an idle connection costs nothing. A big read
  * lands in a pooled block (pooled), which the application gets without a
  * copy and which goes back to the pool when its GBytes is freed. All zero
- * is a valid empty buffer. */
+ * is a valid empty buffer.
+ *
+ * line_scanned: the first line_scanned unread bytes are known to hold no
+ * newline, so that looking for a line after more data arrived scans only
+ * what is new (a peer that sends a long line in many pieces would
+ * otherwise cost a scan of the whole buffer per piece). Always <= len; a
+ * guint32 that fills the hole after pooled (a line longer than 4 GiB is
+ * merely scanned again from there). */
 typedef struct
 {
   guint8   *data;
@@ -27,6 +34,7 @@ typedef struct
   gsize     len;
   gsize     alloc;
   gboolean  pooled;
+  guint32   line_scanned;
 } LsInputBuffer;
 
 /* Makes room for @space more bytes after the content (compacting it to the
@@ -131,6 +139,7 @@ ls_input_buffer_clear (LsInputBuffer *buffer)
   buffer->data = NULL;
   buffer->pooled = FALSE;
   buffer->start = buffer->len = buffer->alloc = 0;
+  buffer->line_scanned = 0;
 }
 
 /* Removes the first @n bytes (at most len) and returns them. The whole
@@ -145,6 +154,8 @@ ls_input_buffer_take (LsInputBuffer *buffer,
   n = MIN (n, buffer->len);
   if (n == 0)
     return g_bytes_new (NULL, 0);
+  /* What stays after the first n bytes was scanned as far as before. */
+  buffer->line_scanned = buffer->line_scanned > n ? buffer->line_scanned - (guint32) n : 0;
 
   if (n == buffer->len && buffer->start == 0)
     {
@@ -184,19 +195,28 @@ ls_input_buffer_peek_data (const LsInputBuffer *buffer)
 }
 
 /* Length of the first line (with its newline) within the first @limit
- * bytes, or 0 when there is no newline there. */
+ * bytes, or 0 when there is no newline there. Scans only what no earlier
+ * call scanned (see line_scanned). */
 static inline gsize
-ls_input_buffer_line_length (const LsInputBuffer *buffer,
-                             gsize                limit)
+ls_input_buffer_line_length (LsInputBuffer *buffer,
+                             gsize          limit)
 {
   const guint8 *start;
   const guint8 *newline;
+  gsize end, from;
 
   if (buffer->len == 0)
     return 0;
   start = ls_input_buffer_peek_data (buffer);
-  newline = memchr (start, '\n', MIN (limit, buffer->len));
-  return newline != NULL ? (gsize) (newline - start) + 1 : 0;
+  end = MIN (limit, buffer->len);
+  from = MIN ((gsize) buffer->line_scanned, end);
+  newline = memchr (start + from, '\n', end - from);
+  if (newline != NULL)
+    return (gsize) (newline - start) + 1;
+  /* A shorter limit than before scanned nothing new: keep what is known. */
+  if (end > buffer->line_scanned)
+    buffer->line_scanned = (guint32) MIN (end, G_MAXUINT32);
+  return 0;
 }
 
 G_END_DECLS

@@ -5,9 +5,8 @@
 #include "ls-local-server.h"
 #include "ls-async-private.h"
 
-/* Built on the public API and signals of the server, like the socket's
- * asynchronous calls (see ls-local-socket-async-ops.c for the reference
- * scheme that keeps a pending accept from holding the server alive). */
+/* Built on the public API and signals of the server. A pending accept
+ * does not hold the server alive (see ls_async_borrow ()). */
 
 typedef struct _ServerAsync ServerAsync;
 

@@ -3,28 +3,9 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "ls-local-socket-async-private.h"
-#include "ls-async-private.h"
 
-/* The entry points: each checks its call, registers a pending operation
- * (ls-local-socket-async-ops.c), and lets the socket's signals complete it. */
-
-/* Checks shared by every call: a cancelled cancellable, a disposed socket. */
-static gboolean
-task_precheck (SocketAsync  *sa,
-               GTask        *task,
-               const char   *verb)
-{
-  if (ls_async_task_return_if_cancelled (task))
-    return FALSE;
-  if (sa->disposed)
-    {
-      ls_async_task_fail (task, g_error_new (LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN,
-                                             "Cannot %s “%s”: the socket was disposed",
-                                             verb, socket_async_display_name (sa)));
-      return FALSE;
-    }
-  return TRUE;
-}
+/* The entry points: each checks its call, starts it (an LsSocketResult,
+ * ls-local-socket-async-ops.c), and lets the socket's events return it. */
 
 static void
 read_start (LsLocalSocket       *self,
@@ -35,37 +16,67 @@ read_start (LsLocalSocket       *self,
             gpointer             user_data,
             gpointer             source_tag)
 {
-  SocketAsync *sa = ls_socket_async_get (self);
-  GTask *task = ls_async_task_new (self, cancellable, callback, user_data, source_tag);
-  SocketOp *op;
+  SocketAsync *sa;
+  LsSocketResult *op = ls_socket_async_call_begin (self, &sa, kind, cancellable, callback,
+                                                   user_data, source_tag);
 
-  if (!task_precheck (sa, task, kind == OP_READ_MESSAGE ? "read a message from" : "read from"))
+  if (op == NULL)
     return;
   if (sa->read_op != NULL)
     {
-      ls_async_task_fail (task, g_error_new (G_IO_ERROR, G_IO_ERROR_PENDING,
-                                    "Cannot read from “%s”: another read is pending",
-                                    socket_async_display_name (sa)));
+      ls_socket_async_call_fail (sa, op, g_error_new (G_IO_ERROR, G_IO_ERROR_PENDING,
+                                                      "Cannot read from “%s”: another read is "
+                                                      "pending", socket_async_display_name (sa)));
       return;
     }
-  op = ls_socket_op_new (sa, kind, task);
   op->count = count;
   sa->read_op = op;
   ls_socket_async_read_try (sa);
+  ls_socket_async_call_end (sa);
 }
 
 static GBytes *
-read_finish (LsLocalSocket  *self,
-             GAsyncResult   *result,
-             gpointer        source_tag,
-             GError        **error)
+bytes_finish (LsLocalSocket  *self,
+              GAsyncResult   *result,
+              gpointer        source_tag,
+              GError        **error)
 {
   g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == source_tag, NULL);
+  g_return_val_if_fail (ls_socket_result_is_valid (result, self, source_tag), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  return g_task_propagate_pointer (G_TASK (result), error);
+  return ls_socket_result_propagate_bytes (result, error);
+}
+
+static gboolean
+boolean_finish (LsLocalSocket  *self,
+                GAsyncResult   *result,
+                gpointer        source_tag,
+                GError        **error)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+  g_return_val_if_fail (ls_socket_result_is_valid (result, self, source_tag), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return ls_socket_result_propagate_boolean (result, error);
+}
+
+/* A write whose data is queued: done once the queue has drained as far as
+ * its end. */
+static void
+write_queued (SocketAsync    *sa,
+              LsSocketResult *op)
+{
+  gsize queued = sa->socket->output.len;
+
+  if (queued == 0)
+    ls_socket_op_return_boolean (sa, op, TRUE);
+  else
+    {
+      op->target = sa->written + (gint64) queued;
+      ls_socket_op_enqueue (op, &sa->write_ops);
+    }
+  ls_socket_async_call_end (sa);
 }
 
 /* Public API -------------------------------------------------------------- */
@@ -100,38 +111,33 @@ ls_local_socket_connect_to_server_async (LsLocalSocket       *self,
                                          gpointer             user_data)
 {
   SocketAsync *sa;
-  GTask *task;
+  LsSocketResult *op;
 
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  sa = ls_socket_async_get (self);
-  task = ls_async_task_new (self, cancellable, callback, user_data,
-                            ls_local_socket_connect_to_server_async);
-  if (!task_precheck (sa, task, "connect to"))
+  op = ls_socket_async_call_begin (self, &sa, OP_CONNECT, cancellable, callback, user_data,
+                                   ls_local_socket_connect_to_server_async);
+  if (op == NULL)
     return;
-
-  g_object_ref (self);
-  if (ls_local_socket_get_state (self) != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+  /* The call holds the socket: the signals' handlers cannot drop it. */
+  if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
     {
       /* The sync call reports it (error-occurred, recorded error). */
       ls_local_socket_connect_to_server (self, name);
-      ls_async_task_fail (task, ls_socket_async_recorded_error (sa, "connect to",
-                                                                "the socket is already connected"));
+      ls_socket_async_call_fail (sa, op, ls_socket_async_recorded_error (sa, "connect to",
+                                                                         "the socket is already connected"));
+      return;
     }
-  else
+  sa->connect_op = op;
+  if (name != NULL)
     {
-      sa->connect_op = ls_socket_op_new (sa, OP_CONNECT, task);
-      if (name != NULL)
-        {
-          g_free (sa->name);
-          sa->name = g_strdup (name);
-        }
-      /* Its signals complete the operation (connected, or UNCONNECTED);
-       * GTask defers the callback past this call. */
-      ls_local_socket_connect_to_server (self, name);
+      g_free (sa->name);
+      sa->name = g_strdup (name);
     }
-  g_object_unref (self);
+  /* Its signals return the call (connected, or UNCONNECTED). */
+  ls_local_socket_connect_to_server (self, name);
+  ls_socket_async_call_end (sa);
 }
 
 /**
@@ -151,12 +157,7 @@ ls_local_socket_connect_to_server_finish (LsLocalSocket  *self,
                                           GAsyncResult   *result,
                                           GError        **error)
 {
-  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
-                        ls_local_socket_connect_to_server_async, FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return boolean_finish (self, result, ls_local_socket_connect_to_server_async, error);
 }
 
 /**
@@ -176,9 +177,16 @@ ls_local_socket_connect_to_server_finish (LsLocalSocket  *self,
  * Only one read-type call (this one, [method@Ls.LocalSocket.read_line_async],
  * [method@Ls.LocalSocket.read_message_async]) may be pending on a socket;
  * another fails with %G_IO_ERROR_PENDING. A cancelled call fails with
- * %G_IO_ERROR_CANCELLED and reads nothing. On a socket that is not
- * connected, or that is closed or aborted meanwhile, it fails with an
- * %LS_SOCKET_ERROR. [signal@Ls.LocalSocket::ready-read] is still emitted.
+ * %G_IO_ERROR_CANCELLED and reads nothing, even when the data has reached
+ * the socket. On a socket that is not connected, or that is closed or
+ * aborted meanwhile, it fails with an %LS_SOCKET_ERROR.
+ * [signal@Ls.LocalSocket::ready-read] is still emitted.
+ *
+ * As with every asynchronous call of a socket, the call holds a reference
+ * on the socket until @callback has run, which is in the thread-default
+ * main context of the calling thread, never inside this call. The result
+ * is an opaque [iface@Gio.AsyncResult], for the matching `_finish`
+ * function of this socket only.
  *
  * Since: 1.2
  */
@@ -189,21 +197,25 @@ ls_local_socket_read_bytes_async (LsLocalSocket       *self,
                                   GAsyncReadyCallback  callback,
                                   gpointer             user_data)
 {
+  SocketAsync *sa;
+  LsSocketResult *op;
+
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  if (count == 0)
+  if (count > 0)
     {
-      GTask *task = ls_async_task_new (self, cancellable, callback, user_data,
-                                       ls_local_socket_read_bytes_async);
-
-      if (!g_task_return_error_if_cancelled (task))
-        g_task_return_pointer (task, g_bytes_new (NULL, 0), (GDestroyNotify) g_bytes_unref);
-      g_object_unref (task);
+      read_start (self, OP_READ_BYTES, count, cancellable, callback, user_data,
+                  ls_local_socket_read_bytes_async);
       return;
     }
-  read_start (self, OP_READ_BYTES, count, cancellable, callback, user_data,
-              ls_local_socket_read_bytes_async);
+  /* Nothing asked, nothing read (whatever else is pending). */
+  op = ls_socket_async_call_begin (self, &sa, OP_READ_BYTES, cancellable, callback, user_data,
+                                   ls_local_socket_read_bytes_async);
+  if (op == NULL)
+    return;
+  ls_socket_op_return_bytes (sa, op, g_bytes_new (NULL, 0), FALSE);
+  ls_socket_async_call_end (sa);
 }
 
 /**
@@ -223,7 +235,7 @@ ls_local_socket_read_bytes_finish (LsLocalSocket  *self,
                                    GAsyncResult   *result,
                                    GError        **error)
 {
-  return read_finish (self, result, ls_local_socket_read_bytes_async, error);
+  return bytes_finish (self, result, ls_local_socket_read_bytes_async, error);
 }
 
 /**
@@ -273,7 +285,7 @@ ls_local_socket_read_line_finish (LsLocalSocket  *self,
                                   GAsyncResult   *result,
                                   GError        **error)
 {
-  return read_finish (self, result, ls_local_socket_read_line_async, error);
+  return bytes_finish (self, result, ls_local_socket_read_line_async, error);
 }
 
 /**
@@ -325,7 +337,7 @@ ls_local_socket_read_message_finish (LsLocalSocket  *self,
                                      GAsyncResult   *result,
                                      GError        **error)
 {
-  return read_finish (self, result, ls_local_socket_read_message_async, error);
+  return bytes_finish (self, result, ls_local_socket_read_message_async, error);
 }
 
 /**
@@ -357,36 +369,23 @@ ls_local_socket_write_all_async (LsLocalSocket       *self,
                                  gpointer             user_data)
 {
   SocketAsync *sa;
-  GTask *task;
-  gint64 queued;
-  SocketOp *op;
+  LsSocketResult *op;
 
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
   g_return_if_fail (bytes != NULL);
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  sa = ls_socket_async_get (self);
-  task = ls_async_task_new (self, cancellable, callback, user_data,
-                            ls_local_socket_write_all_async);
-  if (!task_precheck (sa, task, "write to"))
+  op = ls_socket_async_call_begin (self, &sa, OP_WRITE, cancellable, callback, user_data,
+                                   ls_local_socket_write_all_async);
+  if (op == NULL)
     return;
-
   if (ls_local_socket_write_bytes (self, bytes) < 0)
     {
-      ls_async_task_fail (task, ls_socket_async_recorded_error (sa, "write to",
-                                                                "the socket is not connected"));
+      ls_socket_async_call_fail (sa, op, ls_socket_async_recorded_error (sa, "write to",
+                                                                         "the socket is not connected"));
       return;
     }
-  queued = ls_local_socket_get_bytes_to_write (self);
-  if (queued == 0)
-    {
-      g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
-      return;
-    }
-  op = ls_socket_op_new (sa, OP_WRITE, task);
-  op->target = sa->written + queued;
-  ls_socket_op_enqueue (op, &sa->write_ops);
+  write_queued (sa, op);
 }
 
 /**
@@ -406,12 +405,73 @@ ls_local_socket_write_all_finish (LsLocalSocket  *self,
                                   GAsyncResult   *result,
                                   GError        **error)
 {
-  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
-                        ls_local_socket_write_all_async, FALSE);
+  return boolean_finish (self, result, ls_local_socket_write_all_async, error);
+}
 
-  return g_task_propagate_boolean (G_TASK (result), error);
+/**
+ * ls_local_socket_write_message_async:
+ * @self: a socket
+ * @message: the message to send
+ * @cancellable: (nullable): a [class@Gio.Cancellable]
+ * @callback: (scope async): called when the whole frame is written
+ * @user_data: (closure): data for @callback
+ *
+ * Queues @message as one frame like [method@Ls.LocalSocket.write_message]
+ * (Qt's `QDataStream` framing of a `QByteArray`) and calls @callback once
+ * the whole frame, and everything queued before it, has been handed to the
+ * kernel. Several writes may be pending; they complete in order.
+ *
+ * A message of 0xFFFFFFFE bytes or more fails with
+ * %LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE and writes nothing; the other rules
+ * are those of [method@Ls.LocalSocket.write_all_async].
+ *
+ * Since: 1.2
+ */
+void
+ls_local_socket_write_message_async (LsLocalSocket       *self,
+                                     GBytes              *message,
+                                     GCancellable        *cancellable,
+                                     GAsyncReadyCallback  callback,
+                                     gpointer             user_data)
+{
+  SocketAsync *sa;
+  LsSocketResult *op;
+  GError *error = NULL;
+
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+  g_return_if_fail (message != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  op = ls_socket_async_call_begin (self, &sa, OP_WRITE, cancellable, callback, user_data,
+                                   ls_local_socket_write_message_async);
+  if (op == NULL)
+    return;
+  if (!ls_local_socket_write_message (self, message, &error))
+    {
+      ls_socket_async_call_fail (sa, op, error);
+      return;
+    }
+  write_queued (sa, op);
+}
+
+/**
+ * ls_local_socket_write_message_finish:
+ * @self: a socket
+ * @result: the result passed to the callback
+ * @error: return location for an error
+ *
+ * Finishes [method@Ls.LocalSocket.write_message_async].
+ *
+ * Returns: %TRUE if the whole frame was handed to the kernel
+ *
+ * Since: 1.2
+ */
+gboolean
+ls_local_socket_write_message_finish (LsLocalSocket  *self,
+                                      GAsyncResult   *result,
+                                      GError        **error)
+{
+  return boolean_finish (self, result, ls_local_socket_write_message_async, error);
 }
 
 /**
@@ -439,30 +499,27 @@ ls_local_socket_disconnect_async (LsLocalSocket       *self,
                                   gpointer             user_data)
 {
   SocketAsync *sa;
-  GTask *task;
-  SocketOp *op;
+  LsSocketResult *op;
 
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  sa = ls_socket_async_get (self);
-  task = ls_async_task_new (self, cancellable, callback, user_data,
-                            ls_local_socket_disconnect_async);
-  if (!task_precheck (sa, task, "disconnect from"))
+  op = ls_socket_async_call_begin (self, &sa, OP_DISCONNECT, cancellable, callback, user_data,
+                                   ls_local_socket_disconnect_async);
+  if (op == NULL)
     return;
-
-  if (ls_local_socket_get_state (self) == LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+  if (self->state == LS_LOCAL_SOCKET_STATE_UNCONNECTED)
     {
-      g_task_return_boolean (task, TRUE);
-      g_object_unref (task);
+      ls_socket_op_return_boolean (sa, op, TRUE);
+      ls_socket_async_call_end (sa);
       return;
     }
-  op = ls_socket_op_new (sa, OP_DISCONNECT, task);
-  op->target = sa->written + ls_local_socket_get_bytes_to_write (self);
+  op->target = sa->written + (gint64) self->output.len;
   ls_socket_op_enqueue (op, &sa->disconnect_ops);
-  /* Ends synchronously when nothing is queued: the state-changed handler
-   * completes the operation and GTask defers the callback. */
+  /* Ends at once when nothing is queued: the state-changed event returns
+   * the call (its callback still comes from the main loop). */
   ls_local_socket_disconnect_from_server (self);
+  ls_socket_async_call_end (sa);
 }
 
 /**
@@ -483,10 +540,5 @@ ls_local_socket_disconnect_finish (LsLocalSocket  *self,
                                    GAsyncResult   *result,
                                    GError        **error)
 {
-  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
-                        ls_local_socket_disconnect_async, FALSE);
-
-  return g_task_propagate_boolean (G_TASK (result), error);
+  return boolean_finish (self, result, ls_local_socket_disconnect_async, error);
 }

@@ -1,4 +1,4 @@
-// test-async.js: the asynchronous calls (issue 14) from GJS, with
+// test-async.js: the asynchronous calls (issues 14, 25) from GJS, with
 // async/await over Gio._promisify, and the examples/async-echo.js example
 //
 // SPDX-License-Identifier: LGPL-2.1-or-later
@@ -10,6 +10,7 @@ imports.searchPath.unshift(imports.gi.GLib.path_get_dirname(imports.system.progr
 
 const T = imports.testlib;
 const {GLib, Gio, Ls} = imports.gi;
+const System = imports.system;
 const {test, assert, assertEqual, runUntil} = T;
 
 const [exampleJs, gjsArg] = ARGV;
@@ -17,7 +18,7 @@ const gjs = gjsArg || GLib.find_program_in_path('gjs');
 
 Gio._promisify(Ls.LocalServer.prototype, 'accept_async');
 for (const name of ['connect_to_server_async', 'read_bytes_async', 'read_line_async',
-    'read_message_async', 'write_all_async', 'disconnect_async'])
+    'read_message_async', 'write_all_async', 'write_message_async', 'disconnect_async'])
     Gio._promisify(Ls.LocalSocket.prototype, name);
 
 // Runs an async test function to completion on the default main context.
@@ -127,6 +128,94 @@ testAsync('ready-read still fires', async () => {
     client.write(T.encode('hi'));
     assertEqual(T.decode(await reading), 'hi');
     assert(readyReads > 0);
+});
+
+testAsync('write_message_async: whole frames, in order', async () => {
+    const {client, conn} = await asyncPair();
+    const writes = ['one', '', 'three'].map(text =>
+        client.write_message_async(new GLib.Bytes(T.encode(text)), null));
+    for (const done of await Promise.all(writes))
+        assert(done === true);
+    assertEqual(client.get_bytes_to_write(), 0);
+    assertEqual(T.decode(await conn.read_message_async(null)), 'one');
+    assertEqual((await conn.read_message_async(null)).get_size(), 0);
+    assertEqual(T.decode(await conn.read_message_async(null)), 'three');
+    const unconnected = new Ls.LocalSocket();
+    await rejects(unconnected.write_message_async(new GLib.Bytes(T.encode('x')), null),
+        Ls.socket_error_quark(), Ls.SocketError.UNKNOWN);
+});
+
+for (const how of ['close', 'abort', 'write again', 'disconnect']) {
+    testAsync(`a write_message_async callback may ${how} its socket`, async () => {
+        const {client, conn} = await asyncPair();
+        let again = null;
+        const done = await new Promise((resolve, reject) => {
+            client.write_message_async(new GLib.Bytes(T.encode('first')), null, (source, res) => {
+                try {
+                    const ok = source.write_message_finish(res);
+                    if (how === 'close')
+                        source.close();
+                    else if (how === 'abort')
+                        source.abort();
+                    else if (how === 'write again')
+                        again = source.write_message_async(new GLib.Bytes(T.encode('again')), null);
+                    else
+                        source.disconnect_async(null);
+                    resolve(ok);
+                } catch (e) {
+                    reject(e);
+                }
+            });
+        });
+        assert(done === true);
+        assertEqual(T.decode(await conn.read_message_async(null)), 'first');
+        if (again) {
+            assert(await again);
+            assertEqual(T.decode(await conn.read_message_async(null)), 'again');
+        }
+    });
+}
+
+// A pending call keeps its socket alive until its callback has run (GIO's
+// rule): a program that starts a read and drops every reference to the
+// socket still gets its data. Plain callbacks, so that no closure keeps the
+// socket's wrapper.
+let droppedRead = null;
+
+function onDroppedRead(source, res) {
+    try {
+        droppedRead = T.decode(source.read_bytes_finish(res));
+    } catch (e) {
+        droppedRead = e;
+    }
+}
+
+function startReadAndDrop(server) {
+    const conn = server.next_pending_connection();
+    conn.read_bytes_async(100, null, onDroppedRead);
+}
+
+test('a dropped socket with a pending read still gets its data', () => {
+    const dir = T.makeTempDir();
+    T.onCleanup(() => T.removeTree(dir));
+    const path = GLib.build_filenamev([dir, 's']);
+    const server = new Ls.LocalServer();
+    assert(server.listen(path));
+    T.onCleanup(() => server.close());
+    const client = new Ls.LocalSocket();
+    client.connect_to_server(path);
+    runUntil(() => server.has_pending_connections());
+    startReadAndDrop(server);
+    System.gc();
+    T.runFor(30);
+    System.gc();
+    assertEqual(droppedRead, null, 'nothing yet');
+    assertEqual(client.get_state(), Ls.LocalSocketState.CONNECTED, 'the peer saw no reset');
+    client.write(T.encode('still here'));
+    runUntil(() => droppedRead !== null);
+    assertEqual(droppedRead, 'still here');
+    System.gc();
+    runUntil(() => client.get_state() === Ls.LocalSocketState.UNCONNECTED);
 });
 
 // The example, as a separate process.

@@ -1,4 +1,4 @@
-# test_async.py: the GIO-style asynchronous calls (issue 14) through PyGObject
+# test_async.py: the GIO-style asynchronous calls (issues 14, 25) through PyGObject
 #
 # Callbacks, as a Python program written against GIO uses them: every call
 # completes from the main loop (never inside the call), in the caller's
@@ -6,7 +6,9 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import gc
 import threading
+import weakref
 
 import pytest
 
@@ -199,3 +201,119 @@ def test_worker_thread(sock_path):
     t.join(60)
     assert out["line"] == b"from a thread\n"
     assert out["thread"] is not threading.main_thread()
+
+
+def test_result_is_an_async_result(sock_path):
+    server, client, conn = pair(sock_path)
+    seen = {}
+
+    def on_read(sock, result):
+        seen["is_async_result"] = isinstance(result, Gio.AsyncResult)
+        seen["source"] = result.get_source_object()
+        seen["data"] = bytes_of(sock.read_bytes_finish(result))
+
+    conn.read_bytes_async(10, None, on_read)
+    client.write(b"abc")
+    run_until(lambda: "data" in seen)
+    assert seen["is_async_result"]
+    assert seen["source"] == conn
+    assert seen["data"] == b"abc"
+
+
+def test_dropped_socket_still_gets_its_data(sock_path):
+    """A program that starts a read and drops every reference to the socket
+    still gets its data: the pending call keeps the socket alive until its
+    callback has run (GIO's rule), and the peer sees no reset meanwhile."""
+    server, client, conn = pair(sock_path)
+    got = []
+
+    def on_read(sock, result):
+        try:
+            got.append(bytes_of(sock.read_bytes_finish(result)))
+        except GLib.Error as e:
+            got.append(e)
+
+    conn.read_bytes_async(100, None, on_read)
+    wrapper = weakref.ref(conn)
+    del conn
+    gc.collect()
+    assert wrapper() is None           # no Python reference is left
+    run_for(30)
+    assert got == []
+    assert client.get_state() == Ls.LocalSocketState.CONNECTED
+    client.write(b"still here")
+    run_until(lambda: got)
+    assert got == [b"still here"]
+    # Then the socket goes, and the client sees it.
+    gc.collect()
+    run_until(lambda: client.get_state() == Ls.LocalSocketState.UNCONNECTED)
+
+
+def test_write_message_async(sock_path):
+    server, client, conn = pair(sock_path)
+    done = [Result("write_message_finish") for _ in range(3)]
+    for payload, r in zip([b"one", b"", b"three"], done):
+        client.write_message_async(GLib.Bytes.new(payload), None, r)
+    assert all(r.calls == 0 for r in done)
+    for r in done:
+        assert r.wait().value is True
+    assert client.get_bytes_to_write() == 0
+    for expected in [b"one", b"", b"three"]:
+        m = Result("read_message_finish")
+        conn.read_message_async(None, m)
+        assert bytes_of(m.wait().value) == expected
+
+
+def test_write_message_async_fails():
+    sock = Ls.LocalSocket()
+    with pytest.raises(GLib.Error) as sync:
+        sock.write_message(GLib.Bytes.new(b"x"))
+    r = Result("write_message_finish")
+    sock.write_message_async(GLib.Bytes.new(b"x"), None, r)
+    r.wait()
+    assert r.error is not None
+    assert r.error.matches(Ls.socket_error_quark(), sync.value.code)
+    assert r.error.message == sync.value.message
+
+    cancellable = Gio.Cancellable()
+    cancellable.cancel()
+    r = Result("write_message_finish")
+    sock.write_message_async(GLib.Bytes.new(b"x"), cancellable, r)
+    r.wait()
+    assert r.error.matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED)
+
+
+@pytest.mark.parametrize("how", ["close", "abort", "drop", "write-again", "disconnect"])
+def test_write_message_callback_may_do_anything(sock_path, how):
+    server, client, conn = pair(sock_path)
+    state = {}
+
+    def on_written(sock, result):
+        state["ok"] = sock.write_message_finish(result)
+        if how == "close":
+            sock.close()
+        elif how == "abort":
+            sock.abort()
+        elif how == "write-again":
+            again = Result("write_message_finish")
+            sock.write_message_async(GLib.Bytes.new(b"again"), None, again)
+            state["again"] = again
+        elif how == "disconnect":
+            sock.write_message(GLib.Bytes.new(b"again"))
+            sock.disconnect_from_server()
+
+    client.write_message_async(GLib.Bytes.new(b"first"), None, on_written)
+    if how == "drop":
+        del client
+        gc.collect()
+    run_until(lambda: "ok" in state)
+    assert state["ok"] is True
+    m = Result("read_message_finish")
+    conn.read_message_async(None, m)
+    assert bytes_of(m.wait().value) == b"first"
+    if how in ("write-again", "disconnect"):
+        if how == "write-again":
+            assert state["again"].wait().value is True
+        m = Result("read_message_finish")
+        conn.read_message_async(None, m)
+        assert bytes_of(m.wait().value) == b"again"
