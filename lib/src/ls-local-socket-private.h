@@ -438,6 +438,13 @@ void      ls_local_socket_peer_gone_internal         (LsLocalSocket      *self,
                                                       int                 errno_value,
                                                       gboolean            through_closing);
 
+/* ls-local-socket-wait.c */
+/* One blocking round of the stream view's calls: polls the descriptor (and
+ * @cancel_fd, -1 for none), then reads and writes as the wait_for_* calls
+ * do. FALSE when nothing more can happen or @cancel_fd became readable. */
+gboolean  ls_local_socket_wait_step_internal         (LsLocalSocket      *self,
+                                                      int                 cancel_fd);
+
 /* ls-local-socket-stream.c */
 /* Queues @bytes (owned) after the checks of write(). Returns their size,
  * or -1 (recorded) when the socket cannot write. */
