@@ -201,4 +201,15 @@ gboolean            ls_local_socket_write_with_fds           (LsLocalSocket     
 LS_AVAILABLE_IN_1_2
 GUnixFDList        *ls_local_socket_take_fds                 (LsLocalSocket      *self);
 
+LS_AVAILABLE_IN_1_2
+GIOStream          *ls_local_socket_get_io_stream            (LsLocalSocket      *self);
+LS_AVAILABLE_IN_1_2
+guint               ls_local_socket_get_write_high_water     (LsLocalSocket      *self);
+LS_AVAILABLE_IN_1_2
+void                ls_local_socket_set_write_high_water     (LsLocalSocket      *self,
+                                                              guint               bytes);
+LS_AVAILABLE_IN_1_2
+GSocketConnection  *ls_local_socket_detach                   (LsLocalSocket      *self,
+                                                              GError            **error);
+
 G_END_DECLS

@@ -23,6 +23,7 @@ G_BEGIN_DECLS
 
 #define LS_LOCAL_SOCKET_UNKNOWN_ERROR_TEXT        "Unknown error"
 #define LS_LOCAL_SOCKET_DEFAULT_MAX_MESSAGE_SIZE  (16 * 1024 * 1024)
+#define LS_LOCAL_SOCKET_DEFAULT_WRITE_HIGH_WATER  (1024 * 1024)
 
 /* What the socket tells its asynchronous calls (ls-local-socket-async-ops.c)
  * where it emits the matching signal, just after the emission: one direct
@@ -258,6 +259,7 @@ typedef enum
   LS_LOCAL_SOCKET_PROP_CONNECT_TIMEOUT,
   LS_LOCAL_SOCKET_PROP_STATE,
   LS_LOCAL_SOCKET_PROP_MAX_MESSAGE_SIZE,
+  LS_LOCAL_SOCKET_PROP_WRITE_HIGH_WATER,
   LS_LOCAL_SOCKET_N_PROPS
 } LsLocalSocketProp;
 

@@ -320,6 +320,9 @@ ls_local_socket_get_property (GObject    *object,
     case LS_LOCAL_SOCKET_PROP_STATE:
       g_value_set_enum (value, self->state);
       break;
+    case LS_LOCAL_SOCKET_PROP_WRITE_HIGH_WATER:
+      g_value_set_uint (value, ls_local_socket_get_write_high_water (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -349,6 +352,9 @@ ls_local_socket_set_property (GObject      *object,
       break;
     case LS_LOCAL_SOCKET_PROP_MAX_MESSAGE_SIZE:
       ls_local_socket_set_max_message_size (self, g_value_get_uint (value));
+      break;
+    case LS_LOCAL_SOCKET_PROP_WRITE_HIGH_WATER:
+      ls_local_socket_set_write_high_water (self, g_value_get_uint (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -453,6 +459,24 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
     g_param_spec_enum ("state", NULL, NULL,
                        LS_TYPE_LOCAL_SOCKET_STATE, LS_LOCAL_SOCKET_STATE_UNCONNECTED,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalSocket:write-high-water: (getter get_write_high_water) (setter set_write_high_water)
+   *
+   * How many queued bytes make the output stream of
+   * [method@Ls.LocalSocket.get_io_stream] wait: it is writable while
+   * [method@Ls.LocalSocket.get_bytes_to_write] is below this mark, so a
+   * splice into a slow reader holds about this much in memory. 0 means no
+   * limit. [method@Ls.LocalSocket.write] and
+   * [method@Ls.LocalSocket.write_bytes] never wait, as in Qt. The default
+   * is 1 MiB.
+   *
+   * Since: 1.2
+   */
+  properties[LS_LOCAL_SOCKET_PROP_WRITE_HIGH_WATER] =
+    g_param_spec_uint ("write-high-water", NULL, NULL, 0, G_MAXUINT,
+                       LS_LOCAL_SOCKET_DEFAULT_WRITE_HIGH_WATER,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, LS_LOCAL_SOCKET_N_PROPS, properties);
 
