@@ -455,5 +455,9 @@ gssize    ls_local_socket_queue_output_internal      (LsLocalSocket      *self,
 /* Removes @n buffered bytes (at most what is buffered) and returns them. */
 GBytes   *ls_local_socket_take_input_internal        (LsLocalSocket      *self,
                                                       gsize               n);
+/* The same into @dest, without a GBytes (the stream view's reads). */
+void      ls_local_socket_take_input_into_internal   (LsLocalSocket      *self,
+                                                      guint8             *dest,
+                                                      gsize               n);
 
 G_END_DECLS
