@@ -20,6 +20,7 @@
 #endif
 
 #define TIMEOUT_MS 30000
+#define MIB (1024 * 1024)
 
 /* ---- Helpers ------------------------------------------------------------- */
 
@@ -142,6 +143,12 @@ proc_status_kb (const char *field)
   line = strstr (status, field);
   g_assert_nonnull (line);
   return g_ascii_strtoull (line + strlen (field) + 1, NULL, 10);
+}
+
+static gboolean
+int_set (gpointer data)
+{
+  return g_atomic_int_get ((gint *) data) != 0;
 }
 
 /* Makes VmHWM start again from the current RSS. */
@@ -348,7 +355,6 @@ test_async_cancel (LsTestFixture *f,
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) rest = NULL;
   GAsyncResult *slot = NULL;
   char buffer[16];
   gint64 queued;
@@ -379,54 +385,104 @@ test_async_cancel (LsTestFixture *f,
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_clear_error (&error);
   g_clear_object (&result);
-  rest = g_bytes_new (NULL, 0);
-  g_clear_pointer (&rest, g_bytes_unref);
-  g_assert_nonnull (ls_test_socket_read_n (f->peer, 19, TIMEOUT_MS));
+  {
+    g_autofree char *got = ls_test_socket_read_n (f->peer, 19, TIMEOUT_MS);
+
+    g_assert_cmpstr (got, ==, "0123456789abcdefXYZ");
+  }
 }
 
-/* A write above the mark waits for bytes-written, then queues what fits. */
+/* Reads a raw descriptor to its end in a thread. */
+typedef struct
+{
+  int         fd;
+  GByteArray *data;
+  gint        done;
+} Drain;
+
+static gpointer
+drain_thread (gpointer user_data)
+{
+  Drain *drain = user_data;
+  guint8 buffer[65536];
+  gssize n;
+
+  while ((n = read (drain->fd, buffer, sizeof buffer)) != 0)
+    if (n > 0)
+      g_byte_array_append (drain->data, buffer, n);
+    else if (errno != EINTR)
+      break;
+  g_atomic_int_set (&drain->done, 1);
+  return NULL;
+}
+
+/* A write above the mark waits for bytes-written, then queues what fits;
+ * write () never waits. The peer does not read at first, so the queue
+ * stays where it is. */
 static void
 test_async_high_water (LsTestFixture *f,
                        gconstpointer  data)
 {
   g_autoptr(GAsyncResult) result = NULL;
   g_autoptr(GError) error = NULL;
-  g_autofree char *got = NULL;
+  g_autofree guint8 *filler = g_malloc0 (MIB);
+  Drain drain = { .data = g_byte_array_new () };
   GAsyncResult *slot = NULL;
+  LsTestRawPair pair;
+  GOutputStream *out;
+  GThread *thread;
+  gint64 queued;
 
-  ls_local_socket_set_write_high_water (f->client, 4);
-  g_assert_true (g_pollable_output_stream_is_writable (G_POLLABLE_OUTPUT_STREAM (output_of (f->client))));
+  ls_test_raw_pair_init (&pair, f->dir);
+  out = output_of (pair.client);
+  /* More than the kernel takes: the rest stays queued. */
+  ls_local_socket_write (pair.client, filler, MIB);
+  ls_local_socket_flush (pair.client);
+  queued = ls_local_socket_get_bytes_to_write (pair.client);
+  g_assert_cmpint (queued, >, 0);
+
+  ls_local_socket_set_write_high_water (pair.client, queued + 4);
+  g_assert_true (g_pollable_output_stream_is_writable (G_POLLABLE_OUTPUT_STREAM (out)));
   /* Only what fits below the mark is taken. */
-  g_assert_cmpint (g_output_stream_write (output_of (f->client), "abcdefgh", 8, NULL, &error), ==, 4);
+  g_assert_cmpint (g_output_stream_write (out, "abcdefgh", 8, NULL, &error), ==, 4);
   g_assert_no_error (error);
-  g_assert_false (g_pollable_output_stream_is_writable (G_POLLABLE_OUTPUT_STREAM (output_of (f->client))));
-  g_assert_cmpint (g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (output_of (f->client)),
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair.client), ==, queued + 4);
+  g_assert_false (g_pollable_output_stream_is_writable (G_POLLABLE_OUTPUT_STREAM (out)));
+  g_assert_cmpint (g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (out),
                                                                "efgh", 4, NULL, &error), ==, -1);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
   g_clear_error (&error);
   /* write () itself never waits, as in Qt. */
-  g_assert_cmpint (ls_local_socket_write (f->client, (const guint8 *) "!", 1), ==, 1);
-
-  g_output_stream_write_async (output_of (f->client), "efgh", 4, G_PRIORITY_DEFAULT, NULL,
-                               on_result, &slot);
-  result = wait_result (&slot);
-  g_assert_cmpint (g_output_stream_write_finish (output_of (f->client), result, &error), ==, 4);
-  g_assert_no_error (error);
-  got = ls_test_socket_read_n (f->peer, 9, TIMEOUT_MS);
-  g_assert_cmpstr (got, ==, "abcd!efgh");
+  g_assert_cmpint (ls_local_socket_write (pair.client, (const guint8 *) "!", 1), ==, 1);
 
   /* Raising the mark lets a waiting write go on at once. */
-  g_clear_object (&result);
-  ls_local_socket_set_write_high_water (f->client, 1);
-  ls_test_socket_write_str (f->client, "full");
-  g_output_stream_write_async (output_of (f->client), "more", 4, G_PRIORITY_DEFAULT, NULL,
-                               on_result, &slot);
-  ls_local_socket_set_write_high_water (f->client, 0);
+  g_output_stream_write_async (out, "efgh", 4, G_PRIORITY_DEFAULT, NULL, on_result, &slot);
+  ls_test_run_for (20);
+  g_assert_null (slot);
+  ls_local_socket_set_write_high_water (pair.client, 0);
   result = wait_result (&slot);
-  g_assert_cmpint (g_output_stream_write_finish (output_of (f->client), result, &error), ==, 4);
-  g_free (got);
-  got = ls_test_socket_read_n (f->peer, 8, TIMEOUT_MS);
-  g_assert_cmpstr (got, ==, "fullmore");
+  g_assert_cmpint (g_output_stream_write_finish (out, result, &error), ==, 4);
+  g_assert_no_error (error);
+  g_clear_object (&result);
+
+  /* A write waiting above the mark goes on as the peer reads, a byte at
+   * a time below a mark of 1. */
+  ls_local_socket_set_write_high_water (pair.client, 1);
+  g_output_stream_write_all_async (out, "ijkl", 4, G_PRIORITY_DEFAULT, NULL, on_result, &slot);
+  ls_test_run_for (20);
+  g_assert_null (slot);
+  drain.fd = pair.peer_fd;
+  thread = g_thread_new ("drain", drain_thread, &drain);
+  result = wait_result (&slot);
+  g_assert_true (g_output_stream_write_all_finish (out, result, NULL, &error));
+  g_assert_true (g_output_stream_flush (out, NULL, &error));
+  ls_local_socket_disconnect_from_server (pair.client);
+  g_assert_true (ls_test_run_until_cond (int_set, &drain.done, TIMEOUT_MS));
+  g_thread_join (thread);
+  g_assert_cmpuint (drain.data->len, ==, MIB + 13);
+  g_assert_cmpmem (drain.data->data + MIB, 13, "abcd!efghijkl", 13);
+  g_byte_array_unref (drain.data);
+  ls_test_raw_pair_clear (&pair);
 }
 
 /* Flush: returns once the kernel has everything; fails when the connection
@@ -832,8 +888,6 @@ typedef struct
   gint     done;
 } SlowReader;
 
-#define MIB (1024 * 1024)
-
 static void
 splice_marker (guint64 mib,
                char    marker[17])
@@ -879,12 +933,6 @@ slow_reader_thread (gpointer data)
   g_free (buffer);
   g_atomic_int_set (&reader->done, 1);
   return NULL;
-}
-
-static gboolean
-int_set (gpointer data)
-{
-  return g_atomic_int_get ((gint *) data) != 0;
 }
 
 /* g_output_stream_splice_async of a 1 GiB (sparse) file into the view of a
@@ -947,7 +995,10 @@ test_tools_splice (LsTestFixture *f,
   g_assert_cmpuint (reader.total, ==, size);
   g_test_message ("peak RSS grew by %" G_GUINT64_FORMAT " KiB (write-high-water %u KiB)",
                   peak - rss_before, high_water / 1024);
-  g_assert_cmpuint ((peak - rss_before) * 1024, <=, 4 * (guint64) high_water);
+  /* Valgrind's own memory grows with what the program allocates: there,
+   * only the bytes are checked. */
+  if (!RUNNING_ON_VALGRIND)
+    g_assert_cmpuint ((peak - rss_before) * 1024, <=, 4 * (guint64) high_water);
   ls_test_raw_pair_clear (&pair);
   g_unlink (path);
 }
@@ -1510,6 +1561,51 @@ test_misuse_thread (LsTestFixture *f,
   g_clear_error (&run.nonblocking_error);
 }
 
+typedef struct
+{
+  GInputStream *in;
+  char          buffer[16];
+  gssize        first;
+  gssize        second;
+  GError       *error;
+  gint          done;
+} LateRead;
+
+static gpointer
+late_read_thread (gpointer data)
+{
+  LateRead *run = data;
+
+  run->first = g_input_stream_read (run->in, run->buffer, sizeof run->buffer, NULL, &run->error);
+  if (run->error == NULL)
+    run->second = g_input_stream_read (run->in, run->buffer, sizeof run->buffer, NULL, &run->error);
+  g_atomic_int_set (&run->done, 1);
+  return NULL;
+}
+
+/* A reader in another thread (JSON-GLib's way) that comes after the
+ * connection ended, when the socket has let go of its main loop: the
+ * calls still go to the socket's thread, and read what was left, then the
+ * end. */
+static void
+test_misuse_thread_after_end (LsTestFixture *f,
+                              gconstpointer  data)
+{
+  LateRead run = { .in = input_of (f->peer), .first = -2, .second = -2 };
+  GThread *thread;
+
+  ls_test_socket_write_str (f->client, "last");
+  ls_local_socket_disconnect_from_server (f->client);
+  g_assert_true (ls_test_run_until_cond (socket_unconnected, f->peer, TIMEOUT_MS));
+  thread = g_thread_new ("late", late_read_thread, &run);
+  g_assert_true (ls_test_run_until_cond (int_set, &run.done, TIMEOUT_MS));
+  g_thread_join (thread);
+  g_assert_no_error (run.error);
+  g_assert_cmpint (run.first, ==, 4);
+  g_assert_cmpmem (run.buffer, 4, "last", 4);
+  g_assert_cmpint (run.second, ==, 0);
+}
+
 /* ---- Detach ------------------------------------------------------------- */
 
 static void
@@ -1890,6 +1986,8 @@ main (int    argc,
               test_misuse_view_outlives, ls_test_fixture_teardown);
   g_test_add ("/ls/stream/misuse/other-thread", LsTestFixture, NULL, ls_test_fixture_setup_pair,
               test_misuse_thread, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/misuse/other-thread-after-end", LsTestFixture, NULL,
+              ls_test_fixture_setup_pair, test_misuse_thread_after_end, ls_test_fixture_teardown);
   g_test_add ("/ls/stream/tools/splice", LsTestFixture, GUINT_TO_POINTER (1024 * 1024),
               ls_test_fixture_setup_dir, test_tools_splice, ls_test_fixture_teardown);
 

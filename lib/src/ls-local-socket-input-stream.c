@@ -5,8 +5,6 @@
 #include "ls-local-socket-input-stream-private.h"
 #include "ls-stream-source-private.h"
 
-#include <string.h>
-
 /* Reads take from the socket's own buffer, through the same internal call
  * as ls_local_socket_read (), so that the stream, read () and
  * read_message () share one byte sequence and take_fds () still knows
@@ -56,14 +54,13 @@ take (LsLocalSocket *socket,
       gsize          count)
 {
   gsize n = MIN (count, socket->input.len);
-  GBytes *bytes;
 
   if (n == 0)
     return count == 0 || input_finished (socket) ? 0 : -1;
-  bytes = ls_local_socket_take_input_internal (socket, n);
   if (buffer != NULL)
-    memcpy (buffer, g_bytes_get_data (bytes, NULL), n);
-  g_bytes_unref (bytes);
+    ls_local_socket_take_input_into_internal (socket, buffer, n);
+  else
+    g_bytes_unref (ls_local_socket_take_input_internal (socket, n));
   return n;
 }
 

@@ -39,6 +39,10 @@ struct _LsLocalSocketIOStream
   guint64                    written;
   /* The view's close has finished its flush: the streams are done. */
   gboolean                   closing;
+  /* The context of the socket's main loop, kept after the connection
+   * ends (when the socket lets go of its own): calls from other threads
+   * are carried there. NULL until the socket first had one. */
+  GMainContext              *context;
 };
 
 /* The socket of @view for an operation (@verb: "read from", "write to"),

@@ -151,7 +151,7 @@ static gboolean
 remote_start_cb (gpointer data)
 {
   RemoteCall *call = data;
-  GMainContext *context = call->view->socket != NULL ? socket_context (call->view->socket) : NULL;
+  GMainContext *context = call->view->context;
   GTask *task = call->task;
 
   /* A blocking call's task completes here, in the socket's context. */
@@ -166,6 +166,23 @@ remote_start_cb (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* Runs @func from @context's main loop. Not g_main_context_invoke (): a
+ * thread that finds the context free would run @func itself. */
+static void
+run_in_socket_thread (GMainContext   *context,
+                      GSourceFunc     func,
+                      gpointer        data,
+                      GDestroyNotify  notify)
+{
+  GSource *source = g_idle_source_new ();
+
+  g_source_set_priority (source, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (source, "[ls] local socket stream call from another thread");
+  g_source_set_callback (source, func, data, notify);
+  g_source_attach (source, context);
+  g_source_unref (source);
+}
+
 /* Hands @call to the socket's main loop; FALSE with @error set when no
  * main loop serves the socket. */
 static gboolean
@@ -174,7 +191,7 @@ remote_dispatch (RemoteCall     *call,
                  GError        **error)
 {
   LsLocalSocket *socket = call->view->socket;
-  GMainContext *context = socket_context (socket);
+  GMainContext *context = call->view->context;
 
   if (context == NULL)
     {
@@ -184,8 +201,24 @@ remote_dispatch (RemoteCall     *call,
                    ls_local_socket_display_name_internal (socket));
       return FALSE;
     }
-  g_main_context_invoke_full (context, G_PRIORITY_DEFAULT, remote_start_cb, call, free_call);
+  run_in_socket_thread (context, remote_start_cb, call, free_call);
   return TRUE;
+}
+
+/* Where calls from other threads go: the socket's context, or the one it
+ * had last. Only the socket's thread updates it (the view is made there,
+ * and the hook runs there). */
+static GMainContext *
+view_context (LsLocalSocketIOStream *view)
+{
+  GMainContext *context = socket_context (view->socket);
+
+  if (context != NULL && context != view->context)
+    {
+      g_clear_pointer (&view->context, g_main_context_unref);
+      view->context = g_main_context_ref (context);
+    }
+  return view->context;
 }
 
 static void
@@ -274,7 +307,7 @@ release_socket (gpointer data)
   if (in_owner_thread (socket) || context == NULL)
     g_object_unref (socket);
   else
-    g_main_context_invoke (context, unref_cb, socket);
+    run_in_socket_thread (context, unref_cb, socket, NULL);
 }
 
 GSource *
@@ -362,6 +395,8 @@ on_socket_event (LsLocalSocket *socket,
 
   if (event == LS_SOCKET_EVENT_BYTES_WRITTEN)
     self->written += value;
+  else if (event == LS_SOCKET_EVENT_CONNECTED || event == LS_SOCKET_EVENT_STATE_CHANGED)
+    view_context (self);
   update_streams (self);
 }
 
@@ -530,6 +565,7 @@ ls_local_socket_io_stream_finalize (GObject *object)
   ls_local_socket_output_stream_orphan (self->output);
   g_object_unref (self->input);
   g_object_unref (self->output);
+  g_clear_pointer (&self->context, g_main_context_unref);
   G_OBJECT_CLASS (ls_local_socket_io_stream_parent_class)->finalize (object);
 }
 
@@ -586,6 +622,7 @@ ensure_view (LsLocalSocket *socket)
     return old;
   self = g_object_new (LS_TYPE_LOCAL_SOCKET_IO_STREAM, NULL);
   self->socket = socket;
+  view_context (self);
   if (old != NULL)
     self->write_high_water = old->write_high_water;
   /* Replacing the qdata releases the old view. */

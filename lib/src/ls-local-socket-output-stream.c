@@ -44,18 +44,16 @@ is_connected (LsLocalSocket *socket)
   return socket->state == LS_LOCAL_SOCKET_STATE_CONNECTED && socket->fd >= 0;
 }
 
-/* Queues what fits of @count bytes: the number queued, 0 when nothing fits
- * (or the socket is still connecting), -1 with @error set when the socket
- * cannot write. */
+/* How many of @count bytes fit below the mark now: 0 when none do (or the
+ * socket is still connecting), -1 with @error set when the socket cannot
+ * write. */
 static gssize
-queue_what_fits (LsLocalSocketIOStream  *view,
-                 LsLocalSocket          *socket,
-                 const void             *buffer,
-                 gsize                   count,
-                 GError                **error)
+what_fits (LsLocalSocketIOStream  *view,
+           LsLocalSocket          *socket,
+           gsize                   count,
+           GError                **error)
 {
   guint high_water = view->write_high_water;
-  gsize n = count;
 
   if (socket->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
     return 0;
@@ -66,15 +64,43 @@ queue_what_fits (LsLocalSocketIOStream  *view,
                    ls_local_socket_display_name_internal (socket));
       return -1;
     }
-  if (high_water > 0)
+  if (high_water == 0)
+    return count;
+  if (socket->output.len >= high_water)
+    return 0;
+  return MIN (count, high_water - socket->output.len);
+}
+
+/* A write made by the application leaves at once, as GIO's streams do,
+ * instead of after the current dispatch (write ()'s way): outside the
+ * socket's dispatch, deferring would cost the context a wake-up, two
+ * system calls, per write. When nothing is queued before them, the bytes
+ * are sent from @buffer itself, and only what the kernel refuses is
+ * copied. bytes-written is emitted here, as by ls_local_socket_flush ();
+ * callers have settled their own state first. */
+static void
+send_from (LsLocalSocket *socket,
+           const void    *buffer,
+           gsize          n)
+{
+  GBytes *borrowed = NULL;
+
+  if (socket->output.head == NULL)
     {
-      if (socket->output.len >= high_water)
-        return 0;
-      n = MIN (n, high_water - socket->output.len);
+      borrowed = g_bytes_new_static (buffer, n);
+      /* The queue's reference, and ours across the flush. */
+      ls_output_queue_push (&socket->output, g_bytes_ref (borrowed), n);
     }
-  if (n > 0)
-    ls_local_socket_queue_output_internal (socket, g_bytes_new (buffer, n));
-  return n;
+  else
+    ls_output_queue_push (&socket->output, g_bytes_new (buffer, n), n);
+  ls_local_socket_hold_internal (socket);
+  ls_local_socket_flush_output_internal (socket);
+  if (borrowed != NULL)
+    {
+      ls_output_queue_settle_borrowed (&socket->output, borrowed);
+      g_bytes_unref (borrowed);
+    }
+  ls_local_socket_unhold_internal (socket);
 }
 
 typedef enum
@@ -129,7 +155,7 @@ ls_local_socket_output_stream_write (GOutputStream  *stream,
     return -1;
   ls_local_socket_hold_internal (socket);
   /* Waits until the queue drains below the mark. */
-  while ((n = queue_what_fits (self->view, socket, buffer, count, &local_error)) == 0)
+  while ((n = what_fits (self->view, socket, count, &local_error)) == 0)
     {
       if (!ls_local_socket_io_stream_wait (socket, cancellable, &local_error))
         {
@@ -143,6 +169,8 @@ ls_local_socket_output_stream_write (GOutputStream  *stream,
       if (ls_local_socket_io_stream_check (self->view, "write to", &local_error) == NULL)
         break;
     }
+  if (n > 0)
+    send_from (socket, buffer, n);
   ls_local_socket_unhold_internal (socket);
   if (local_error != NULL)
     {
@@ -208,9 +236,13 @@ ls_local_socket_output_stream_close (GOutputStream  *stream,
 
 /* Asynchronous writes and flushes ------------------------------------------ */
 
-/* Completes the pending call if it can go on now; returns whether it did. */
+/* Completes the pending call if it can go on now; returns whether it did.
+ * A write that goes on queues its bytes, unless @to_send is given: then
+ * the caller sends (send_from ()) the *@to_send bytes once the task is
+ * done. */
 static gboolean
-pending_try (LsLocalSocketOutputStream *self)
+pending_try (LsLocalSocketOutputStream *self,
+             gsize                     *to_send)
 {
   GError *error = NULL;
   LsLocalSocket *socket;
@@ -219,9 +251,12 @@ pending_try (LsLocalSocketOutputStream *self)
   if (self->buffer != NULL)
     {
       socket = ls_local_socket_io_stream_check (self->view, "write to", &error);
-      if (socket != NULL && (n = queue_what_fits (self->view, socket, self->buffer, self->count,
-                                                  &error)) == 0)
+      if (socket != NULL && (n = what_fits (self->view, socket, self->count, &error)) == 0)
         return FALSE;
+      if (n > 0 && to_send != NULL)
+        *to_send = n;
+      else if (n > 0)
+        ls_local_socket_queue_output_internal (socket, g_bytes_new (self->buffer, n));
     }
   else
     {
@@ -267,6 +302,7 @@ pending_start (gpointer  stream,
   LsLocalSocketOutputStream *self = stream;
   GError *error = NULL;
   LsLocalSocket *socket;
+  gsize to_send = 0;
 
   if (buffer == NULL && (self->view == NULL || self->view->socket == NULL))
     {
@@ -294,8 +330,12 @@ pending_start (gpointer  stream,
   self->buffer = buffer;
   self->count = count;
   self->flush_target = self->view->written + socket->output.len;
-  if (!pending_try (self))
+  if (!pending_try (self, &to_send))
     self->cancel_source = ls_local_socket_io_stream_pend (task, socket, on_cancelled, self);
+  else if (to_send > 0)
+    /* The task completes from the main loop: the buffer is still the
+     * caller's. */
+    send_from (socket, buffer, to_send);
 }
 
 static void
@@ -432,12 +472,14 @@ ls_local_socket_output_stream_write_nonblocking (GPollableOutputStream  *stream,
 
   if (socket == NULL)
     return -1;
-  n = queue_what_fits (self->view, socket, buffer, count, error);
+  n = what_fits (self->view, socket, count, error);
   if (n == 0 && count > 0)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "Operation would block");
       return -1;
     }
+  if (n > 0)
+    send_from (socket, buffer, n);
   return n;
 }
 
@@ -456,7 +498,7 @@ void
 ls_local_socket_output_stream_update (LsLocalSocketOutputStream *self)
 {
   if (self->task != NULL)
-    pending_try (self);
+    pending_try (self, NULL);
   ls_stream_sources_wake (self->sources);
 }
 
