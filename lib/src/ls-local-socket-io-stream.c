@@ -651,7 +651,7 @@ ensure_view (LsLocalSocket *socket)
  * [iface@Gio.PollableOutputStream]). The input is readable while bytes are
  * buffered or once no more can come; a read returns 0 at the end of the
  * stream, which is also what a socket that is not connected reads. The
- * output is writable while [property@Ls.LocalSocket:bytes-to-write] is
+ * output is writable while [method@Ls.LocalSocket.get_bytes_to_write] is
  * below [property@Ls.LocalSocket:write-high-water]; a write takes at most
  * what fits below it, and fails with %G_IO_ERROR_NOT_CONNECTED when the
  * socket is not connected. A flush returns once every queued byte is in
