@@ -25,6 +25,12 @@ view_quark (void)
   return (GQuark) quark;
 }
 
+static gboolean
+in_owner_thread (LsLocalSocket *socket)
+{
+  return !socket->has_owner || pthread_equal (socket->owner_thread, pthread_self ());
+}
+
 LsLocalSocket *
 ls_local_socket_io_stream_check (LsLocalSocketIOStream  *view,
                                  const char             *verb,
@@ -47,7 +53,7 @@ ls_local_socket_io_stream_check (LsLocalSocketIOStream  *view,
     }
   /* The socket's state belongs to the thread that connected it, as for
    * ls_local_socket_write (). */
-  if (socket->has_owner && !pthread_equal (socket->owner_thread, pthread_self ()))
+  if (!in_owner_thread (socket))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
                    "Cannot %s “%s” from this thread: the socket belongs to the thread "
@@ -89,12 +95,6 @@ ls_local_socket_io_stream_task_new (gpointer             stream,
   g_task_set_priority (task, io_priority);
   g_task_set_check_cancellable (task, FALSE);
   return task;
-}
-
-static gboolean
-in_owner_thread (LsLocalSocket *socket)
-{
-  return !socket->has_owner || pthread_equal (socket->owner_thread, pthread_self ());
 }
 
 /* The context the socket's events come from; NULL when no main loop
@@ -302,7 +302,8 @@ static void
 release_socket (gpointer data)
 {
   LsLocalSocket *socket = data;
-  GMainContext *context = socket_context (socket);
+  LsLocalSocketIOStream *view = g_object_get_qdata (G_OBJECT (socket), view_quark ());
+  GMainContext *context = view != NULL ? view->context : socket_context (socket);
 
   if (in_owner_thread (socket) || context == NULL)
     g_object_unref (socket);
