@@ -23,6 +23,9 @@ LsLocalSocketInputStream *ls_local_socket_input_stream_new    (LsLocalSocketIOSt
  * callback may do anything. */
 void                      ls_local_socket_input_stream_update (LsLocalSocketInputStream *self);
 
+/* Whether a call or a pollable source waits for the socket's events. */
+gboolean                  ls_local_socket_input_stream_waits  (LsLocalSocketInputStream *self);
+
 /* The view is going away: the stream fails from now on. */
 void                      ls_local_socket_input_stream_orphan (LsLocalSocketInputStream *self);
 

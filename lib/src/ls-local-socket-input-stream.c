@@ -349,6 +349,12 @@ ls_local_socket_input_stream_pollable_init (GPollableInputStreamInterface *iface
 
 /* ------------------------------------------------------------------------ */
 
+gboolean
+ls_local_socket_input_stream_waits (LsLocalSocketInputStream *self)
+{
+  return self->task != NULL || self->sources != NULL;
+}
+
 void
 ls_local_socket_input_stream_update (LsLocalSocketInputStream *self)
 {

@@ -380,6 +380,10 @@ ls_local_socket_io_stream_finish (gpointer       stream,
 static void
 update_streams (LsLocalSocketIOStream *self)
 {
+  /* Nearly always, at every read and write: nothing waits. */
+  if (!ls_local_socket_input_stream_waits (self->input) &&
+      !ls_local_socket_output_stream_waits (self->output))
+    return;
   g_object_ref (self);
   ls_local_socket_input_stream_update (self->input);
   ls_local_socket_output_stream_update (self->output);

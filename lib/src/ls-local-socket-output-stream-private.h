@@ -23,6 +23,9 @@ LsLocalSocketOutputStream *ls_local_socket_output_stream_new    (LsLocalSocketIO
  * Its callback may do anything. */
 void                       ls_local_socket_output_stream_update (LsLocalSocketOutputStream *self);
 
+/* Whether a call or a pollable source waits for the socket's events. */
+gboolean                   ls_local_socket_output_stream_waits  (LsLocalSocketOutputStream *self);
+
 /* The view is going away: the stream fails from now on. */
 void                       ls_local_socket_output_stream_orphan (LsLocalSocketOutputStream *self);
 

@@ -494,6 +494,12 @@ ls_local_socket_output_stream_pollable_init (GPollableOutputStreamInterface *ifa
 
 /* ------------------------------------------------------------------------ */
 
+gboolean
+ls_local_socket_output_stream_waits (LsLocalSocketOutputStream *self)
+{
+  return self->task != NULL || self->sources != NULL;
+}
+
 void
 ls_local_socket_output_stream_update (LsLocalSocketOutputStream *self)
 {
