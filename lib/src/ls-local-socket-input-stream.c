@@ -70,8 +70,12 @@ verb_of (void *buffer)
   return buffer != NULL ? "read from" : "skip on";
 }
 
+static void read_start (gpointer stream, GTask *task, void *buffer, gsize count);
+
 /* The blocking read and skip: wait like wait_for_ready_read (-1), within
- * the socket's thread, until bytes are there or the stream ends. */
+ * the socket's thread, until bytes are there or the stream ends. From
+ * another thread (a GIO wrapper's worker, JSON-GLib's loader), the
+ * socket's thread reads for the caller. */
 static gssize
 read_blocking (LsLocalSocketInputStream  *self,
                void                      *buffer,
@@ -79,10 +83,14 @@ read_blocking (LsLocalSocketInputStream  *self,
                GCancellable              *cancellable,
                GError                   **error)
 {
-  LsLocalSocket *socket = ls_local_socket_io_stream_check (self->view, verb_of (buffer), error);
+  LsLocalSocket *socket;
   GError *local_error = NULL;
   gssize n;
 
+  if (ls_local_socket_io_stream_is_remote (self->view))
+    return ls_local_socket_io_stream_run_remote (self->view, read_start, self, cancellable,
+                                                 buffer, count, error);
+  socket = ls_local_socket_io_stream_check (self->view, verb_of (buffer), error);
   if (socket == NULL || g_cancellable_set_error_if_cancelled (cancellable, error))
     return -1;
   ls_local_socket_hold_internal (socket);
@@ -108,8 +116,6 @@ read_blocking (LsLocalSocketInputStream  *self,
   return n;
 }
 
-static void read_start (gpointer stream, GTask *task, void *buffer, gsize count);
-
 static gssize
 ls_local_socket_input_stream_read (GInputStream  *stream,
                                    void          *buffer,
@@ -117,14 +123,7 @@ ls_local_socket_input_stream_read (GInputStream  *stream,
                                    GCancellable  *cancellable,
                                    GError       **error)
 {
-  LsLocalSocketInputStream *self = LS_LOCAL_SOCKET_INPUT_STREAM (stream);
-
-  /* From another thread (a GIO wrapper's worker, JSON-GLib's loader),
-   * the socket's thread reads. */
-  if (ls_local_socket_io_stream_is_remote (self->view))
-    return ls_local_socket_io_stream_run_remote (self->view, read_start, self, cancellable,
-                                                 buffer, count, error);
-  return read_blocking (self, buffer, count, cancellable, error);
+  return read_blocking (LS_LOCAL_SOCKET_INPUT_STREAM (stream), buffer, count, cancellable, error);
 }
 
 static gssize
@@ -133,12 +132,7 @@ ls_local_socket_input_stream_skip (GInputStream  *stream,
                                    GCancellable  *cancellable,
                                    GError       **error)
 {
-  LsLocalSocketInputStream *self = LS_LOCAL_SOCKET_INPUT_STREAM (stream);
-
-  if (ls_local_socket_io_stream_is_remote (self->view))
-    return ls_local_socket_io_stream_run_remote (self->view, read_start, self, cancellable,
-                                                 NULL, count, error);
-  return read_blocking (self, NULL, count, cancellable, error);
+  return read_blocking (LS_LOCAL_SOCKET_INPUT_STREAM (stream), NULL, count, cancellable, error);
 }
 
 static gboolean
@@ -260,7 +254,6 @@ ls_local_socket_input_stream_skip_async (GInputStream        *stream,
                     cancellable, callback, user_data, ls_local_socket_input_stream_skip_async);
 }
 
-/* Only the stream closes: nothing to wait for, in no thread. */
 static void
 ls_local_socket_input_stream_close_async (GInputStream        *stream,
                                           int                  io_priority,
@@ -268,10 +261,8 @@ ls_local_socket_input_stream_close_async (GInputStream        *stream,
                                           GAsyncReadyCallback  callback,
                                           gpointer             user_data)
 {
-  GTask *task = ls_local_socket_io_stream_task_new (stream, io_priority, cancellable, callback,
-                                                    user_data, ls_local_socket_input_stream_close_async);
-
-  ls_local_socket_io_stream_return (task, 1, NULL);
+  ls_local_socket_io_stream_close_half_async (stream, io_priority, cancellable, callback,
+                                              user_data, ls_local_socket_input_stream_close_async);
 }
 
 static gboolean

@@ -68,16 +68,26 @@ typedef void (*LsStreamStartFunc) (gpointer  stream,
                                    void     *buffer,
                                    gsize     count);
 
-/* A GTask for a call of @stream: its result is an int (a count, or 1 for
- * success), and a result once returned is delivered even if a
- * cancellation comes before the callback: bytes taken from the buffer, or
- * queued, would be lost or written twice otherwise. */
+/* A GTask for a call of @stream (ls_async_task_new () with a priority):
+ * its result is an int (a count, or 1 for success), and a result once
+ * returned is delivered even if a cancellation comes before the callback:
+ * bytes taken from the buffer, or queued, would be lost or written twice
+ * otherwise. */
 GTask         *ls_local_socket_io_stream_task_new (gpointer             stream,
                                                    int                  io_priority,
                                                    GCancellable        *cancellable,
                                                    GAsyncReadyCallback  callback,
                                                    gpointer             user_data,
                                                    gpointer             source_tag);
+
+/* The close_async of either stream: only the stream closes (the socket
+ * stays connected), so it completes at once, in no thread. */
+void           ls_local_socket_io_stream_close_half_async (gpointer             stream,
+                                                           int                  io_priority,
+                                                           GCancellable        *cancellable,
+                                                           GAsyncReadyCallback  callback,
+                                                           gpointer             user_data,
+                                                           gpointer             source_tag);
 
 /* Whether a call on @view from this thread must be carried to the
  * socket's thread (the one that connected it), where its main loop runs

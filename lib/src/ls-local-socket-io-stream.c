@@ -4,6 +4,7 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "ls-local-socket-io-stream-private.h"
+#include "ls-async-private.h"
 #include "ls-local-socket-input-stream-private.h"
 #include "ls-local-socket-output-stream-private.h"
 
@@ -88,13 +89,24 @@ ls_local_socket_io_stream_task_new (gpointer             stream,
                                     gpointer             user_data,
                                     gpointer             source_tag)
 {
-  GTask *task = g_task_new (stream, cancellable, callback, user_data);
+  GTask *task = ls_async_task_new (stream, cancellable, callback, user_data, source_tag);
 
-  /* The function, not the macro, which would also name the task. */
-  (g_task_set_source_tag) (task, source_tag);
   g_task_set_priority (task, io_priority);
-  g_task_set_check_cancellable (task, FALSE);
   return task;
+}
+
+void
+ls_local_socket_io_stream_close_half_async (gpointer             stream,
+                                            int                  io_priority,
+                                            GCancellable        *cancellable,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data,
+                                            gpointer             source_tag)
+{
+  GTask *task = ls_local_socket_io_stream_task_new (stream, io_priority, cancellable, callback,
+                                                    user_data, source_tag);
+
+  ls_local_socket_io_stream_return (task, 1, NULL);
 }
 
 /* The context the socket's events come from; NULL when no main loop

@@ -403,7 +403,7 @@ ls_local_socket_output_stream_boolean_finish (GOutputStream  *stream,
   return ls_local_socket_io_stream_finish (stream, result, error) > 0;
 }
 
-/* GIO ran flush_async first; only the stream closes, in no thread. */
+/* GIO ran flush_async first. */
 static void
 ls_local_socket_output_stream_close_async (GOutputStream       *stream,
                                            int                  io_priority,
@@ -411,10 +411,8 @@ ls_local_socket_output_stream_close_async (GOutputStream       *stream,
                                            GAsyncReadyCallback  callback,
                                            gpointer             user_data)
 {
-  GTask *task = ls_local_socket_io_stream_task_new (stream, io_priority, cancellable, callback,
-                                                    user_data, ls_local_socket_output_stream_close_async);
-
-  ls_local_socket_io_stream_return (task, 1, NULL);
+  ls_local_socket_io_stream_close_half_async (stream, io_priority, cancellable, callback,
+                                              user_data, ls_local_socket_output_stream_close_async);
 }
 
 /* GPollableOutputStream -------------------------------------------------- */
