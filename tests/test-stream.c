@@ -1831,8 +1831,7 @@ test_detach_gdbus (void)
   if (g_test_subprocess ())
     {
       g_autofree char *dir = ls_test_make_tmpdir ();
-      g_autofree char *path = g_build_filename (dir, "bus", NULL);
-      g_autoptr(LsLocalServer) server = ls_test_listening_server (path);
+      g_autoptr(LsLocalServer) server = NULL;
       g_autoptr(LsLocalSocket) client = ls_local_socket_new ();
       g_autoptr(LsLocalSocket) accepted = NULL;
       g_autoptr(GSocketConnection) server_stream = NULL;
@@ -1852,7 +1851,10 @@ test_detach_gdbus (void)
       GAsyncResult *client_slot = NULL;
       const char *echoed;
 
-      ls_local_socket_connect_to_server (client, path);
+      /* A Qt name: "ls-bus" in $TMPDIR, as QLocalServer resolves it. */
+      g_setenv ("TMPDIR", dir, TRUE);
+      server = ls_test_listening_server ("ls-bus");
+      ls_local_socket_connect_to_server (client, "ls-bus");
       accepted = ls_test_server_take (server);
       server_stream = ls_local_socket_detach (accepted, &error);
       g_assert_no_error (error);
