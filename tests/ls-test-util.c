@@ -1193,6 +1193,33 @@ ls_test_assert_bound_abstract (LsLocalServer *server,
 }
 
 void
+ls_test_assert_private_address (int         fd,
+                                 gboolean    peer,
+                                 const char *path)
+{
+  struct sockaddr_un addr;
+  socklen_t len = sizeof addr;
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *name = g_path_get_basename (path);
+  g_autofree char *bound_dir = NULL;
+  g_autofree char *bound_parent = NULL;
+  g_autofree char *bound_name = NULL;
+
+  memset (&addr, 0, sizeof addr);
+  g_assert_cmpint (peer ? getpeername (fd, (struct sockaddr *) &addr, &len)
+                        : getsockname (fd, (struct sockaddr *) &addr, &len), ==, 0);
+  g_assert_cmpint (addr.sun_family, ==, AF_UNIX);
+  g_assert_cmpstr (addr.sun_path, !=, path);
+  bound_dir = g_path_get_dirname (addr.sun_path);
+  bound_parent = g_path_get_dirname (bound_dir);
+  bound_name = g_path_get_basename (addr.sun_path);
+  g_assert_cmpstr (bound_parent, ==, dir);
+  g_assert_cmpstr (bound_name, ==, name);
+  /* The private directory is gone: nobody reaches the socket through it. */
+  g_assert_false (g_file_test (bound_dir, G_FILE_TEST_EXISTS));
+}
+
+void
 ls_test_assert_server_fresh (LsLocalServer *server)
 {
   g_assert_false (ls_local_server_is_listening (server));

@@ -343,6 +343,12 @@ void      ls_test_assert_names       (LsLocalServer  *server,
 /* The listening descriptor is bound to exactly the unpadded @name. */
 void      ls_test_assert_bound_abstract (LsLocalServer *server,
                                          const char    *name);
+/* An Ls server's socket at @path was bound in a private directory beside
+ * it before it was linked there: its address (@fd's own, or its peer's
+ * with @peer) is “DIR/PRIVATE/NAME”, the private directory gone. */
+void      ls_test_assert_private_address (int         fd,
+                                          gboolean    peer,
+                                          const char *path);
 /* Never listened, or closed. */
 void      ls_test_assert_server_fresh (LsLocalServer *server);
 

@@ -212,6 +212,64 @@ test_not_a_listening_socket (Fixture *f, gconstpointer data)
   close (dgram);
 }
 
+/* Variables sd_listen_fds_with_names() rejects pass nothing: an announced
+ * descriptor that is not open, names that do not name each one. */
+static void
+test_invalid_announcements (Fixture *f, gconstpointer data)
+{
+  int fds[2] = { bound_socket (f->a, TRUE), bound_socket (f->b, TRUE) };
+  g_autofree char *gap = run_helper ("check", "-", fds, 1, "2", NULL, PID_OURS);
+  g_autofree char *gap_named = run_helper ("check", "main", fds, 1, "2", "main:ctl", PID_OURS);
+  g_autofree char *few_names = run_helper ("check", "main", fds, 2, "2", "main", PID_OURS);
+  g_autofree char *many_names = run_helper ("check", "main", fds, 2, "2", "main:ctl:x", PID_OURS);
+
+  /* The helper opens nothing before it looks: 3 is passed, 4 is free. */
+  assert_error (gap, LS_SOCKET_ERROR_SERVER_NOT_FOUND,
+                "LISTEN_FDS announces 2 descriptors from 3, but descriptor 4 is not open");
+  assert_error (gap_named, LS_SOCKET_ERROR_SERVER_NOT_FOUND, "descriptor 4 is not open");
+  assert_error (few_names, LS_SOCKET_ERROR_SERVER_NOT_FOUND,
+                "LISTEN_FDNAMES has 1 names, but LISTEN_FDS announces 2 descriptors");
+  assert_error (many_names, LS_SOCKET_ERROR_SERVER_NOT_FOUND,
+                "LISTEN_FDNAMES has 3 names, but LISTEN_FDS announces 2 descriptors");
+  close (fds[0]);
+  close (fds[1]);
+}
+
+/* The largest LISTEN_FDS sd_listen_fds() accepts (INT_MAX - 3), with and
+ * without 64 names, and a name nobody has: the answer comes from the first
+ * descriptor that is not open, or from the count of names, as
+ * sd_listen_fds_with_names() gives it; never from a walk over every
+ * announced index (which took minutes). */
+static void
+test_huge_count (Fixture *f, gconstpointer data)
+{
+  int fd = bound_socket (f->a, TRUE);
+  g_autofree char *huge = g_strdup_printf ("%d", G_MAXINT - 3);
+  g_autoptr(GString) names = g_string_new ("a0");
+  g_autofree char *unnamed = NULL;
+  g_autofree char *named = NULL;
+  g_autofree char *first = NULL;
+  g_autofree char *too_big = NULL;
+  g_autofree char *expected_walk = g_strdup_printf ("LISTEN_FDS announces %s descriptors from 3, "
+                                                    "but descriptor 4 is not open", huge);
+  g_autofree char *expected_names = g_strdup_printf ("LISTEN_FDNAMES has 64 names, but "
+                                                     "LISTEN_FDS announces %s descriptors", huge);
+  g_autofree char *over = g_strdup_printf ("%u", (guint) G_MAXINT - 2);
+
+  for (guint i = 1; i < 64; i++)
+    g_string_append_printf (names, ":a%u", i);
+  unnamed = run_helper ("check", "nobody-has-it", &fd, 1, huge, NULL, PID_OURS);
+  named = run_helper ("check", "nobody-has-it", &fd, 1, huge, names->str, PID_OURS);
+  first = run_helper ("check", "-", &fd, 1, huge, NULL, PID_OURS);
+  too_big = run_helper ("check", "-", &fd, 1, over, NULL, PID_OURS);
+
+  assert_error (unnamed, LS_SOCKET_ERROR_SERVER_NOT_FOUND, expected_walk);
+  assert_error (named, LS_SOCKET_ERROR_SERVER_NOT_FOUND, expected_names);
+  assert_error (first, LS_SOCKET_ERROR_SERVER_NOT_FOUND, expected_walk);
+  assert_error (too_big, LS_SOCKET_ERROR_SERVER_NOT_FOUND, "not a number of descriptors");
+  close (fd);
+}
+
 /* The activated server serves: a connection made before the helper even
  * started (as with systemd) is accepted and echoed. */
 static void
@@ -261,6 +319,8 @@ main (int argc, char **argv)
   ADD ("/ls/activation/not-passed", test_not_passed);
   ADD ("/ls/activation/not-a-listening-socket", test_not_a_listening_socket);
   ADD ("/ls/activation/serves", test_serves);
+  ADD ("/ls/activation/invalid-announcements", test_invalid_announcements);
+  ADD ("/ls/activation/huge-count", test_huge_count);
   g_test_add_func ("/ls/activation/in-process", test_in_process);
   return g_test_run ();
 }

@@ -1,10 +1,12 @@
 /* test-buffers.c: unit tests of the socket's buffers: the block pool
- * (lib/src/ls-block-pool.c), LsInputBuffer (lib/src/ls-input-buffer.c) and
- * LsOutputQueue (lib/src/ls-output-queue.c)
+ * (lib/src/ls-block-pool.c), LsInputBuffer (lib/src/ls-input-buffer.c),
+ * LsOutputQueue (lib/src/ls-output-queue.c) and the descriptors that go
+ * with the stream, LsFdQueue (lib/src/ls-fd-queue.c)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 #include "ls-block-pool-private.h"
+#include "ls-fd-queue-private.h"
 #include "ls-input-buffer-private.h"
 #include "ls-output-queue-private.h"
 #include "ls-local-socket.h"
@@ -699,6 +701,60 @@ test_kept_read_outlives_socket (void)
   g_assert_cmpuint (ls_block_lent_count (), ==, 0);
 }
 
+/* Owned descriptors that closing skips (-1), @n of them. */
+static int *
+no_fds (guint n)
+{
+  int *fds = g_new (int, n);
+
+  for (guint i = 0; i < n; i++)
+    fds[i] = -1;
+  return fds;
+}
+
+/* Sends are planned so that the byte carrying descriptors starts a send,
+ * and the send ends with the write they came with (issue 23.1): a send
+ * going on into the next write's bytes would hold them back at the peer
+ * until those were read too. */
+static void
+test_fd_queue_plan (void)
+{
+  LsFdQueue *queue = ls_fd_queue_new ();
+  guint n_fds;
+  gsize limit;
+
+  /* 3 plain bytes queued, then a write of 5 with one descriptor, 7 plain
+   * bytes, a write of 4 with two descriptors, and nothing after it. */
+  ls_fd_queue_push_output (queue, 3, 5, no_fds (1), 1);
+  ls_fd_queue_push_output (queue, 3 + 5 + 7, 4, no_fds (2), 2);
+  g_assert_true (ls_fd_queue_has_output (queue));
+
+  g_assert_null (ls_fd_queue_plan_send (queue, &n_fds, &limit));
+  g_assert_cmpuint (limit, ==, 3);
+  ls_fd_queue_sent (queue, 3, FALSE);
+
+  g_assert_nonnull (ls_fd_queue_plan_send (queue, &n_fds, &limit));
+  g_assert_cmpuint (n_fds, ==, 1);
+  g_assert_cmpuint (limit, ==, 5);
+  /* The kernel took part of it: the descriptors left with that part. */
+  ls_fd_queue_sent (queue, 2, TRUE);
+
+  g_assert_null (ls_fd_queue_plan_send (queue, &n_fds, &limit));
+  g_assert_cmpuint (limit, ==, 3 + 7);
+  ls_fd_queue_sent (queue, 10, FALSE);
+
+  g_assert_nonnull (ls_fd_queue_plan_send (queue, &n_fds, &limit));
+  g_assert_cmpuint (n_fds, ==, 2);
+  g_assert_cmpuint (limit, ==, 4);
+  ls_fd_queue_sent (queue, 4, TRUE);
+
+  g_assert_false (ls_fd_queue_has_output (queue));
+  g_assert_null (ls_fd_queue_plan_send (queue, &n_fds, &limit));
+  g_assert_cmpuint (n_fds, ==, 0);
+  g_assert_cmpuint (limit, ==, G_MAXSIZE);
+  ls_fd_queue_free (queue);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -727,6 +783,7 @@ main (int   argc,
   g_test_add_func ("/ls/buffers/output/consume-at-boundaries", test_output_consume_at_boundaries);
   g_test_add_func ("/ls/buffers/output/iov-past-max", test_output_iov_past_max);
   g_test_add_func ("/ls/buffers/output/iov-limit", test_output_iov_limit);
+  g_test_add_func ("/ls/buffers/fd-queue/plan", test_fd_queue_plan);
 
   return g_test_run ();
 }

@@ -229,16 +229,20 @@ test_listen_address (Fixture       *f,
   g_assert_cmpint (g_file_test (f->path, G_FILE_TEST_EXISTS), ==,
                    type == G_UNIX_SOCKET_ADDRESS_PATH);
 
-  /* Exactly the sockaddr GIO makes of the address. */
-  g_assert_cmpint (getsockname (ls_local_server_get_socket_descriptor (server),
-                                (struct sockaddr *) &addr, &addr_len), ==, 0);
-  if (type == G_UNIX_SOCKET_ADDRESS_PATH)   /* GIO passes sizeof sockaddr_un */
-    g_assert_cmpuint (addr_len, ==, offsetof (struct sockaddr_un, sun_path) + strlen (name) + 1);
+  /* Exactly the sockaddr GIO makes of an abstract address. A path's
+   * socket is bound under a private name and linked at the path once it
+   * listens (get_address still gives the path). */
+  if (type == G_UNIX_SOCKET_ADDRESS_PATH)
+    ls_test_assert_private_address (ls_local_server_get_socket_descriptor (server), FALSE, name);
   else
-    g_assert_cmpuint (addr_len, ==, g_socket_address_get_native_size (address));
-  g_assert_cmpuint (addr_len, ==, type == G_UNIX_SOCKET_ADDRESS_ABSTRACT_PADDED
-                                  ? sizeof (struct sockaddr_un)
-                                  : offsetof (struct sockaddr_un, sun_path) + strlen (name) + 1);
+    {
+      g_assert_cmpint (getsockname (ls_local_server_get_socket_descriptor (server),
+                                    (struct sockaddr *) &addr, &addr_len), ==, 0);
+      g_assert_cmpuint (addr_len, ==, g_socket_address_get_native_size (address));
+      g_assert_cmpuint (addr_len, ==, type == G_UNIX_SOCKET_ADDRESS_ABSTRACT_PADDED
+                                      ? sizeof (struct sockaddr_un)
+                                      : offsetof (struct sockaddr_un, sun_path) + strlen (name) + 1);
+    }
 
   got = ls_local_server_get_address (server);
   assert_unix_address (got, type, name);
@@ -771,7 +775,11 @@ test_accepted_addresses (Fixture       *f,
   peer = ls_local_server_next_pending_connection (server);
 
   local = ls_local_socket_get_local_address (peer);
-  assert_unix_address (local, type, name);
+  /* A path's socket was bound under a private name beside the path. */
+  if (type == G_UNIX_SOCKET_ADDRESS_PATH)
+    ls_test_assert_private_address (ls_local_socket_get_socket_descriptor (peer), FALSE, name);
+  else
+    assert_unix_address (local, type, name);
   remote = ls_local_socket_get_remote_address (peer);
   assert_unix_address (remote, G_UNIX_SOCKET_ADDRESS_ANONYMOUS, NULL);
   ls_test_send_and_expect (client, peer, "abc");
@@ -824,7 +832,7 @@ test_connect_address_bad (Fixture       *f,
                                 "127.0.0.1:4321", "not a local socket address");
   assert_connect_address_fails (anonymous, LS_SOCKET_ERROR_UNSUPPORTED_SOCKET_OPERATION,
                                 "anonymous", "no path or abstract name");
-  assert_connect_address_fails (missing, LS_SOCKET_ERROR_SERVER_NOT_FOUND, f->path, "No such");
+  assert_connect_address_fails (missing, LS_SOCKET_ERROR_SERVER_NOT_FOUND, f->path, "no server is listening");
   assert_connect_address_fails (missing_abstract, LS_SOCKET_ERROR_CONNECTION_REFUSED,
                                 f->abstract, "refused");
   g_string_append (long_path, "/");
@@ -902,7 +910,9 @@ test_get_socket (Fixture       *f,
   g_assert_cmpint (g_credentials_get_unix_pid (credentials, NULL), ==, getpid ());
   remote = g_socket_get_remote_address (gsocket, &error);
   g_assert_no_error (error);
-  assert_unix_address (remote, G_UNIX_SOCKET_ADDRESS_PATH, f->path);
+  assert_unix_address (remote, G_UNIX_SOCKET_ADDRESS_PATH, NULL);
+  /* The server's socket was bound under a private name beside the path. */
+  ls_test_assert_private_address (g_socket_get_fd (gsocket), TRUE, f->path);
 
   /* Ls's own I/O is unaffected. */
   ls_test_send_and_expect (client, peer, "still buffered by Ls");

@@ -101,9 +101,13 @@ test_no_spurious_notify (Fixture *f, gconstpointer data)
   ls_local_socket_set_server_name (f->socket, "same");
   g_string_truncate (f->log, 0);
   ls_local_socket_set_server_name (f->socket, "same");
-  ls_local_socket_abort (f->socket);
   ls_local_socket_disconnect_from_server (f->socket);
   g_assert_cmpstr (f->log->str, ==, "");
+  /* abort () and close () clear the name, as in Qt 6: once. */
+  ls_local_socket_abort (f->socket);
+  ls_local_socket_close (f->socket);
+  ls_local_socket_abort (f->socket);
+  g_assert_cmpstr (f->log->str, ==, "notify::server-name() ");
 }
 
 static void

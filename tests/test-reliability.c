@@ -226,45 +226,120 @@ test_half_close_peer_gone (Fixture *f, gconstpointer data)
 }
 
 /* ------------------------------------------------------------------------
- * Writes after the peer left while the read buffer was full: not reported
- * as queued on a connected socket, and nothing the peer sent is lost.
+ * The peer leaves while the read buffer is full (read-buffer-size reached).
+ * As in Qt, the socket stays connected with at most the cap buffered and
+ * learns of the end when the application reads on (issue 23.4). A write
+ * then is queued as in Qt, and its failure (EPIPE) ends the connection
+ * with PEER_CLOSED after taking in everything the peer sent: nothing is
+ * lost, and writes are not accepted into the void for long (fix 11).
  */
+
+#define FULL_SENT 4096
+#define FULL_CAP  1024
+
+static gboolean
+has_cap_buffered (gpointer socket)
+{
+  return ls_local_socket_get_bytes_available (socket) >= FULL_CAP;
+}
+
+static gboolean
+is_unconnected (gpointer socket)
+{
+  return ls_local_socket_get_state (socket) == LS_LOCAL_SOCKET_STATE_UNCONNECTED;
+}
+
+/* A connection whose peer sent FULL_SENT bytes (pattern_byte ()) and left;
+ * the socket's buffer holds FULL_CAP of them, and the socket has looked
+ * again since. */
+static LsLocalSocket *
+full_buffer_peer_left (Fixture *f, gboolean through_wait, guint8 *sent)
+{
+  LsLocalSocket *socket;
+  int fd;
+
+  for (gsize i = 0; i < FULL_SENT; i++)
+    sent[i] = pattern_byte (i);
+  fd = ls_test_raw_connect (f->path);
+  g_assert_cmpint (fd, >=, 0);
+  socket = accept_next (f->server);
+  ls_local_socket_set_read_buffer_size (socket, FULL_CAP);
+  g_assert_true (write_all (fd, sent, FULL_SENT));
+  close (fd);
+
+  if (through_wait)
+    {
+      g_assert_true (ls_local_socket_wait_for_ready_read (socket, SAFETY_MS));
+      /* Nothing more can be buffered: the wait times out, as Qt's does. */
+      g_assert_false (ls_local_socket_wait_for_ready_read (socket, 50));
+      g_assert_false (ls_local_socket_wait_for_disconnected (socket, 50));
+    }
+  else
+    {
+      g_assert_true (ls_test_run_until_cond (has_cap_buffered, socket, SAFETY_MS));
+      ls_test_run_for (50);
+    }
+  g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  g_assert_cmpint (ls_local_socket_get_bytes_available (socket), ==, FULL_CAP);
+  return socket;
+}
 
 static void
 test_full_buffer_peer_gone (Fixture *f, gconstpointer data)
 {
   gboolean through_wait = GPOINTER_TO_INT (data);
-  guint8 sent[4096];
+  guint8 sent[FULL_SENT];
   g_autoptr(GBytes) got = NULL;
-  LsLocalSocket *socket;
-  int fd;
+  LsLocalSocket *socket = full_buffer_peer_left (f, through_wait, sent);
 
-  for (gsize i = 0; i < sizeof sent; i++)
-    sent[i] = pattern_byte (i);
-  fd = ls_test_raw_connect (f->path);
-  g_assert_cmpint (fd, >=, 0);
-  socket = accept_next (f->server);
-  ls_local_socket_set_read_buffer_size (socket, 1024);
-  g_assert_true (write_all (fd, sent, sizeof sent));
-  close (fd);
-
+  g_assert_cmpint (ls_local_socket_write (socket, (const guint8 *) "lost?", 5), ==, 5);
   if (through_wait)
-    {
-      /* The blocking calls notice it too, without any main loop. */
-      g_assert_true (ls_local_socket_wait_for_ready_read (socket, SAFETY_MS));
-      g_assert_true (ls_local_socket_wait_for_disconnected (socket, SAFETY_MS));
-    }
+    g_assert_false (ls_local_socket_wait_for_bytes_written (socket, SAFETY_MS));
   else
-    {
-      for (int i = 0; i < 100 && ls_local_socket_get_state (socket) == LS_LOCAL_SOCKET_STATE_CONNECTED; i++)
-        g_main_context_iteration (NULL, TRUE);
-    }
+    g_assert_true (ls_test_run_until_cond (is_unconnected, socket, SAFETY_MS));
 
   g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
   g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_PEER_CLOSED);
   g_assert_cmpint (ls_local_socket_write (socket, (const guint8 *) "lost?", 5), ==, -1);
   got = ls_local_socket_read_all (socket);
-  g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got), sent, sizeof sent);
+  g_assert_cmpmem (g_bytes_get_data (got, NULL), g_bytes_get_size (got), sent, FULL_SENT);
+  g_object_unref (socket);
+}
+
+static gboolean
+has_input_or_ended (gpointer socket)
+{
+  return ls_local_socket_get_bytes_available (socket) > 0 || is_unconnected (socket);
+}
+
+/* Reading on: never more than the cap buffered, every byte in order, then
+ * the end (PEER_CLOSED, disconnected once). */
+static void
+test_full_buffer_read_on (Fixture *f, gconstpointer data)
+{
+  gboolean through_wait = GPOINTER_TO_INT (data);
+  guint8 sent[FULL_SENT];
+  g_autoptr(GByteArray) got = g_byte_array_new ();
+  LsLocalSocket *socket = full_buffer_peer_left (f, through_wait, sent);
+  g_autoptr(LsTestSignalLog) log = ls_test_signal_log_new (socket);
+
+  for (;;)
+    {
+      g_autoptr(GBytes) chunk = NULL;
+
+      g_assert_cmpint (ls_local_socket_get_bytes_available (socket), <=, FULL_CAP);
+      chunk = ls_local_socket_read_all (socket);
+      g_byte_array_append (got, g_bytes_get_data (chunk, NULL), g_bytes_get_size (chunk));
+      if (is_unconnected (socket))
+        break;
+      if (through_wait)
+        ls_local_socket_wait_for_ready_read (socket, SAFETY_MS);
+      else
+        g_assert_true (ls_test_run_until_cond (has_input_or_ended, socket, SAFETY_MS));
+    }
+  g_assert_cmpmem (got->data, got->len, sent, FULL_SENT);
+  g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_PEER_CLOSED);
+  g_assert_cmpuint (ls_test_log_count (ls_test_signal_log_get (log), "disconnected"), ==, 1);
   g_object_unref (socket);
 }
 
@@ -648,6 +723,10 @@ main (int argc, char **argv)
               fixture_setup, test_full_buffer_peer_gone, fixture_teardown);
   g_test_add ("/ls/reliability/full-buffer-peer-gone/wait", Fixture, GINT_TO_POINTER (TRUE),
               fixture_setup, test_full_buffer_peer_gone, fixture_teardown);
+  g_test_add ("/ls/reliability/full-buffer-read-on/loop", Fixture, GINT_TO_POINTER (FALSE),
+              fixture_setup, test_full_buffer_read_on, fixture_teardown);
+  g_test_add ("/ls/reliability/full-buffer-read-on/wait", Fixture, GINT_TO_POINTER (TRUE),
+              fixture_setup, test_full_buffer_read_on, fixture_teardown);
   g_test_add ("/ls/reliability/threads/worker-blocking", Fixture, NULL, fixture_setup,
               test_worker_thread_blocking, fixture_teardown);
   g_test_add ("/ls/reliability/threads/write-from-other-thread", Fixture, NULL, fixture_setup,

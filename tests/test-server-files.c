@@ -101,14 +101,20 @@ assert_no_private_leftovers (const char *dir)
   const char *entry;
 
   g_assert_nonnull (d);
+  /* The private directories a socket is bound in have hidden names. */
   while ((entry = g_dir_read_name (d)) != NULL)
-    if (g_str_has_prefix (entry, ".ls-"))
+    if (entry[0] == '.')
       {
         g_autofree char *msg = g_strdup_printf ("leftover private directory %s/%s", dir, entry);
         g_assertion_message (G_LOG_DOMAIN, __FILE__, __LINE__, G_STRFUNC, msg);
       }
   g_dir_close (d);
 }
+
+/* How a listen on a socket file names the remedy for a stale one. */
+#define REMEDY_STALE "(a socket is already there; if no server listens on it any more, the " \
+  "server's reclaim-stale property (lsock --reclaim-stale) replaces it, or remove_server () " \
+  "removes it)"
 
 static void
 test_address_in_use (LsTestFixture *f,
@@ -155,6 +161,12 @@ test_address_in_use (LsTestFixture *f,
         ls_local_server_set_socket_options (server, options[o]);
         g_assert_false (ls_local_server_listen (server, path, &error));
         ls_test_assert_server_failure (server, error, LS_SOCKET_ERROR_ADDRESS_IN_USE, "listen", path);
+        /* What is there, and for a socket how a stale one is replaced. */
+        ls_test_assert_contains (error->message,
+                                 kind == EXISTING_REGULAR_FILE ? "(a regular file is already "
+                                 "there, not a socket; it is left alone)" :
+                                 kind == EXISTING_DIRECTORY ? "(a directory is already there, "
+                                 "not a socket; it is left alone)" : REMEDY_STALE);
         g_clear_error (&error);
         g_assert_false (ls_local_server_is_listening (server));
         g_assert_cmpstr (ls_local_server_get_server_name (server), ==, "");
@@ -180,6 +192,147 @@ test_address_in_use (LsTestFixture *f,
           }
       }
 
+}
+
+/* ------------------------------------------------------------------------ */
+/* Messages that name the cause and the remedy (issue 27 item 5)            */
+/* ------------------------------------------------------------------------ */
+
+static void
+assert_listen_message (const char      *path,
+                       LsSocketError    code,
+                       const char      *expected)
+{
+  g_autoptr(LsLocalServer) server = ls_local_server_new ();
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (ls_local_server_listen (server, path, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, code);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_assert_cmpstr (ls_local_server_get_error_string (server), ==, expected);
+}
+
+static void
+assert_connect_message (const char      *name,
+                        LsSocketOptions  options,
+                        LsSocketError    code,
+                        const char      *expected)
+{
+  g_autoptr(LsLocalSocket) socket = ls_local_socket_new ();
+
+  ls_local_socket_set_socket_options (socket, options);
+  ls_local_socket_connect_to_server (socket, name);
+  g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  g_assert_cmpint (ls_local_socket_get_error (socket), ==, code);
+  g_assert_cmpstr (ls_local_socket_get_error_string (socket), ==, expected);
+}
+
+/* The codes are Qt's; the words say what is wrong and what to do. */
+static void
+test_messages (LsTestFixture *f,
+               gconstpointer  test_data)
+{
+  g_autofree char *missing_dir = g_build_filename (f->dir, "none", NULL);
+  g_autofree char *in_missing = g_build_filename (missing_dir, "s", NULL);
+  g_autofree char *stale = g_build_filename (f->dir, "stale", NULL);
+  g_autofree char *file = g_build_filename (f->dir, "file", NULL);
+  g_autofree char *absent = g_build_filename (f->dir, "absent", NULL);
+  g_autofree char *abstract = g_strdup_printf ("ls-test-no-such-%d", (int) getpid ());
+  g_autofree char *text = NULL;
+
+  /* Listening. */
+  text = g_strdup_printf ("Cannot listen on “%s”: Name error (the directory “%s” does not "
+                          "exist; create it first)", in_missing, missing_dir);
+  assert_listen_message (in_missing, LS_SOCKET_ERROR_SERVER_NOT_FOUND, text);
+  g_clear_pointer (&text, g_free);
+  ls_test_make_stale_socket (stale);
+  text = g_strdup_printf ("Cannot listen on “%s”: Address in use %s", stale, REMEDY_STALE);
+  assert_listen_message (stale, LS_SOCKET_ERROR_ADDRESS_IN_USE, text);
+  g_clear_pointer (&text, g_free);
+
+  /* Connecting. */
+  text = g_strdup_printf ("Cannot connect to “%s”: Invalid name (the directory “%s” does not "
+                          "exist)", in_missing, missing_dir);
+  assert_connect_message (in_missing, 0, LS_SOCKET_ERROR_SERVER_NOT_FOUND, text);
+  g_clear_pointer (&text, g_free);
+  text = g_strdup_printf ("Cannot connect to “%s”: Invalid name (nothing is at this path: no "
+                          "server is listening on this name)", absent);
+  assert_connect_message (absent, 0, LS_SOCKET_ERROR_SERVER_NOT_FOUND, text);
+  g_clear_pointer (&text, g_free);
+  text = g_strdup_printf ("Cannot connect to “%s”: Connection refused (no server is listening: "
+                          "the socket file is stale, left by a server that has exited; a server "
+                          "with reclaim-stale replaces it)", stale);
+  assert_connect_message (stale, 0, LS_SOCKET_ERROR_CONNECTION_REFUSED, text);
+  g_clear_pointer (&text, g_free);
+  ls_test_write_file (file, "precious");
+  text = g_strdup_printf ("Cannot connect to “%s”: Connection refused (a regular file is there, "
+                          "not a socket)", file);
+  assert_connect_message (file, 0, LS_SOCKET_ERROR_CONNECTION_REFUSED, text);
+  g_clear_pointer (&text, g_free);
+  text = g_strdup_printf ("Cannot connect to “%s”: Connection refused (no server is listening "
+                          "on this abstract name)", abstract);
+  assert_connect_message (abstract, LS_SOCKET_OPTION_ABSTRACT_NAMESPACE,
+                          LS_SOCKET_ERROR_CONNECTION_REFUSED, text);
+  g_clear_pointer (&text, g_free);
+}
+
+/* Permissions, as another user: a directory they may not write to or
+ * reach, a socket they may not connect to. */
+static void
+test_messages_permissions (LsTestFixture *f,
+                           gconstpointer  test_data)
+{
+  g_autofree char *closed = g_build_filename (f->dir, "closed", NULL);
+  g_autofree char *behind = g_build_filename (closed, "inner", NULL);
+  g_autofree char *in_closed = g_build_filename (behind, "s", NULL);
+  g_autofree char *in_dir = g_build_filename (f->dir, "s", NULL);
+  g_autofree char *private_socket = g_build_filename (f->dir, "private", NULL);
+  g_autoptr(LsLocalServer) server = ls_local_server_new ();
+  g_autoptr(GError) error = NULL;
+  pid_t pid;
+
+  if (getuid () != 0)
+    {
+      g_test_skip ("needs root, for another user");
+      return;
+    }
+  g_assert_cmpint (chmod (f->dir, 0755), ==, 0);
+  g_assert_cmpint (mkdir (closed, 0700), ==, 0);
+  g_assert_cmpint (mkdir (behind, 0755), ==, 0);
+  ls_local_server_set_socket_options (server, LS_SOCKET_OPTION_USER_ACCESS);
+  g_assert_true (ls_local_server_listen (server, private_socket, &error));
+  g_assert_no_error (error);
+
+  pid = ls_test_fork ();
+  if (pid == 0)
+    {
+      g_autofree char *text = NULL;
+
+      if (!ls_test_drop_to_nobody ())
+        _exit (3);
+      text = g_strdup_printf ("Cannot listen on “%s”: Permission denied (this user may not "
+                              "create files in the directory “%s”)", in_dir, f->dir);
+      assert_listen_message (in_dir, LS_SOCKET_ERROR_SOCKET_ACCESS, text);
+      g_clear_pointer (&text, g_free);
+      text = g_strdup_printf ("Cannot listen on “%s”: Permission denied (this user may not "
+                              "reach the directory “%s”)", in_closed, behind);
+      assert_listen_message (in_closed, LS_SOCKET_ERROR_SOCKET_ACCESS, text);
+      g_clear_pointer (&text, g_free);
+      text = g_strdup_printf ("Cannot connect to “%s”: Socket access error (permission denied: "
+                              "this user may not connect to the socket; the server's socket "
+                              "options decide who may)", private_socket);
+      assert_connect_message (private_socket, 0, LS_SOCKET_ERROR_SOCKET_ACCESS, text);
+      g_clear_pointer (&text, g_free);
+      text = g_strdup_printf ("Cannot connect to “%s”: Socket access error (permission denied: "
+                              "this user may not reach the directory “%s”)", in_closed, behind);
+      assert_connect_message (in_closed, 0, LS_SOCKET_ERROR_SOCKET_ACCESS, text);
+      g_clear_pointer (&text, g_free);
+      _exit (0);
+    }
+  ls_test_assert_child_ok (pid, 30000);
+  g_assert_false (ls_test_path_exists (in_dir));
+  g_assert_cmpint (rmdir (behind), ==, 0);
+  g_assert_cmpint (rmdir (closed), ==, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -277,6 +430,10 @@ main (int   argc,
               ls_test_fixture_setup_dir, test_options_modes, ls_test_fixture_teardown);
   g_test_add ("/ls/server/options/address-in-use", LsTestFixture, NULL,
               ls_test_fixture_setup_dir, test_address_in_use, ls_test_fixture_teardown);
+  g_test_add ("/ls/server/messages", LsTestFixture, NULL,
+              ls_test_fixture_setup_dir, test_messages, ls_test_fixture_teardown);
+  g_test_add ("/ls/server/messages/permissions", LsTestFixture, NULL,
+              ls_test_fixture_setup_dir, test_messages_permissions, ls_test_fixture_teardown);
   g_test_add ("/ls/server/remove-server", LsTestFixture, NULL,
               ls_test_fixture_setup_dir, test_remove_server, ls_test_fixture_teardown);
 

@@ -11,26 +11,30 @@
 #include <errno.h>
 #include <stddef.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 
-/* The address the listening descriptor is really bound to. */
+/* Listening, with the file at @path; the socket's own address is the
+ * private name it was bound under before the file appeared. */
 static void
 assert_bound_path (LsLocalServer *server,
                    const char    *path)
 {
-  struct sockaddr_un addr;
-  socklen_t len = sizeof addr;
   int fd = ls_local_server_get_socket_descriptor (server);
   int value = 0;
   socklen_t vlen = sizeof value;
+  struct stat st;
 
   g_assert_cmpint (fd, >=, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &addr, &len), ==, 0);
-  g_assert_cmpint (addr.sun_family, ==, AF_UNIX);
-  g_assert_cmpstr (addr.sun_path, ==, path);
+  ls_test_assert_private_address (fd, FALSE, path);
+  g_assert_cmpint (lstat (path, &st), ==, 0);
+  g_assert_true (S_ISSOCK (st.st_mode));
   g_assert_cmpint (getsockopt (fd, SOL_SOCKET, SO_ACCEPTCONN, &value, &vlen), ==, 0);
   g_assert_cmpint (value, !=, 0);
 }
@@ -330,6 +334,270 @@ test_listen_twice (LsTestFixture *f,
   g_object_unref (server);
 }
 
+/* ------------------------------------------------------------------------ */
+/* A socket file appears only once it listens (issue 23 item 8)             */
+/* ------------------------------------------------------------------------ */
+
+#define APPEAR_ROUNDS 300
+
+typedef struct
+{
+  const char *dir;
+  gint        target;    /* the round the client is connecting in */
+  gint        reached;   /* rounds whose server the client reached */
+  gint        refused;   /* connects refused by a file that was there */
+  gint        stop;
+} Appear;
+
+static char *
+appear_path (const char *dir,
+             guint       round)
+{
+  return g_strdup_printf ("%s/r%u", dir, round);
+}
+
+/* connect() to @path without blocking: 0 or the errno. */
+static int
+try_connect (const char *path)
+{
+  struct sockaddr_un addr = { .sun_family = AF_UNIX };
+  int fd = socket (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int result = 0;
+
+  g_assert_cmpint (fd, >=, 0);
+  g_strlcpy (addr.sun_path, path, sizeof addr.sun_path);
+  if (connect (fd, (struct sockaddr *) &addr, sizeof addr) != 0)
+    result = errno;
+  close (fd);
+  return result;
+}
+
+/* Connects to each round's path as fast as it can, from before its server
+ * starts until it is reached: nothing there (ENOENT) is fine, a refusal is
+ * a socket file that was visible before it listened. */
+static gpointer
+appear_client (gpointer data)
+{
+  Appear *a = data;
+
+  for (guint round = 0; round < APPEAR_ROUNDS; round++)
+    {
+      g_autofree char *path = appear_path (a->dir, round);
+
+      g_atomic_int_set (&a->target, round);
+      for (;;)
+        {
+          int result = try_connect (path);
+
+          if (result == 0 || result == EAGAIN)
+            break;
+          if (result == ECONNREFUSED)
+            g_atomic_int_inc (&a->refused);
+          else
+            g_assert_cmpint (result, ==, ENOENT);
+          if (g_atomic_int_get (&a->stop))
+            return NULL;
+        }
+      g_atomic_int_set (&a->reached, round + 1);
+    }
+  return NULL;
+}
+
+/* Servers start (without options, with a mode, reclaiming) while a client
+ * connects to their path in a loop: it never finds the file before the
+ * socket listens. Before, a plain bind() showed it 10-25 % of the time. */
+static void
+test_listen_appears_listening (LsTestFixture *f,
+                               gconstpointer  test_data)
+{
+  Appear a = { f->dir, -1, 0, 0, 0 };
+  GThread *client = g_thread_new ("appear-client", appear_client, &a);
+
+  for (guint round = 0; round < APPEAR_ROUNDS; round++)
+    {
+      g_autofree char *path = appear_path (f->dir, round);
+      g_autoptr(LsLocalServer) server = ls_local_server_new ();
+      g_autoptr(GError) error = NULL;
+
+      /* Once the client is knocking. */
+      while (g_atomic_int_get (&a.target) != (gint) round)
+        g_thread_yield ();
+      if (round % 3 == 1)
+        ls_local_server_set_socket_options (server, LS_SOCKET_OPTION_USER_ACCESS);
+      else if (round % 3 == 2)
+        ls_local_server_set_reclaim_stale (server, TRUE);
+      if (!ls_local_server_listen (server, path, &error))
+        {
+          g_atomic_int_set (&a.stop, TRUE);
+          g_assert_no_error (error);
+        }
+      while (g_atomic_int_get (&a.reached) <= (gint) round)
+        g_thread_yield ();
+      ls_local_server_close (server);
+      g_assert_false (ls_test_path_exists (path));
+      if (round % 3 == 2)
+        {
+          g_autofree char *lock = g_strconcat (path, ".lock", NULL);
+
+          g_assert_cmpint (unlink (lock), ==, 0);
+        }
+    }
+  g_thread_join (client);
+  g_assert_cmpint (a.refused, ==, 0);
+  g_assert_cmpint (a.reached, ==, APPEAR_ROUNDS);
+}
+
+/* Whatever the final path and the room left for the private name it is
+ * bound under first (the name itself, a shorter private directory, or
+ * /proc/self/fd), the socket listens at the path, with its mode, and
+ * nothing else is left in the directory. */
+static void
+test_listen_private_name_lengths (LsTestFixture *f,
+                                  gconstpointer  test_data)
+{
+  gsize max = sizeof ((struct sockaddr_un *) NULL)->sun_path - 1;
+  const gsize dir_lengths[] = { 0, 20, max - 12, max - 9, max - 8, max - 4, max - 2 };
+
+  for (guint i = 0; i < G_N_ELEMENTS (dir_lengths); i++)
+    for (LsSocketOptions options = LS_SOCKET_OPTION_NONE;
+         options <= LS_SOCKET_OPTION_USER_ACCESS; options++)
+      {
+        g_autoptr(GString) dir = g_string_new (f->dir);
+        g_autoptr(LsLocalServer) server = ls_local_server_new ();
+        g_autoptr(GError) error = NULL;
+        g_autofree char *path = NULL;
+        g_autofree char *name = NULL;
+        g_autoptr(GDir) listing = NULL;
+        struct stat st;
+
+        /* A subdirectory of the wanted length, and the longest name that
+         * fits after it. */
+        if (dir->len < dir_lengths[i])
+          {
+            g_string_append (dir, "/");
+            while (dir->len < dir_lengths[i])
+              g_string_append_c (dir, 'd');
+            g_assert_cmpint (mkdir (dir->str, 0700), ==, 0);
+          }
+        name = g_strnfill (max - dir->len - 1, 'n');
+        path = g_build_filename (dir->str, name, NULL);
+        g_assert_cmpuint (strlen (path), ==, max);
+
+        ls_local_server_set_socket_options (server, options);
+        g_assert_true (ls_local_server_listen (server, path, &error));
+        g_assert_no_error (error);
+        g_assert_cmpint (lstat (path, &st), ==, 0);
+        g_assert_true (S_ISSOCK (st.st_mode));
+        if (options != LS_SOCKET_OPTION_NONE)
+          g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+        ls_test_assert_serves (server, path, FALSE);
+        listing = g_dir_open (dir->str, 0, NULL);
+        g_assert_cmpstr (g_dir_read_name (listing), ==, name);
+        g_assert_null (g_dir_read_name (listing));
+        ls_local_server_close (server);
+        g_assert_false (ls_test_path_exists (path));
+        if (strcmp (dir->str, f->dir) != 0)
+          g_assert_cmpint (rmdir (dir->str), ==, 0);
+      }
+}
+
+/* A directory of @dir_length bytes under @base (made), and the path in it
+ * whose name makes it exactly as long as a socket address holds. */
+static char *
+longest_path_in (const char *base,
+                 gsize       dir_length,
+                 char      **dir_out)
+{
+  gsize max = sizeof ((struct sockaddr_un *) NULL)->sun_path - 1;
+  g_autoptr(GString) dir = g_string_new (base);
+  g_autofree char *name = NULL;
+
+  g_string_append (dir, "/");
+  while (dir->len < dir_length)
+    g_string_append_c (dir, 'd');
+  g_assert_cmpint (mkdir (dir->str, 0700), ==, 0);
+  name = g_strnfill (max - dir->len - 1, 'n');
+  *dir_out = g_strdup (dir->str);
+  return g_build_filename (dir->str, name, NULL);
+}
+
+/* Without /proc (a container may have none), the private name is a path:
+ * a shorter private directory makes it fit where the final path does,
+ * down to a 3-byte name; below that a plain listen binds under a
+ * temporary name beside the final one, and one with a mode to apply
+ * fails cleanly (Name error), leaving nothing behind. Run in a mount
+ * namespace of its own. */
+static void
+test_listen_private_name_without_proc (LsTestFixture *f,
+                                       gconstpointer  test_data)
+{
+  gsize max = sizeof ((struct sockaddr_un *) NULL)->sun_path - 1;
+  pid_t pid;
+
+  if (getuid () != 0)
+    {
+      g_test_skip ("needs root, to hide /proc in a mount namespace");
+      return;
+    }
+  pid = ls_test_fork ();
+  if (pid == 0)
+    {
+      g_autofree char *dir3 = NULL, *dir1 = NULL;
+      g_autofree char *name3 = longest_path_in (f->dir, max - 4, &dir3);
+      g_autofree char *name1 = longest_path_in (f->dir, max - 2, &dir1);
+
+      if (unshare (CLONE_NEWNS) != 0 ||
+          mount ("none", "/", "none", MS_REC | MS_PRIVATE, NULL) != 0 ||
+          mount ("none", "/proc", "tmpfs", 0, NULL) != 0)
+        _exit (77);
+      g_assert_false (g_file_test ("/proc/self/fd", G_FILE_TEST_EXISTS));
+
+      for (LsSocketOptions options = LS_SOCKET_OPTION_NONE;
+           options <= LS_SOCKET_OPTION_USER_ACCESS; options++)
+        {
+          g_autoptr(LsLocalServer) server = ls_local_server_new ();
+          g_autoptr(LsLocalServer) too_short = ls_local_server_new ();
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GDir) listing = NULL;
+
+          ls_local_server_set_socket_options (server, options);
+          g_assert_true (ls_local_server_listen (server, name3, &error));
+          g_assert_no_error (error);
+          ls_test_assert_serves (server, name3, FALSE);
+          ls_local_server_close (server);
+
+          ls_local_server_set_socket_options (too_short, options);
+          if (options == LS_SOCKET_OPTION_NONE)
+            {
+              g_assert_true (ls_local_server_listen (too_short, name1, &error));
+              g_assert_no_error (error);
+              ls_test_assert_serves (too_short, name1, FALSE);
+              ls_local_server_close (too_short);
+            }
+          else
+            {
+              g_assert_false (ls_local_server_listen (too_short, name1, &error));
+              g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
+              ls_test_assert_contains (error->message, "/proc");
+            }
+          listing = g_dir_open (dir1, 0, NULL);
+          g_assert_null (g_dir_read_name (listing));
+        }
+      g_assert_cmpint (rmdir (dir3), ==, 0);
+      g_assert_cmpint (rmdir (dir1), ==, 0);
+      _exit (0);
+    }
+  {
+    int status = ls_test_wait_child (pid, 30000);
+
+    g_assert_true (WIFEXITED (status));
+    if (WEXITSTATUS (status) == 77)
+      g_test_skip ("no mount namespace here");
+    else
+      g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -346,6 +614,14 @@ main (int   argc,
               ls_test_fixture_setup_dir, test_listen_backlog, ls_test_fixture_teardown);
   g_test_add ("/ls/server/listen/twice", LsTestFixture, NULL,
               ls_test_fixture_setup_dir, test_listen_twice, ls_test_fixture_teardown);
+  g_test_add ("/ls/server/listen/appears-listening", LsTestFixture, NULL,
+              ls_test_fixture_setup_dir, test_listen_appears_listening, ls_test_fixture_teardown);
+  g_test_add ("/ls/server/listen/private-name-lengths", LsTestFixture, NULL,
+              ls_test_fixture_setup_dir, test_listen_private_name_lengths,
+              ls_test_fixture_teardown);
+  g_test_add ("/ls/server/listen/private-name-without-proc", LsTestFixture, NULL,
+              ls_test_fixture_setup_dir, test_listen_private_name_without_proc,
+              ls_test_fixture_teardown);
 
   return g_test_run ();
 }

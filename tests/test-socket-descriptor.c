@@ -12,6 +12,7 @@
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 
@@ -93,8 +94,17 @@ test_descriptor_connected_to_server (LsTestFixture *f,
   g_assert_true (ls_local_socket_set_socket_descriptor (socket, fd,
                                                         LS_LOCAL_SOCKET_STATE_CONNECTED, &error));
   g_assert_no_error (error);
-  /* Qt 6: names from getpeername(): the path, and its basename. */
-  g_assert_cmpstr (ls_local_socket_get_full_server_name (socket), ==, path);
+  /* Qt 6: names from getpeername(): the path the server's socket was
+   * bound under (an Ls server binds in a private directory beside the
+   * path, under the same name, then links it there), and its basename. */
+  {
+    struct sockaddr_un addr = { 0 };
+    socklen_t len = sizeof addr;
+
+    g_assert_cmpint (getpeername (fd, (struct sockaddr *) &addr, &len), ==, 0);
+    ls_test_assert_private_address (fd, TRUE, path);
+    g_assert_cmpstr (ls_local_socket_get_full_server_name (socket), ==, addr.sun_path);
+  }
   g_assert_cmpstr (ls_local_socket_get_server_name (socket), ==, "named");
   g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
   g_assert_cmpint (ls_local_socket_get_socket_descriptor (socket), ==, fd);

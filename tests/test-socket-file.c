@@ -94,7 +94,7 @@ bind_ok (LsSocketFile *file,
 
   g_assert_true (ls_socket_file_open (file, path, &error));
   g_assert_no_error (error);
-  g_assert_true (ls_socket_file_bind (file, fd, path, mode, &error));
+  g_assert_true (ls_socket_file_bind_listening (file, fd, path, mode, 8, &error));
   g_assert_no_error (error);
   g_assert_true (file->owned);
 }
@@ -161,18 +161,26 @@ test_bind_plain (Fixture       *f,
   assert_dir_holds (f, NULL);
 }
 
+/* What the refusal says is at the path, and what to do about it. */
+#define REFUSED_REGULAR "a regular file is already there, not a socket; it is left alone"
+#define REFUSED_SYMLINK "a symbolic link is already there, not a socket; it is left alone"
+#define REFUSED_SOCKET "a socket is already there; if no server listens on it any more, the " \
+  "server's reclaim-stale property (lsock --reclaim-stale) replaces it, or remove_server () " \
+  "removes it"
+
 static void
-assert_refused (Fixture *f,
-                mode_t   mode)
+assert_refused (Fixture    *f,
+                mode_t      mode,
+                const char *reason)
 {
   g_autoptr(GError) error = NULL;
-  g_autofree char *expected = g_strdup_printf ("Cannot listen on “%s”: Address in use "
-                                               "(a file already exists at this path)", f->path);
+  g_autofree char *expected = g_strdup_printf ("Cannot listen on “%s”: Address in use (%s)",
+                                               f->path, reason);
   LsSocketFile file = LS_SOCKET_FILE_INIT;
   int fd = new_socket ();
 
   g_assert_true (ls_socket_file_open (&file, f->path, &error));
-  g_assert_false (ls_socket_file_bind (&file, fd, f->path, mode, &error));
+  g_assert_false (ls_socket_file_bind_listening (&file, fd, f->path, mode, 8, &error));
   g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_ADDRESS_IN_USE);
   g_assert_cmpstr (error->message, ==, expected);
   g_assert_false (file.owned);
@@ -195,7 +203,7 @@ test_no_replace (Fixture       *f,
   for (guint i = 0; i < G_N_ELEMENTS (modes); i++)
     {
       g_assert_true (g_file_set_contents (f->path, "keep", -1, NULL));
-      assert_refused (f, modes[i]);
+      assert_refused (f, modes[i], REFUSED_REGULAR);
       g_assert_true (g_file_get_contents (f->path, &contents, NULL, NULL));
       g_assert_cmpstr (contents, ==, "keep");
       g_clear_pointer (&contents, g_free);
@@ -204,7 +212,7 @@ test_no_replace (Fixture       *f,
 
       /* A dangling symbolic link: following it would create its target. */
       g_assert_no_errno (symlink ("gone", f->path));
-      assert_refused (f, modes[i]);
+      assert_refused (f, modes[i], REFUSED_SYMLINK);
       g_assert_cmpint (readlink (f->path, target, sizeof target), ==, 4);
       assert_dir_holds (f, "s");
       g_assert_no_errno (g_unlink (f->path));
@@ -217,8 +225,8 @@ test_no_replace (Fixture       *f,
 
     bind_ok (&other, fd, f->path, 0700);
     g_assert_no_errno (lstat (f->path, &st));
-    assert_refused (f, 0700);
-    assert_refused (f, 0);
+    assert_refused (f, 0700, REFUSED_SOCKET);
+    assert_refused (f, 0, REFUSED_SOCKET);
     g_assert_true (lstat (f->path, &st) == 0 && st.st_ino == other.ino);
     ls_socket_file_release (&other);
     close (fd);
@@ -388,7 +396,7 @@ test_too_long (Fixture       *f,
                                   " bytes, longer than the %" G_GSIZE_FORMAT " a local socket "
                                   "address can hold)", too_long, max + 1, max);
       g_assert_true (ls_socket_file_open (&file, too_long, &error));
-      g_assert_false (ls_socket_file_bind (&file, fd, too_long, modes[i], &error));
+      g_assert_false (ls_socket_file_bind_listening (&file, fd, too_long, modes[i], 8, &error));
       g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
       g_assert_cmpstr (error->message, ==, expected);
       ls_socket_file_release (&file);
@@ -404,15 +412,17 @@ test_too_long (Fixture       *f,
     }
 }
 
-/* A directory that does not exist: the listening side's words for ENOENT. */
+/* A directory that does not exist: the listening side's words for ENOENT,
+ * and what to do. */
 static void
 test_open_missing_directory (Fixture       *f,
                              gconstpointer  data)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *path = g_build_filename (f->dir, "none", "s", NULL);
-  g_autofree char *expected = g_strdup_printf ("Cannot listen on “%s”: Name error (%s)", path,
-                                               g_strerror (ENOENT));
+  g_autofree char *expected = g_strdup_printf ("Cannot listen on “%s”: Name error (the "
+                                               "directory “%s/none” does not exist; create it "
+                                               "first)", path, f->dir);
   LsSocketFile file = LS_SOCKET_FILE_INIT;
 
   g_assert_false (ls_socket_file_open (&file, path, &error));

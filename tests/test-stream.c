@@ -543,7 +543,8 @@ test_async_interleave (LsTestFixture *f,
   char buffer[8];
   int fd;
 
-  /* MERGE: set accept-fds TRUE on the receiver */
+  /* The receiver takes descriptors (accept-fds is off by default). */
+  ls_local_socket_set_accept_fds (f->peer, TRUE);
   g_assert_cmpint (pipe (pipe_a), ==, 0);
   g_assert_cmpint (pipe (pipe_b), ==, 0);
   list_a = g_unix_fd_list_new_from_array (&pipe_a[0], 1);
@@ -1672,7 +1673,7 @@ test_detach_refused (LsTestFixture *f,
   }
 
   /* Descriptors received, not taken. */
-  /* MERGE: set accept-fds TRUE on the receiver */
+  ls_local_socket_set_accept_fds (f->peer, TRUE);
   g_unix_fd_list_append (list, 0, &error);
   g_assert_true (ls_local_socket_write_with_fds (f->client, bytes, list, &error));
   g_assert_true (ls_local_socket_wait_for_bytes_written (f->client, 5000));

@@ -1409,8 +1409,10 @@ test_lossless_disconnect_pending (gconstpointer data)
   g_assert_cmpint (ls_local_socket_get_state (client), ==, LS_LOCAL_SOCKET_STATE_CLOSING);
   g_assert_cmpint (ls_local_socket_get_bytes_to_write (client), >, 0);
   g_assert_true (ls_local_socket_is_valid (client));
-  /* No more writes while closing. */
-  g_assert_cmpint (ls_local_socket_write (client, (const guint8 *) "x", 1), ==, -1);
+  /* No more writes after close (); after disconnect_from_server () they
+   * would still be delivered, as in Qt (test-qt-parity). */
+  if (mode == DRAIN_CLOSE_LOOP)
+    g_assert_cmpint (ls_local_socket_write (client, (const guint8 *) "x", 1), ==, -1);
 
   if (mode == DRAIN_DISCONNECT_WAIT)
     g_assert_true (ls_local_socket_wait_for_disconnected (client, 60000));

@@ -71,6 +71,7 @@ struct _LsockFds
 
   guint          n_files;
   guint64        n_bytes;
+  LsockHexdump  *hexdump;       /* NULL: no -x */
 };
 
 static void
@@ -151,18 +152,6 @@ kind_of (mode_t mode)
     }
 }
 
-/* A name as one printable line (UTF-8 stays as it is). */
-static char *
-display_name (const char *name)
-{
-  static char exceptions[129];
-
-  if (exceptions[0] == '\0')
-    for (int i = 0; i < 128; i++)
-      exceptions[i] = (char) (128 + i);
-  return g_strescape (name, exceptions);
-}
-
 static gboolean
 connected (LsockFds *self)
 {
@@ -199,16 +188,14 @@ lsock_fds_open_files (char **paths,
 
       if (g_str_equal (paths[i], "-"))
         {
-          fprintf (stderr, "lsock send: usage: --fds passes files by descriptor; "
-                           "“-” (stdin) is not one\n");
-          *status = LSOCK_EXIT_USAGE;
+          *status = lsock_usage_error ("--fds passes files by descriptor; “-” (stdin) is not one");
           return NULL;
         }
       if ((other = g_hash_table_lookup (names, name)) != NULL)
         {
-          fprintf (stderr, "lsock send: usage: --fds: “%s” and “%s” have the same name “%s”, "
-                           "which the receiver tells files apart by\n", other, paths[i], name);
-          *status = LSOCK_EXIT_USAGE;
+          *status = lsock_usage_error ("--fds: “%s” and “%s” have the same name “%s”, "
+                                       "which the receiver tells files apart by",
+                                       other, paths[i], name);
           return NULL;
         }
       g_hash_table_insert (names, g_steal_pointer (&name), paths[i]);
@@ -301,6 +288,8 @@ sender_start (LsockFds *self)
           fail (self, LSOCK_EXIT_IO, file->path, "cannot pass the descriptor: %s", error->message);
           return;
         }
+      lsock_hexdump (self->hexdump, LSOCK_SENT, g_bytes_get_data (record, NULL),
+                     g_bytes_get_size (record));
       self->n_files++;
       self->n_bytes += file->size;
     }
@@ -311,6 +300,7 @@ sender_start (LsockFds *self)
       fail (self, LSOCK_EXIT_IO, NULL, "%s", ls_local_socket_get_error_string (self->socket));
       return;
     }
+  lsock_hexdump (self->hexdump, LSOCK_SENT, text, strlen (text));
   self->all_queued = TRUE;
   sender_check_flushed (self);
 }
@@ -318,8 +308,10 @@ sender_start (LsockFds *self)
 /* ---- receiver ---------------------------------------------------------- */
 
 /* Copies the passed file from its start (pread: the sender's offset is
- * left alone) into DIR/NAME; returns the bytes copied, or -1 after
- * failing. */
+ * left alone) into a new file DIR/NAME; returns the bytes copied, or -1
+ * after failing. Whatever is already at that name is never opened (a
+ * FIFO would block, a hard link or a symbolic link lead outside DIR):
+ * O_EXCL creates the file or fails, and does not follow a link. */
 static gint64
 save_copy (LsockFds   *self,
            int         fd,
@@ -328,8 +320,16 @@ save_copy (LsockFds   *self,
   g_autofree char *target = g_build_filename (self->dir, name, NULL);
   g_autofree guint8 *buffer = NULL;
   guint64 offset = 0;
-  int out = openat (self->dir_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0666);
+  int out = openat (self->dir_fd, name,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0666);
 
+  if (out < 0 && errno == EEXIST)
+    {
+      fail (self, LSOCK_EXIT_IN_USE, target,
+            "cannot save the passed file: the name already exists (recv never "
+            "replaces a file; remove it or use another --output-dir)");
+      return -1;
+    }
   if (out < 0)
     {
       int saved = errno;
@@ -417,7 +417,7 @@ print_file (LsockFds          *self,
     }
   else
     {
-      g_autofree char *shown = display_name (name);
+      g_autofree char *shown = lsock_escape (name, TRUE);
 
       fprintf (stdout, "%s: %" G_GUINT64_FORMAT " bytes, device %u:%u, inode %" G_GUINT64_FORMAT "\n",
                shown, size, major (st->st_dev), minor (st->st_dev), (guint64) st->st_ino);
@@ -530,9 +530,7 @@ missing_descriptor (LsockFds *self,
                     guint     number,
                     Record   *record)
 {
-  g_autofree char *shown = display_name (record->name);
-
-  protocol_error (self, "record %u (“%s”) arrived without a descriptor", number, shown);
+  protocol_error (self, "record %u (“%s”) arrived without a descriptor", number, record->name);
 }
 
 /* After a line was read with self->fds->len descriptors (record: the
@@ -560,12 +558,8 @@ pair_up (LsockFds *self,
   if (n > 1 || (n == 1 && record == NULL))
     {
       if (record != NULL)
-        {
-          g_autofree char *shown = display_name (record->name);
-
-          protocol_error (self, "%u descriptors arrived with record %u (“%s”): one per record",
-                          n, self->records_seen, shown);
-        }
+        protocol_error (self, "%u descriptors arrived with record %u (“%s”): one per record",
+                        n, self->records_seen, record->name);
       else
         protocol_error (self, "%u descriptor%s arrived without a record (after %u record%s)",
                         n, n == 1 ? "" : "s", self->records_seen,
@@ -608,10 +602,8 @@ handle_line (LsockFds   *self,
 
       if (name == NULL || !valid_name (name))
         {
-          g_autofree char *shown = display_name (parts[2]);
-
           protocol_error (self, "line %" G_GUINT64_FORMAT ": “%s” is not a file name",
-                          self->lines, shown);
+                          self->lines, parts[2]);
           return;
         }
       record = g_new0 (Record, 1);
@@ -619,11 +611,9 @@ handle_line (LsockFds   *self,
       record->size = value;
       if (g_hash_table_contains (self->names, record->name))
         {
-          g_autofree char *shown = display_name (record->name);
-
-          record_free (record);
           protocol_error (self, "line %" G_GUINT64_FORMAT ": a second file named “%s”",
-                          self->lines, shown);
+                          self->lines, record->name);
+          record_free (record);
           return;
         }
       g_hash_table_add (self->names, g_strdup (record->name));
@@ -648,10 +638,9 @@ handle_line (LsockFds   *self,
     }
   {
     g_autofree char *head = g_strndup (line, 40);
-    g_autofree char *shown = display_name (head);
 
     protocol_error (self, "line %" G_GUINT64_FORMAT " is not an lsock --fds record: “%s%s”",
-                    self->lines, shown, strlen (line) > 40 ? "…" : "");
+                    self->lines, head, strlen (line) > 40 ? "…" : "");
   }
 }
 
@@ -665,6 +654,7 @@ receiver_process (LsockFds *self)
       const char *data = g_bytes_get_data (bytes, &size);
       g_autofree char *line = NULL;
 
+      lsock_hexdump (self->hexdump, LSOCK_RECEIVED, data, size);
       close_descriptors (self);
       take_descriptors (self);
       if (size > MAX_LINE || memchr (data, '\0', size) != NULL)
@@ -755,6 +745,14 @@ on_error_occurred (LsLocalSocket *socket,
 
   if (code == LS_SOCKET_ERROR_PEER_CLOSED || code == LS_SOCKET_ERROR_SOCKET_TIMEOUT)
     return;     /* disconnected follows */
+  /* A receiver reads little ahead, so only a peer that sends descriptors
+   * without records to take them can run it out of room for them. */
+  if (!self->sending && code == LS_SOCKET_ERROR_SOCKET_RESOURCE)
+    {
+      protocol_error (self, "the peer sent more descriptors than its records can take (%s)",
+                      ls_local_socket_get_error_string (socket));
+      return;
+    }
   fail (self, LSOCK_EXIT_IO, NULL, "%s", ls_local_socket_get_error_string (socket));
 }
 
@@ -805,6 +803,8 @@ lsock_fds_new_receiver (LsLocalSocket *socket,
   self->fds = g_array_new (FALSE, FALSE, sizeof (int));
   self->names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   ls_local_socket_set_read_buffer_size (socket, READ_BUFFER);
+  /* Before the first read: the descriptors are what is received. */
+  ls_local_socket_set_accept_fds (socket, TRUE);
   return self;
 }
 
@@ -842,6 +842,7 @@ lsock_fds_free (LsockFds *self)
     }
   g_queue_clear_full (&self->records, record_free);
   g_clear_pointer (&self->names, g_hash_table_unref);
+  g_clear_pointer (&self->hexdump, lsock_hexdump_free);
   g_free (self->dir);
   g_clear_object (&self->socket);
   g_free (self);
@@ -857,4 +858,12 @@ guint64
 lsock_fds_get_bytes (LsockFds *self)
 {
   return self->n_bytes;
+}
+
+void
+lsock_fds_set_hexdump (LsockFds     *self,
+                       LsockHexdump *dump)
+{
+  g_clear_pointer (&self->hexdump, lsock_hexdump_free);
+  self->hexdump = dump;
 }

@@ -22,7 +22,8 @@
 #include <unistd.h>
 
 #define SO_ACCEPTCON_FLAG 0x10000   /* __SO_ACCEPTCON: a listening socket */
-#define PROBE_CONNECT_TIMEOUT_MS 1000
+/* probe --wait looks again this often. */
+#define PROBE_WAIT_INTERVAL_MS 100
 
 typedef struct
 {
@@ -294,16 +295,16 @@ try_connect (const char *name,
 
   if (abstract)
     ls_local_socket_set_socket_options (socket, LS_SOCKET_OPTION_ABSTRACT_NAMESPACE);
-  ls_local_socket_set_connect_timeout (socket, PROBE_CONNECT_TIMEOUT_MS);
   ls_local_socket_connect_to_server (socket, name);
-  if (ls_local_socket_get_state (socket) == LS_LOCAL_SOCKET_STATE_CONNECTED)
+  /* Still connecting: the listen backlog is full, so someone listens. */
+  if (ls_local_socket_get_state (socket) != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
     {
       ls_local_socket_abort (socket);
       return CONNECT_LIVE;
     }
   switch (ls_local_socket_get_error (socket))
     {
-    case LS_SOCKET_ERROR_SOCKET_TIMEOUT:   /* a full backlog: someone listens */
+    case LS_SOCKET_ERROR_SOCKET_TIMEOUT:
       return CONNECT_LIVE;
     case LS_SOCKET_ERROR_SERVER_NOT_FOUND:
       return CONNECT_MISSING;
@@ -335,21 +336,11 @@ owner_name (guint uid)
 }
 
 static void
-add_string_or_null (JsonBuilder *b,
-                    const char  *value)
-{
-  if (value != NULL)
-    json_builder_add_string_value (b, value);
-  else
-    json_builder_add_null_value (b);
-}
-
-static void
 add_entry_members (JsonBuilder *b,
                    Entry       *e)
 {
   json_builder_set_member_name (b, "name");
-  json_builder_add_string_value (b, e->name);
+  lsock_json_add_text (b, e->name);
   json_builder_set_member_name (b, "abstract");
   json_builder_add_boolean_value (b, e->abstract);
   json_builder_set_member_name (b, "state");
@@ -360,7 +351,7 @@ add_entry_members (JsonBuilder *b,
   if (e->have_stat)
     {
       g_autofree char *owner = owner_name (e->uid);
-      json_builder_add_string_value (b, owner);
+      lsock_json_add_text (b, owner);
     }
   else
     json_builder_add_null_value (b);
@@ -375,44 +366,30 @@ add_entry_members (JsonBuilder *b,
   json_builder_set_member_name (b, "pid");
   if (e->pid > 0) json_builder_add_int_value (b, e->pid); else json_builder_add_null_value (b);
   json_builder_set_member_name (b, "process");
-  add_string_or_null (b, e->process);
+  lsock_json_add_text (b, e->process);
 }
 
 /* ---- probe ------------------------------------------------------------- */
 
-int
-lsock_cmd_probe (int    argc,
-                 char **argv)
+/* What is at @path now: fills @e (name, state, owner...) and *kind for
+ * not-a-socket; returns the state's status, or -1 after failing (an
+ * error that no state describes, reported). */
+static int
+probe_once (const char  *path,
+            gboolean     abstract,
+            Entry       *e,
+            char       **kind)
 {
-  gboolean abstract = FALSE, json = FALSE;
-  GOptionEntry entries[] = {
-    { "abstract", 'a', 0, G_OPTION_ARG_NONE, &abstract, NULL, NULL },
-    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
-    G_OPTION_ENTRY_NULL
-  };
   Listeners listening = { 0 };
-  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
-  g_autofree char *path = NULL;
-  g_autofree char *kind = NULL;
-  Entry *e;
   guint64 *inode;
-  int status;
+  struct stat st;
+  int status = -1;
 
-  if ((status = lsock_parse_command_line (entries, &argc, &argv, 1, 1, "NAME")) >= 0)
-    return status;
-
-  path = lsock_resolve_name (argv[1], abstract);
-  if (strlen (path) + 1 > 108)
-    {
-      lsock_fail (LSOCK_EXIT_NOT_FOUND, path, "name too long for a local socket address "
-                  "(%" G_GSIZE_FORMAT " bytes, at most 107)", strlen (path));
-      return LSOCK_EXIT_NOT_FOUND;
-    }
+  g_clear_pointer (&e->state, g_free);
+  g_clear_pointer (kind, g_free);
+  e->have_stat = FALSE;
+  e->inode = 0;
   read_listening (&listening);
-  e = g_new0 (Entry, 1);
-  g_ptr_array_add (list, e);
-  e->abstract = abstract;
-  e->name = abstract ? g_strconcat ("@", path, NULL) : g_strdup (path);
 
   if (abstract)
     {
@@ -430,75 +407,93 @@ lsock_cmd_probe (int    argc,
           status = LSOCK_EXIT_NOT_FOUND;
         }
     }
-  else
+  /* Follow symbolic links, as a connect does. */
+  else if (stat (path, &st) != 0)
     {
-      struct stat st;
+      int saved = errno;
 
-      /* Follow symbolic links, as a connect does. */
-      if (stat (path, &st) != 0)
+      if (saved == ENOENT || saved == ENOTDIR)
         {
-          int saved = errno;
-
-          if (saved == ENOENT || saved == ENOTDIR)
-            {
-              e->state = g_strdup ("missing");
-              status = LSOCK_EXIT_NOT_FOUND;
-            }
-          else
-            {
-              listeners_clear (&listening);
-              lsock_fail (saved == EACCES ? LSOCK_EXIT_ACCESS : LSOCK_EXIT_IO, path,
-                          "cannot examine: %s", g_strerror (saved));
-              return saved == EACCES ? LSOCK_EXIT_ACCESS : LSOCK_EXIT_IO;
-            }
+          e->state = g_strdup ("missing");
+          status = LSOCK_EXIT_NOT_FOUND;
         }
       else
+        lsock_fail (saved == EACCES ? LSOCK_EXIT_ACCESS : LSOCK_EXIT_IO, path,
+                    "cannot examine: %s", g_strerror (saved));
+    }
+  else
+    {
+      e->have_stat = TRUE;
+      e->uid = st.st_uid;
+      e->mode = st.st_mode & 07777;
+      if (!S_ISSOCK (st.st_mode))
         {
-          e->have_stat = TRUE;
-          e->uid = st.st_uid;
-          e->mode = st.st_mode & 07777;
-          if (!S_ISSOCK (st.st_mode))
-            {
-              e->state = g_strdup ("not-a-socket");
-              kind = g_strdup (file_kind (st.st_mode));
-              status = LSOCK_EXIT_NOT_SOCKET;
-            }
-          else if ((inode = lookup_file (&listening, path, &st)) != NULL)
-            {
-              e->inode = *inode;
-              e->state = g_strdup ("live");
-              status = LSOCK_EXIT_OK;
-            }
-          else
-            {
-              switch (try_connect (path, FALSE))
-                {
-                case CONNECT_LIVE:
-                  e->state = g_strdup ("live");
-                  status = LSOCK_EXIT_OK;
-                  break;
-                case CONNECT_DENIED:
-                  listeners_clear (&listening);
-                  lsock_fail (LSOCK_EXIT_ACCESS, path,
-                              "permission denied: cannot tell a live socket from a stale one");
-                  return LSOCK_EXIT_ACCESS;
-                case CONNECT_MISSING:
-                  e->state = g_strdup ("missing");
-                  e->have_stat = FALSE;
-                  status = LSOCK_EXIT_NOT_FOUND;
-                  break;
-                case CONNECT_REFUSED:
-                default:
-                  e->state = g_strdup ("stale");
-                  status = LSOCK_EXIT_REFUSED;
-                  break;
-                }
-            }
+          e->state = g_strdup ("not-a-socket");
+          *kind = g_strdup (file_kind (st.st_mode));
+          status = LSOCK_EXIT_NOT_SOCKET;
         }
+      else if ((inode = lookup_file (&listening, path, &st)) != NULL)
+        {
+          e->inode = *inode;
+          e->state = g_strdup ("live");
+          status = LSOCK_EXIT_OK;
+        }
+      else
+        switch (try_connect (path, FALSE))
+          {
+          case CONNECT_LIVE:
+            e->state = g_strdup ("live");
+            status = LSOCK_EXIT_OK;
+            break;
+          case CONNECT_DENIED:
+            lsock_fail (LSOCK_EXIT_ACCESS, path,
+                        "permission denied: cannot tell a live socket from a stale one");
+            break;
+          case CONNECT_MISSING:
+            e->state = g_strdup ("missing");
+            e->have_stat = FALSE;
+            status = LSOCK_EXIT_NOT_FOUND;
+            break;
+          case CONNECT_REFUSED:
+          default:
+            e->state = g_strdup ("stale");
+            status = LSOCK_EXIT_REFUSED;
+            break;
+          }
     }
   listeners_clear (&listening);
-  find_processes (list);
+  return status;
+}
 
+typedef struct
+{
+  const char *path;
+  gboolean    abstract;
+  Entry      *entry;
+  char      **kind;
+  gint64      deadline;     /* monotonic; G_MAXINT64: none */
+  int         status;
+} ProbeWait;
+
+static gboolean
+probe_again (gpointer data)
+{
+  ProbeWait *w = data;
+
+  w->status = probe_once (w->path, w->abstract, w->entry, w->kind);
+  if (w->status == LSOCK_EXIT_OK || w->status < 0 || g_get_monotonic_time () >= w->deadline)
+    {
+      lsock_quit (w->status < 0 ? lsock_app.status : w->status);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+print_probe (Entry      *e,
+             const char *kind,
+             gboolean    json)
+{
   if (json)
     {
       g_autoptr(JsonBuilder) b = json_builder_new ();
@@ -506,29 +501,98 @@ lsock_cmd_probe (int    argc,
       json_builder_begin_object (b);
       add_entry_members (b, e);
       json_builder_set_member_name (b, "type");
-      add_string_or_null (b, kind != NULL ? kind : (e->have_stat || e->abstract) &&
+      lsock_json_add_text (b, kind != NULL ? kind : (e->have_stat || e->abstract) &&
                           !g_str_equal (e->state, "missing") ? "socket" : NULL);
       json_builder_end_object (b);
       lsock_print_json (stdout, b);
     }
   else
     {
-      GString *line = g_string_new (NULL);
+      g_autoptr(GString) line = g_string_new (NULL);
+      g_autofree char *name = lsock_escape (e->name, FALSE);
 
-      g_string_append_printf (line, "%s %s", e->state, e->name);
+      g_string_append_printf (line, "%s %s", e->state, name);
       if (kind != NULL)
         g_string_append_printf (line, " (%s)", kind);
       if (e->have_stat)
         {
           g_autofree char *owner = owner_name (e->uid);
-          g_string_append_printf (line, " owner %s (uid %u) mode %04o", owner, e->uid, e->mode);
+          g_autofree char *shown_owner = lsock_escape (owner, FALSE);
+
+          g_string_append_printf (line, " owner %s (uid %u) mode %04o", shown_owner, e->uid, e->mode);
         }
       if (e->pid > 0)
-        g_string_append_printf (line, " pid %d (%s)", e->pid, e->process ? e->process : "?");
+        {
+          g_autofree char *process = lsock_escape (e->process ? e->process : "?", FALSE);
+
+          g_string_append_printf (line, " pid %d (%s)", e->pid, process);
+        }
       printf ("%s\n", line->str);
-      g_string_free (line, TRUE);
     }
   fflush (stdout);
+}
+
+int
+lsock_cmd_probe (int    argc,
+                 char **argv)
+{
+  gboolean abstract = FALSE, json = FALSE;
+  g_autofree char *wait = NULL;
+  double wait_seconds = -1;
+  GOptionEntry entries[] = {
+    { "abstract", 'a', 0, G_OPTION_ARG_NONE, &abstract, NULL, NULL },
+    { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
+    { "wait", 0, 0, G_OPTION_ARG_STRING, &wait, NULL, NULL },
+    G_OPTION_ENTRY_NULL
+  };
+  g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func ((GDestroyNotify) entry_free);
+  g_autofree char *path = NULL;
+  g_autofree char *kind = NULL;
+  Entry *e;
+  int status;
+
+  /* --wait[=SECONDS]: GOption would read "--wait NAME" as --wait=NAME,
+   * so a bare --wait is made "--wait=", no limit. */
+  for (int i = 1; i < argc && !g_str_equal (argv[i], "--"); i++)
+    if (g_str_equal (argv[i], "--wait"))
+      argv[i] = (char *) "--wait=";
+  if ((status = lsock_parse_command_line (entries, &argc, &argv, 1, 1, "NAME")) >= 0)
+    return status;
+  if (wait != NULL && wait[0] != '\0' && !lsock_parse_seconds (wait, &wait_seconds))
+    return lsock_usage_error ("--wait=“%s”: not a number of seconds (0 or more)", wait);
+
+  path = lsock_resolve_name (argv[1], abstract);
+  if (strlen (path) + 1 > 108)
+    {
+      lsock_fail (LSOCK_EXIT_NOT_FOUND, path, "name too long for a local socket address "
+                  "(%" G_GSIZE_FORMAT " bytes, at most 107)", strlen (path));
+      return LSOCK_EXIT_NOT_FOUND;
+    }
+  e = g_new0 (Entry, 1);
+  g_ptr_array_add (list, e);
+  e->abstract = abstract;
+  e->name = abstract ? g_strconcat ("@", path, NULL) : g_strdup (path);
+
+  status = probe_once (path, abstract, e, &kind);
+  if (wait != NULL && status > 0)
+    {
+      ProbeWait w = { path, abstract, e, &kind, G_MAXINT64, status };
+
+      if (wait_seconds >= 0)
+        w.deadline = g_get_monotonic_time () + (gint64) MIN (wait_seconds * G_USEC_PER_SEC,
+                                                             (double) (G_MAXINT64 / 2));
+      g_timeout_add (PROBE_WAIT_INTERVAL_MS, probe_again, &w);
+      lsock_run ();
+      g_source_remove_by_user_data (&w);
+      /* Interrupted: the signal's status, and nothing printed. */
+      if (lsock_app.status > 128)
+        return lsock_app.status;
+      status = w.status;
+    }
+  if (status < 0)
+    return lsock_app.status;
+  find_processes (list);
+  print_probe (e, kind, json);
   return status;
 }
 
@@ -685,12 +749,18 @@ lsock_cmd_list (int    argc,
           Entry *e = g_ptr_array_index (list, i);
           char **row = g_new0 (char *, 6);
 
-          row[0] = g_strdup (e->name);
+          g_autofree char *owner = e->have_stat ? owner_name (e->uid) : g_strdup ("-");
+          g_autofree char *process = e->pid > 0 ? g_strdup_printf ("%d/%s", e->pid,
+                                                                   e->process ? e->process : "?")
+                                                : g_strdup ("-");
+
+          /* Names and process names are anyone's: escaped, as the
+           * first column too (a row must not pass for an error). */
+          row[0] = lsock_escape (e->name, TRUE);
           row[1] = g_strdup (e->state);
-          row[2] = e->have_stat ? owner_name (e->uid) : g_strdup ("-");
+          row[2] = lsock_escape (owner, FALSE);
           row[3] = e->have_stat ? g_strdup_printf ("%04o", e->mode) : g_strdup ("-");
-          row[4] = e->pid > 0 ? g_strdup_printf ("%d/%s", e->pid, e->process ? e->process : "?")
-                              : g_strdup ("-");
+          row[4] = lsock_escape (process, FALSE);
           g_ptr_array_add (rows, row);
         }
       for (guint i = 0; i < rows->len; i++)

@@ -50,14 +50,23 @@ void      lsock_fail              (int          status,
                                    const char  *subject,
                                    const char  *format,
                                    ...) G_GNUC_PRINTF (3, 4);
+int       lsock_usage_error       (const char  *format,
+                                   ...) G_GNUC_PRINTF (1, 2);
+char     *lsock_escape            (const char  *text,
+                                   gboolean     line_start);
 void      lsock_quit              (int          status);
 void      lsock_run               (void);
+char     *lsock_suggest           (const char  *typed,
+                                   const char * const *candidates);
+gboolean  lsock_print_help        (const char  *command);
 int       lsock_status_for_error  (GError      *error,
                                    const char  *path);
 char     *lsock_resolve_name      (const char  *name,
                                    gboolean     abstract);
 gboolean  lsock_parse_size        (const char  *text,
                                    guint64      *size);
+gboolean  lsock_parse_seconds     (const char  *text,
+                                   double      *seconds);
 char     *lsock_format_size       (guint64      bytes);
 /* A server listening on @name (lsock_app.server), or NULL after reporting
  * why; *status is then the exit status. */
@@ -66,6 +75,32 @@ LsLocalServer *lsock_listen_or_fail (const char  *name,
                                      const char  *mode,
                                      gboolean     reclaim_stale,
                                      int         *status);
+
+/* A connection to @name (added to lsock_app.sockets), or NULL after
+ * reporting why; *status is then the exit status. A server whose listen
+ * backlog is full is retried for @timeout seconds (< 0: the library's
+ * default), with the loop running (signals end the wait). */
+LsLocalSocket *lsock_connect_or_fail (const char  *name,
+                                      gboolean     abstract,
+                                      double       timeout,
+                                      int         *status);
+
+/* -x/--hexdump (lsock-hexdump.c) */
+typedef enum
+{
+  LSOCK_SENT,
+  LSOCK_RECEIVED,
+} LsockDirection;
+
+typedef struct _LsockHexdump LsockHexdump;
+
+LsockHexdump *lsock_hexdump_new  (guint           peer);
+void          lsock_hexdump_free (LsockHexdump   *dump);
+/* Dumps @data; does nothing when @dump is NULL. */
+void          lsock_hexdump      (LsockHexdump   *dump,
+                                  LsockDirection  direction,
+                                  const void     *data,
+                                  gsize           size);
 
 /* The copy engine between stdin/stdout (or a file) and a connection. */
 typedef struct _LsockPump LsockPump;
@@ -92,10 +127,22 @@ LsockPump *lsock_pump_new        (LsLocalSocket          *socket,
                                   LsockPumpDone           done,
                                   gpointer                user_data);
 void       lsock_pump_start      (LsockPump              *pump);
+/* Dump what the pump sends and receives (takes @dump). */
+void       lsock_pump_set_hexdump (LsockPump             *pump,
+                                   LsockHexdump          *dump);
 void       lsock_pump_free       (LsockPump              *pump);
 guint64    lsock_pump_get_sent     (LsockPump            *pump);
 guint64    lsock_pump_get_received (LsockPump            *pump);
 gboolean   lsock_pump_input_ended  (LsockPump            *pump);
+
+/* --frame qt messages as lines of text, hex or JSON (lsock-message-line.c);
+ * a line is given without its newline, and made with one. */
+GBytes *lsock_message_from_line (LsockFormat   format,
+                                 const char   *line,
+                                 gsize         length,
+                                 GError      **error);
+GBytes *lsock_message_to_line   (LsockFormat   format,
+                                 GBytes       *message);
 
 /* Passing open files (send --fds, recv --fds; lsock-fds.c). */
 typedef struct _LsockFds LsockFds;
@@ -133,6 +180,9 @@ void       lsock_fds_start        (LsockFds      *fds);
 void       lsock_fds_free         (LsockFds      *fds);
 guint      lsock_fds_get_files    (LsockFds      *fds);
 guint64    lsock_fds_get_bytes    (LsockFds      *fds);
+/* Dump the record lines sent and received (takes @dump). */
+void       lsock_fds_set_hexdump  (LsockFds      *fds,
+                                   LsockHexdump  *dump);
 
 /* Commands */
 int lsock_cmd_connect (int argc, char **argv);
@@ -161,6 +211,11 @@ int lsock_pump_options_from_args (LsockPumpOptions *options,
                                   const char       *max_message_size,
                                   double            linger,
                                   gboolean          half_close);
+int lsock_timeout_from_arg (const char *text,
+                            double     *seconds);
 /* One JSON object on one line of @stream. */
 void lsock_print_json (FILE *stream, JsonBuilder *builder);
+/* A string member's value (NULL: null), made valid UTF-8. */
+void lsock_json_add_text (JsonBuilder *builder,
+                          const char  *text);
 G_END_DECLS

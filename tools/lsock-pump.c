@@ -24,7 +24,6 @@
 
 #include <gio/gunixfdlist.h>
 #include <gio/gunixinputstream.h>
-#include <json-glib/json-glib.h>
 
 #define INPUT_CHUNK   (256 * 1024)
 #define OUTPUT_CHUNK  (256 * 1024)
@@ -42,6 +41,7 @@ struct _LsockPump
   GCancellable     *cancellable;
   LsockPumpDone     done;
   gpointer          user_data;
+  LsockHexdump     *hexdump;      /* NULL: no -x */
 
   GBytes           *out_pending;  /* being written to the output */
   guint64           sent;
@@ -100,192 +100,6 @@ static gboolean
 connected (LsockPump *self)
 {
   return ls_local_socket_get_state (self->socket) == LS_LOCAL_SOCKET_STATE_CONNECTED;
-}
-
-/* ---- framed messages as lines ---------------------------------------- */
-
-static int
-hex_value (char c)
-{
-  return g_ascii_xdigit_value (c);
-}
-
-static GBytes *
-decode_hex (const char *line,
-            gsize       length,
-            GError    **error)
-{
-  g_autoptr(GByteArray) out = g_byte_array_sized_new (length / 2);
-  int high = -1;
-
-  for (gsize i = 0; i < length; i++)
-    {
-      int v;
-
-      if (g_ascii_isspace (line[i]))
-        continue;
-      v = hex_value (line[i]);
-      if (v < 0)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "invalid hex digit at column %" G_GSIZE_FORMAT, i + 1);
-          return NULL;
-        }
-      if (high < 0)
-        high = v;
-      else
-        {
-          guint8 b = (guint8) ((high << 4) | v);
-          g_byte_array_append (out, &b, 1);
-          high = -1;
-        }
-    }
-  if (high >= 0)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                           "odd number of hex digits");
-      return NULL;
-    }
-  return g_byte_array_free_to_bytes (g_steal_pointer (&out));
-}
-
-static gboolean
-valid_base64 (const char *text)
-{
-  gsize n = 0;
-
-  for (const char *p = text; *p; p++)
-    {
-      if (g_ascii_isspace (*p))
-        continue;
-      if (!g_ascii_isalnum (*p) && *p != '+' && *p != '/' && *p != '=')
-        return FALSE;
-      n++;
-    }
-  return n % 4 == 0;
-}
-
-/* A --json input line: "text", null, or an object with one of "text",
- * "base64" or "hex". */
-static GBytes *
-decode_json (const char *line,
-             gsize       length,
-             GError    **error)
-{
-  g_autoptr(JsonParser) parser = json_parser_new ();
-  JsonNode *root;
-
-  if (!json_parser_load_from_data (parser, line, length, error))
-    return NULL;
-  root = json_parser_get_root (parser);
-  if (root == NULL || JSON_NODE_HOLDS_NULL (root))
-    return g_bytes_new (NULL, 0);
-  if (JSON_NODE_HOLDS_VALUE (root) && json_node_get_value_type (root) == G_TYPE_STRING)
-    {
-      const char *s = json_node_get_string (root);
-      return g_bytes_new (s, strlen (s));
-    }
-  if (JSON_NODE_HOLDS_OBJECT (root))
-    {
-      JsonObject *object = json_node_get_object (root);
-      const char *s;
-
-      if (json_object_has_member (object, "base64") &&
-          (s = json_object_get_string_member_with_default (object, "base64", NULL)) != NULL)
-        {
-          guchar *data;
-          gsize size;
-
-          if (!valid_base64 (s))
-            {
-              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                                   "\"base64\" is not valid base64");
-              return NULL;
-            }
-          data = g_base64_decode (s, &size);
-          return g_bytes_new_take (data, size);
-        }
-      if (json_object_has_member (object, "hex") &&
-          (s = json_object_get_string_member_with_default (object, "hex", NULL)) != NULL)
-        return decode_hex (s, strlen (s), error);
-      if (json_object_has_member (object, "text") &&
-          (s = json_object_get_string_member_with_default (object, "text", NULL)) != NULL)
-        return g_bytes_new (s, strlen (s));
-    }
-  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "expected a JSON string, null, or an object with \"text\", "
-                       "\"base64\" or \"hex\"");
-  return NULL;
-}
-
-static GBytes *
-decode_line (LsockPump  *self,
-             const char *line,
-             gsize       length,
-             GError    **error)
-{
-  switch (self->options.format)
-    {
-    case LSOCK_FORMAT_HEX:
-      return decode_hex (line, length, error);
-    case LSOCK_FORMAT_JSON:
-      return decode_json (line, length, error);
-    case LSOCK_FORMAT_TEXT:
-    default:
-      return g_bytes_new (line, length);
-    }
-}
-
-static GBytes *
-encode_message (LsockPump *self,
-                GBytes    *message)
-{
-  gsize size;
-  const guint8 *data = g_bytes_get_data (message, &size);
-  GString *line;
-
-  switch (self->options.format)
-    {
-    case LSOCK_FORMAT_HEX:
-      line = g_string_sized_new (size * 2 + 1);
-      for (gsize i = 0; i < size; i++)
-        g_string_append_printf (line, "%02x", data[i]);
-      break;
-    case LSOCK_FORMAT_JSON:
-      {
-        g_autoptr(JsonBuilder) builder = json_builder_new ();
-        g_autoptr(JsonGenerator) generator = json_generator_new ();
-        g_autoptr(JsonNode) root = NULL;
-        g_autofree char *b64 = g_base64_encode (data, size);
-        g_autofree char *text = NULL;
-
-        json_builder_begin_object (builder);
-        json_builder_set_member_name (builder, "size");
-        json_builder_add_int_value (builder, size);
-        json_builder_set_member_name (builder, "base64");
-        json_builder_add_string_value (builder, b64);
-        if (g_utf8_validate_len ((const char *) data, size, NULL) &&
-            memchr (data, '\0', size) == NULL)
-          {
-            text = size > 0 ? g_strndup ((const char *) data, size) : g_strdup ("");
-            json_builder_set_member_name (builder, "text");
-            json_builder_add_string_value (builder, text);
-          }
-        json_builder_end_object (builder);
-        root = json_builder_get_root (builder);
-        json_generator_set_root (generator, root);
-        g_autofree char *json = json_generator_to_data (generator, NULL);
-        line = g_string_new (json);
-      }
-      break;
-    case LSOCK_FORMAT_TEXT:
-    default:
-      line = g_string_sized_new (size + 1);
-      g_string_append_len (line, (const char *) data, size);
-      break;
-    }
-  g_string_append_c (line, '\n');
-  return g_string_free_to_bytes (line);
 }
 
 /* ---- the end of a session ---------------------------------------------- */
@@ -361,6 +175,26 @@ maybe_input_flushed (LsockPump *self)
 
 /* ---- input -> connection ----------------------------------------------- */
 
+/* A frame as it is on the wire, its 4-byte length first, in one piece. */
+static void
+dump_frame (LsockPump      *self,
+            LsockDirection  direction,
+            const void     *header,
+            GBytes         *message)
+{
+  g_autoptr(GByteArray) frame = NULL;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (message, &size);
+
+  if (self->hexdump == NULL)
+    return;
+  frame = g_byte_array_sized_new (LSOCK_FRAME_HEADER_SIZE + size);
+  g_byte_array_append (frame, header, LSOCK_FRAME_HEADER_SIZE);
+  if (size > 0)
+    g_byte_array_append (frame, data, size);
+  lsock_hexdump (self->hexdump, direction, frame->data, frame->len);
+}
+
 static void
 send_message (LsockPump *self,
               GBytes    *message)
@@ -372,6 +206,8 @@ send_message (LsockPump *self,
     return;       /* the peer left: disconnected ends the session */
   if (self->options.framed)
     {
+      guint32 header = GUINT32_TO_BE ((guint32) size);
+
       if (!lsock_frame_write (self->socket, message, self->options.max_message_size, &error))
         {
           int status = g_error_matches (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE)
@@ -380,9 +216,12 @@ send_message (LsockPump *self,
                 self->line_number, error->message);
           return;
         }
+      dump_frame (self, LSOCK_SENT, &header, message);
     }
   else if (size > 0 && ls_local_socket_write_bytes (self->socket, message) != (gssize) size)
     return;
+  else
+    lsock_hexdump (self->hexdump, LSOCK_SENT, g_bytes_get_data (message, NULL), size);
   self->sent += size;
 }
 
@@ -445,7 +284,7 @@ on_line_read (GObject      *source,
       return;
     }
   self->line_number++;
-  message = decode_line (self, line, length, &error);
+  message = lsock_message_from_line (self->options.format, line, length, &error);
   if (message == NULL)
     {
       fail (self, LSOCK_EXIT_PROTOCOL, "stdin line %" G_GUINT64_FORMAT ": %s",
@@ -511,9 +350,9 @@ on_output_written (GObject      *source,
   output_next (self);
 }
 
-/* Descriptors the peer passed with what was just read: closed at once
- * (a byte session has no use for them, and untaken ones would pile up in
- * the socket); with refuse_fds the session ends with status 7. */
+/* Descriptors the peer passed with what was just read. Only a session
+ * with refuse_fds accepts them (lsock_pump_new ()), to end with status 7;
+ * the kernel drops those passed to any other byte session. */
 static gboolean
 no_fds (LsockPump *self)
 {
@@ -537,6 +376,7 @@ take_next (LsockPump *self)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GBytes) message = NULL;
+  g_autoptr(GBytes) header = NULL;
   gint64 available = ls_local_socket_get_bytes_available (self->socket);
 
   if (!self->options.framed)
@@ -546,19 +386,27 @@ take_next (LsockPump *self)
       if (available <= 0)
         return NULL;
       chunk = ls_local_socket_read (self->socket, MIN (available, OUTPUT_CHUNK));
+      lsock_hexdump (self->hexdump, LSOCK_RECEIVED, g_bytes_get_data (chunk, NULL),
+                     g_bytes_get_size (chunk));
       return no_fds (self) ? g_steal_pointer (&chunk) : NULL;
     }
 
+  /* The length as it came (0xFFFFFFFF for a null QByteArray reads as an
+   * empty message), for the dump. */
+  if (self->hexdump != NULL && available >= LSOCK_FRAME_HEADER_SIZE)
+    header = ls_local_socket_peek (self->socket, LSOCK_FRAME_HEADER_SIZE);
   message = lsock_frame_read (self->socket, self->options.max_message_size, &error);
   if (error != NULL)
     {
       fail (self, LSOCK_EXIT_PROTOCOL, "%s", error->message);
       return NULL;
     }
+  if (message != NULL && header != NULL)
+    dump_frame (self, LSOCK_RECEIVED, g_bytes_get_data (header, NULL), message);
   if (message == NULL || !no_fds (self))
     return NULL;
   self->received += g_bytes_get_size (message);
-  return encode_message (self, message);
+  return lsock_message_to_line (self->options.format, message);
 }
 
 static void
@@ -653,6 +501,8 @@ lsock_pump_new (LsLocalSocket          *socket,
   ls_local_socket_set_read_buffer_size (socket, READ_BUFFER);
   if (options->framed)
     ls_local_socket_set_max_message_size (socket, options->max_message_size);
+  /* Before the first read: refusing descriptors means seeing them. */
+  ls_local_socket_set_accept_fds (socket, options->refuse_fds);
   return self;
 }
 
@@ -692,9 +542,18 @@ lsock_pump_free (LsockPump *self)
   g_clear_object (&self->input);
   g_clear_object (&self->output);
   g_clear_pointer (&self->out_pending, g_bytes_unref);
+  g_clear_pointer (&self->hexdump, lsock_hexdump_free);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->socket);
   g_free (self);
+}
+
+void
+lsock_pump_set_hexdump (LsockPump    *self,
+                        LsockHexdump *dump)
+{
+  g_clear_pointer (&self->hexdump, lsock_hexdump_free);
+  self->hexdump = dump;
 }
 
 guint64

@@ -4,7 +4,6 @@
  */
 #include "lsock-private.h"
 #include "lsock-frame.h"
-#include "lsock-help.h"
 
 #include <errno.h>
 #include <string.h>
@@ -21,6 +20,47 @@
 
 /* ---- shared helpers ---------------------------------------------------- */
 
+/* The unknown long option of a failed parse, found by walking @argv as
+ * GOption does (not from its message, which is translated). */
+static const char *
+find_unknown_option (GOptionEntry  *entries,
+                     char         **argv)
+{
+  for (int i = 1; argv[i] != NULL && !g_str_equal (argv[i], "--"); i++)
+    {
+      g_autofree char *name = NULL;
+      GOptionEntry *known = NULL;
+
+      if (!g_str_has_prefix (argv[i], "--"))
+        continue;
+      name = g_strndup (argv[i] + 2, strcspn (argv[i] + 2, "="));
+      for (GOptionEntry *e = entries; e != NULL && e->long_name != NULL; e++)
+        if (g_str_equal (name, e->long_name))
+          known = e;
+      if (known == NULL && !g_str_equal (name, "help"))
+        return argv[i];
+      /* Its value is the next argument, whatever it looks like. */
+      if (known != NULL && known->arg != G_OPTION_ARG_NONE && strchr (argv[i], '=') == NULL &&
+          !(known->flags & G_OPTION_FLAG_OPTIONAL_ARG) && argv[i + 1] != NULL)
+        i++;
+    }
+  return NULL;
+}
+
+static char *
+suggest_option (GOptionEntry *entries,
+                const char   *unknown)
+{
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *typed = g_strndup (unknown, strcspn (unknown, "="));
+
+  for (GOptionEntry *e = entries; e != NULL && e->long_name != NULL; e++)
+    g_ptr_array_add (names, g_strconcat ("--", e->long_name, NULL));
+  g_ptr_array_add (names, g_strdup ("--help"));
+  g_ptr_array_add (names, NULL);
+  return lsock_suggest (typed, (const char * const *) names->pdata);
+}
+
 int
 lsock_parse_command_line (GOptionEntry  *entries,
                           int           *argc,
@@ -31,6 +71,7 @@ lsock_parse_command_line (GOptionEntry  *entries,
 {
   g_autoptr(GOptionContext) context = g_option_context_new (args_help);
   g_autoptr(GError) error = NULL;
+  g_auto(GStrv) original = g_strdupv (*argv);
   gboolean help = FALSE;
   GOptionEntry help_entries[] = {
     { "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
@@ -44,27 +85,32 @@ lsock_parse_command_line (GOptionEntry  *entries,
     g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, argc, argv, &error))
     {
-      fprintf (stderr, "lsock %s: usage: %s (see “lsock --help”)\n", lsock_app.command, error->message);
-      return LSOCK_EXIT_USAGE;
+      const char *unknown = NULL;
+
+      if (g_error_matches (error, G_OPTION_ERROR, G_OPTION_ERROR_UNKNOWN_OPTION))
+        unknown = find_unknown_option (entries, original);
+      if (unknown != NULL)
+        {
+          g_autofree char *hint = suggest_option (entries, unknown);
+
+          return lsock_usage_error ("unknown option “%s”%s", unknown, hint);
+        }
+      return lsock_usage_error ("%s", error->message);
     }
   if (help)
     {
-      fputs (lsock_help_text, stdout);
+      lsock_print_help (lsock_app.command);
       return LSOCK_EXIT_OK;
     }
   positional = *argc - 1;
   if (positional < min_args || positional > max_args)
-    {
-      fprintf (stderr, "lsock %s: usage: %s arguments: lsock %s [OPTION...] %s (see “lsock --help”)\n",
-               lsock_app.command, positional < min_args ? "missing" : "too many",
-               lsock_app.command, args_help);
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("%s arguments: lsock %s [OPTION...] %s",
+                              positional < min_args ? "missing" : "too many",
+                              lsock_app.command, args_help);
   for (int i = 1; i <= positional; i++)
     if ((*argv)[i][0] == '\0')
       {
-        fprintf (stderr, "lsock %s: usage: an empty argument is not a name (see “lsock --help”)\n",
-                 lsock_app.command);
+        lsock_usage_error ("an empty argument is not a name");
         return LSOCK_EXIT_NOT_FOUND;
       }
   return -1;
@@ -83,34 +129,32 @@ lsock_pump_options_from_args (LsockPumpOptions *options,
 
   memset (options, 0, sizeof *options);
   if (frame != NULL && !g_str_equal (frame, "qt"))
-    {
-      fprintf (stderr, "lsock %s: usage: --frame “%s”: the only framing is “qt” (see “lsock --help”)\n",
-               lsock_app.command, frame);
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--frame “%s”: the only framing is “qt”", frame);
   if (hex && json)
-    {
-      fprintf (stderr, "lsock %s: usage: --hex and --json exclude each other\n", lsock_app.command);
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--hex and --json exclude each other");
   if ((hex || max_message_size != NULL) && frame == NULL)
-    {
-      fprintf (stderr, "lsock %s: usage: %s needs --frame qt\n", lsock_app.command,
-               hex ? "--hex" : "--max-message-size");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("%s needs --frame qt", hex ? "--hex" : "--max-message-size");
   if (max_message_size != NULL &&
       (!lsock_parse_size (max_message_size, &max) || max >= LSOCK_FRAME_NULL - 1))
-    {
-      fprintf (stderr, "lsock %s: usage: --max-message-size “%s”: not a size below 4 GiB "
-                       "(bytes, or with K, M, G)\n", lsock_app.command, max_message_size);
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--max-message-size “%s”: not a size below 4 GiB "
+                              "(bytes, or with K, M, G)", max_message_size);
   options->framed = frame != NULL;
   options->format = hex ? LSOCK_FORMAT_HEX : json ? LSOCK_FORMAT_JSON : LSOCK_FORMAT_TEXT;
   options->max_message_size = (guint32) max;
   options->linger_ms = linger < 0 ? -1 : (gint) MIN (linger * 1000.0, (double) G_MAXINT);
   options->half_close = half_close;
+  return -1;
+}
+
+/* --timeout SECONDS (NULL: not given, *seconds = -1); -1 to go on, else
+ * the usage status. */
+int
+lsock_timeout_from_arg (const char *text,
+                        double     *seconds)
+{
+  *seconds = -1;
+  if (text != NULL && !lsock_parse_seconds (text, seconds))
+    return lsock_usage_error ("--timeout “%s”: not a number of seconds (0 or more)", text);
   return -1;
 }
 
@@ -126,6 +170,20 @@ lsock_print_json (FILE        *stream,
   text = json_generator_to_data (generator, NULL);
   fprintf (stream, "%s\n", text);
   fflush (stream);
+}
+
+/* JSON strings must be UTF-8: a name that is not gets U+FFFD; NULL is
+ * null. */
+void
+lsock_json_add_text (JsonBuilder *builder,
+                     const char  *text)
+{
+  g_autofree char *utf8 = text != NULL ? g_utf8_make_valid (text, -1) : NULL;
+
+  if (utf8 != NULL)
+    json_builder_add_string_value (builder, utf8);
+  else
+    json_builder_add_null_value (builder);
 }
 
 /* Reports a failed connect_to_server (); returns the exit status. */
@@ -144,23 +202,32 @@ report_connect_error (LsLocalSocket *socket,
   return status;
 }
 
-static LsLocalSocket *
-connect_or_fail (const char *name,
-                 gboolean    abstract,
-                 int        *status)
+LsLocalSocket *
+lsock_connect_or_fail (const char *name,
+                       gboolean    abstract,
+                       double      timeout,
+                       int        *status)
 {
   g_autoptr(LsLocalSocket) socket = ls_local_socket_new ();
   g_autofree char *path = lsock_resolve_name (name, abstract);
 
   if (abstract)
     ls_local_socket_set_socket_options (socket, LS_SOCKET_OPTION_ABSTRACT_NAMESPACE);
+  if (timeout >= 0)
+    ls_local_socket_set_connect_timeout (socket, (gint) MIN (timeout * 1000.0, (double) G_MAXINT));
+  /* A signal aborts it while it waits. */
+  g_ptr_array_add (lsock_app.sockets, socket);
   ls_local_socket_connect_to_server (socket, name);
-  if (ls_local_socket_get_state (socket) != LS_LOCAL_SOCKET_STATE_CONNECTED)
+  /* A full listen backlog: the library retries until connect-timeout. */
+  while (!lsock_app.done && ls_local_socket_get_state (socket) == LS_LOCAL_SOCKET_STATE_CONNECTING)
+    g_main_context_iteration (NULL, TRUE);
+  if (lsock_app.done || ls_local_socket_get_state (socket) != LS_LOCAL_SOCKET_STATE_CONNECTED)
     {
-      *status = report_connect_error (socket, abstract ? NULL : path);
+      g_ptr_array_remove (lsock_app.sockets, socket);
+      ls_local_socket_abort (socket);
+      *status = lsock_app.done ? lsock_app.status : report_connect_error (socket, abstract ? NULL : path);
       return NULL;
     }
-  g_ptr_array_add (lsock_app.sockets, socket);
   return g_steal_pointer (&socket);
 }
 
@@ -191,18 +258,21 @@ int
 lsock_cmd_connect (int    argc,
                    char **argv)
 {
-  gboolean abstract = FALSE, hex = FALSE, json = FALSE, half_close = FALSE;
+  gboolean abstract = FALSE, hex = FALSE, json = FALSE, half_close = FALSE, hexdump = FALSE;
   g_autofree char *frame = NULL;
   g_autofree char *max_message_size = NULL;
-  double linger = 0.5;
+  g_autofree char *timeout_text = NULL;
+  double linger = 0.5, timeout;
   GOptionEntry entries[] = {
     { "abstract", 'a', 0, G_OPTION_ARG_NONE, &abstract, NULL, NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout_text, NULL, NULL },
     { "frame", 'f', 0, G_OPTION_ARG_STRING, &frame, NULL, NULL },
-    { "hex", 'x', 0, G_OPTION_ARG_NONE, &hex, NULL, NULL },
+    { "hex", 0, 0, G_OPTION_ARG_NONE, &hex, NULL, NULL },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
     { "max-message-size", 0, 0, G_OPTION_ARG_STRING, &max_message_size, NULL, NULL },
     { "linger", 'l', 0, G_OPTION_ARG_DOUBLE, &linger, NULL, NULL },
     { "half-close", 0, 0, G_OPTION_ARG_NONE, &half_close, NULL, NULL },
+    { "hexdump", 'x', 0, G_OPTION_ARG_NONE, &hexdump, NULL, NULL },
     G_OPTION_ENTRY_NULL
   };
   LsockPumpOptions options;
@@ -217,16 +287,14 @@ lsock_cmd_connect (int    argc,
   if ((status = lsock_parse_command_line (entries, &argc, &argv, 1, 1, "NAME")) >= 0)
     return status;
   if (json && frame == NULL)
-    {
-      fprintf (stderr, "lsock connect: usage: --json needs --frame qt\n");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--json needs --frame qt");
   if ((status = lsock_pump_options_from_args (&options, frame, hex, json, max_message_size,
-                                              linger, half_close)) >= 0)
+                                              linger, half_close)) >= 0 ||
+      (status = lsock_timeout_from_arg (timeout_text, &timeout)) >= 0)
     return status;
 
   path = lsock_resolve_name (argv[1], abstract);
-  socket = connect_or_fail (argv[1], abstract, &status);
+  socket = lsock_connect_or_fail (argv[1], abstract, timeout, &status);
   if (socket == NULL)
     return status;
 
@@ -234,6 +302,8 @@ lsock_cmd_connect (int    argc,
   output = g_unix_output_stream_new (STDOUT_FILENO, FALSE);
   subject = abstract ? g_strconcat ("@", path, NULL) : g_strdup (path);
   pump = lsock_pump_new (socket, input, output, &options, on_pump_done, subject);
+  if (hexdump)
+    lsock_pump_set_hexdump (pump, lsock_hexdump_new (0));
   lsock_pump_start (pump);
   lsock_run ();
   lsock_pump_free (pump);
@@ -251,6 +321,7 @@ typedef struct
   gboolean          keep;
   gboolean          echo;
   gboolean          json;
+  gboolean          hexdump;
   LsockPumpOptions  options;
   GInputStream     *input;         /* NULL with --keep: stdin is not read */
   GOutputStream    *output;
@@ -270,6 +341,7 @@ typedef struct
   guint64        received;
   guint64        sent;
   gulong         handlers[3];
+  LsockHexdump  *hexdump;        /* NULL: no -x */
 } EchoPeer;
 
 static void
@@ -344,6 +416,7 @@ print_listening (Listen *self)
                        LS_SOCKET_OPTION_ABSTRACT_NAMESPACE) != 0;
   struct stat st;
   gboolean have_mode = !abstract && stat (full, &st) == 0;
+  g_autofree char *shown = lsock_escape (full, FALSE);
 
   if (self->json)
     {
@@ -354,9 +427,9 @@ print_listening (Listen *self)
       json_builder_set_member_name (b, "event");
       json_builder_add_string_value (b, "listening");
       json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, ls_local_server_get_server_name (self->server));
+      lsock_json_add_text (b, ls_local_server_get_server_name (self->server));
       json_builder_set_member_name (b, "path");
-      if (abstract) json_builder_add_null_value (b); else json_builder_add_string_value (b, full);
+      lsock_json_add_text (b, abstract ? NULL : full);
       json_builder_set_member_name (b, "abstract");
       json_builder_add_boolean_value (b, abstract);
       json_builder_set_member_name (b, "mode");
@@ -367,11 +440,11 @@ print_listening (Listen *self)
       lsock_print_json (stderr, b);
     }
   else if (abstract)
-    fprintf (stderr, "listening on @%s\n", full);
+    fprintf (stderr, "listening on @%s\n", shown);
   else if (have_mode)
-    fprintf (stderr, "listening on %s (mode %04o)\n", full, st.st_mode & 07777);
+    fprintf (stderr, "listening on %s (mode %04o)\n", shown, st.st_mode & 07777);
   else
-    fprintf (stderr, "listening on %s\n", full);
+    fprintf (stderr, "listening on %s\n", shown);
   fflush (stderr);
 }
 
@@ -399,8 +472,12 @@ echo_pump (EchoPeer *ep)
       gsize size = g_bytes_get_size (data);
 
       ep->received += size;
+      lsock_hexdump (ep->hexdump, LSOCK_RECEIVED, g_bytes_get_data (data, NULL), size);
       if (ls_local_socket_write_bytes (socket, data) == (gssize) size)
-        ep->sent += size;
+        {
+          ep->sent += size;
+          lsock_hexdump (ep->hexdump, LSOCK_SENT, g_bytes_get_data (data, NULL), size);
+        }
     }
 }
 
@@ -450,6 +527,7 @@ echo_peer_free (EchoPeer *ep)
     g_clear_signal_handler (&ep->handlers[i], ep->socket);
   g_ptr_array_remove (lsock_app.sockets, ep->socket);
   g_object_unref (ep->socket);
+  g_clear_pointer (&ep->hexdump, lsock_hexdump_free);
   g_free (ep);
 }
 
@@ -462,6 +540,7 @@ start_echo (Listen        *self,
   ep->listen = self;
   ep->socket = socket;
   ep->peer = ++self->next_peer;
+  ep->hexdump = self->hexdump ? lsock_hexdump_new (ep->peer) : NULL;
   g_ptr_array_add (lsock_app.sockets, socket);
   self->serving++;
   print_peer_connected (self, socket, ep->peer);
@@ -498,8 +577,11 @@ on_session_done (LsockPump  *pump,
     {
       if (self->keep)
         {
+          g_autofree char *shown_path = lsock_escape (self->path, FALSE);
+          g_autofree char *shown = lsock_escape (message, FALSE);
+
           /* One failed connection does not end a --keep server. */
-          fprintf (stderr, "lsock listen: %s: peer %u: %s\n", self->path, self->current_peer, message);
+          fprintf (stderr, "lsock listen: %s: peer %u: %s\n", shown_path, self->current_peer, shown);
           fflush (stderr);
         }
       else
@@ -543,6 +625,8 @@ start_next_session (Listen *self)
   print_peer_connected (self, socket, self->current_peer);
   self->pump = lsock_pump_new (socket, self->input, self->output, &self->options,
                                on_session_done, self);
+  if (self->hexdump)
+    lsock_pump_set_hexdump (self->pump, lsock_hexdump_new (self->current_peer));
   lsock_pump_start (self->pump);
 }
 
@@ -604,9 +688,7 @@ lsock_listen_or_fail (const char *name,
 
   if (mode != NULL && !parse_mode (mode, &options))
     {
-      fprintf (stderr, "lsock %s: usage: --mode “%s”: expected user, group, other or world\n",
-               lsock_app.command, mode);
-      *status = LSOCK_EXIT_USAGE;
+      *status = lsock_usage_error ("--mode “%s”: expected user, group, other or world", mode);
       return NULL;
     }
   if (abstract)
@@ -630,7 +712,7 @@ lsock_cmd_listen (int    argc,
                   char **argv)
 {
   gboolean abstract = FALSE, hex = FALSE, json = FALSE, half_close = FALSE;
-  gboolean keep = FALSE, echo = FALSE, reclaim_stale = FALSE;
+  gboolean keep = FALSE, echo = FALSE, reclaim_stale = FALSE, hexdump = FALSE;
   g_autofree char *frame = NULL;
   g_autofree char *max_message_size = NULL;
   g_autofree char *mode = NULL;
@@ -642,11 +724,12 @@ lsock_cmd_listen (int    argc,
     { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode, NULL, NULL },
     { "reclaim-stale", 0, 0, G_OPTION_ARG_NONE, &reclaim_stale, NULL, NULL },
     { "frame", 'f', 0, G_OPTION_ARG_STRING, &frame, NULL, NULL },
-    { "hex", 'x', 0, G_OPTION_ARG_NONE, &hex, NULL, NULL },
+    { "hex", 0, 0, G_OPTION_ARG_NONE, &hex, NULL, NULL },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
     { "max-message-size", 0, 0, G_OPTION_ARG_STRING, &max_message_size, NULL, NULL },
     { "linger", 'l', 0, G_OPTION_ARG_DOUBLE, &linger, NULL, NULL },
     { "half-close", 0, 0, G_OPTION_ARG_NONE, &half_close, NULL, NULL },
+    { "hexdump", 'x', 0, G_OPTION_ARG_NONE, &hexdump, NULL, NULL },
     G_OPTION_ENTRY_NULL
   };
   Listen self = { 0 };
@@ -656,10 +739,7 @@ lsock_cmd_listen (int    argc,
   if ((status = lsock_parse_command_line (entries, &argc, &argv, 1, 1, "NAME")) >= 0)
     return status;
   if (echo && (frame != NULL || hex))
-    {
-      fprintf (stderr, "lsock listen: usage: --echo returns bytes as they come; it takes no --frame\n");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--echo returns bytes as they come; it takes no --frame");
   /* --json alone formats the events; with --frame qt the messages too. */
   if ((status = lsock_pump_options_from_args (&self.options, frame, hex, json && frame != NULL,
                                               max_message_size, linger, half_close)) >= 0)
@@ -675,6 +755,7 @@ lsock_cmd_listen (int    argc,
   self.keep = keep;
   self.echo = echo;
   self.json = json;
+  self.hexdump = hexdump;
   self.path = g_strdup (ls_local_server_get_full_server_name (server));
   if (abstract)
     {

@@ -32,6 +32,8 @@ typedef struct
   guint          progress_id;
   LsockPump     *pump;
   gboolean       fds_mode;     /* --fds */
+  gboolean       hexdump;      /* -x */
+  double         timeout;      /* --timeout, < 0: the library's */
   LsockFds      *fds;
   GPtrArray     *files;        /* send --fds: LsockFdFile */
   int            dir_fd;       /* recv --fds --output-dir, else -1 */
@@ -120,7 +122,7 @@ print_summary (Transfer *self)
       json_builder_set_member_name (b, "event");
       json_builder_add_string_value (b, "done");
       json_builder_set_member_name (b, "name");
-      json_builder_add_string_value (b, self->subject);
+      lsock_json_add_text (b, self->subject);
       if (self->fds_mode)
         {
           json_builder_set_member_name (b, "files");
@@ -141,6 +143,7 @@ print_summary (Transfer *self)
     {
       g_autofree char *size_text = lsock_format_size (done);
       g_autofree char *rate_text = lsock_format_size ((guint64) rate);
+      g_autofree char *shown = lsock_escape (self->subject, FALSE);
 
       if (self->fds_mode)
         {
@@ -148,12 +151,12 @@ print_summary (Transfer *self)
 
           fprintf (stderr, "%s %u file%s (%s) %s %s in %.2f s\n",
                    self->sending ? "sent" : "received", files, files == 1 ? "" : "s",
-                   size_text, self->sending ? "to" : "from", self->subject, elapsed);
+                   size_text, self->sending ? "to" : "from", shown, elapsed);
         }
       else
         fprintf (stderr, "%s %" G_GUINT64_FORMAT " bytes (%s) %s %s in %.2f s, %s/s\n",
                  self->sending ? "sent" : "received", done, size_text,
-                 self->sending ? "to" : "from", self->subject, elapsed, rate_text);
+                 self->sending ? "to" : "from", shown, elapsed, rate_text);
     }
   fflush (stderr);
 }
@@ -204,7 +207,6 @@ start_transfer (Transfer      *self,
                 LsLocalSocket *socket)
 {
   self->socket = socket;
-  g_ptr_array_add (lsock_app.sockets, socket);
   self->started = g_get_monotonic_time ();
   if (self->fds_mode)
     {
@@ -213,11 +215,15 @@ start_transfer (Transfer      *self,
       else
         self->fds = lsock_fds_new_receiver (socket, self->dir_fd, self->dir, self->json,
                                             on_fds_done, self);
+      if (self->hexdump)
+        lsock_fds_set_hexdump (self->fds, lsock_hexdump_new (0));
       lsock_fds_start (self->fds);
       return;
     }
   self->pump = lsock_pump_new (socket, self->input, self->output, &self->options,
                                on_transfer_done, self);
+  if (self->hexdump)
+    lsock_pump_set_hexdump (self->pump, lsock_hexdump_new (0));
   if (self->progress)
     self->progress_id = g_timeout_add (PROGRESS_INTERVAL_MS, draw_progress, self);
   lsock_pump_start (self->pump);
@@ -237,6 +243,7 @@ on_transfer_connection (LsLocalServer *server,
     return;
   /* One transfer: the socket file goes as soon as the peer is here. */
   ls_local_server_close (server);
+  g_ptr_array_add (lsock_app.sockets, socket);
   start_transfer (self, socket);
 }
 
@@ -266,10 +273,9 @@ run_transfer (Transfer   *self,
   self->progress = !self->json && !self->fds_mode && isatty (STDERR_FILENO);
 
   if (listen)
+    server = lsock_listen_or_fail (name, abstract, mode, reclaim_stale, &status);
+  if (server != NULL)
     {
-      server = lsock_listen_or_fail (name, abstract, mode, reclaim_stale, &status);
-      if (server == NULL)
-        return status;
       g_signal_connect (server, "new-connection", G_CALLBACK (on_transfer_connection), self);
       if (self->json)
         {
@@ -279,37 +285,29 @@ run_transfer (Transfer   *self,
           json_builder_set_member_name (b, "event");
           json_builder_add_string_value (b, "listening");
           json_builder_set_member_name (b, "name");
-          json_builder_add_string_value (b, self->subject);
+          lsock_json_add_text (b, self->subject);
           json_builder_end_object (b);
           lsock_print_json (stderr, b);
         }
       else
         {
-          fprintf (stderr, "listening on %s\n", self->subject);
+          g_autofree char *shown = lsock_escape (self->subject, FALSE);
+
+          fprintf (stderr, "listening on %s\n", shown);
           fflush (stderr);
         }
       on_transfer_connection (server, self);
     }
-  else
+  else if (!listen)
     {
-      g_autoptr(LsLocalSocket) socket = ls_local_socket_new ();
+      LsLocalSocket *socket = lsock_connect_or_fail (name, abstract, self->timeout, &status);
 
-      if (abstract)
-        ls_local_socket_set_socket_options (socket, LS_SOCKET_OPTION_ABSTRACT_NAMESPACE);
-      ls_local_socket_connect_to_server (socket, name);
-      if (ls_local_socket_get_state (socket) != LS_LOCAL_SOCKET_STATE_CONNECTED)
-        {
-          g_autoptr(GError) error = g_error_new_literal (LS_SOCKET_ERROR, ls_local_socket_get_error (socket),
-                                                         ls_local_socket_get_error_string (socket));
-          status = lsock_status_for_error (error, abstract ? NULL : path);
-          if (status == LSOCK_EXIT_NOT_SOCKET)
-            lsock_fail (status, path, "not a socket (connection refused)");
-          else
-            lsock_fail (status, NULL, "%s", error->message);
-          return status;
-        }
-      start_transfer (self, g_steal_pointer (&socket));
+      if (socket != NULL)
+        start_transfer (self, socket);
     }
+  /* Failed to listen or to connect (reported): the same cleanup. */
+  if (server == NULL && self->socket == NULL)
+    lsock_quit (status);
 
   lsock_run ();
 
@@ -354,14 +352,18 @@ lsock_cmd_send (int    argc,
                 char **argv)
 {
   gboolean abstract = FALSE, json = FALSE, listen = FALSE, reclaim_stale = FALSE, fds = FALSE;
+  gboolean hexdump = FALSE;
   g_autofree char *mode = NULL;
+  g_autofree char *timeout = NULL;
   GOptionEntry entries[] = {
     { "abstract", 'a', 0, G_OPTION_ARG_NONE, &abstract, NULL, NULL },
     { "listen", 'L', 0, G_OPTION_ARG_NONE, &listen, NULL, NULL },
     { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode, NULL, NULL },
     { "reclaim-stale", 0, 0, G_OPTION_ARG_NONE, &reclaim_stale, NULL, NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout, NULL, NULL },
     { "fds", 0, 0, G_OPTION_ARG_NONE, &fds, NULL, NULL },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
+    { "hexdump", 'x', 0, G_OPTION_ARG_NONE, &hexdump, NULL, NULL },
     G_OPTION_ENTRY_NULL
   };
   Transfer self = { 0 };
@@ -372,20 +374,18 @@ lsock_cmd_send (int    argc,
                                           "NAME FILE...")) >= 0)
     return status;
   if (!fds && argc > 3)
-    {
-      fprintf (stderr, "lsock send: usage: too many arguments: lsock send [OPTION...] NAME FILE "
-                       "(several files need --fds; see “lsock --help”)\n");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("too many arguments: lsock send [OPTION...] NAME FILE "
+                              "(several files need --fds)");
   if ((mode != NULL || reclaim_stale) && !listen)
-    {
-      fprintf (stderr, "lsock send: usage: %s needs --listen\n",
-               mode != NULL ? "--mode" : "--reclaim-stale");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("%s needs --listen", mode != NULL ? "--mode" : "--reclaim-stale");
+  if (timeout != NULL && listen)
+    return lsock_usage_error ("--timeout applies when connecting, not with --listen");
+  if ((status = lsock_timeout_from_arg (timeout, &self.timeout)) >= 0)
+    return status;
 
   self.sending = TRUE;
   self.json = json;
+  self.hexdump = hexdump;
   if (fds)
     {
       /* Every file is opened before the socket is touched. */
@@ -455,18 +455,22 @@ lsock_cmd_recv (int    argc,
                 char **argv)
 {
   gboolean abstract = FALSE, json = FALSE, connect = FALSE, reclaim_stale = FALSE, fds = FALSE;
+  gboolean hexdump = FALSE;
   g_autofree char *mode = NULL;
+  g_autofree char *timeout = NULL;
   g_autofree char *output = NULL;
   g_autofree char *output_dir = NULL;
   GOptionEntry entries[] = {
     { "abstract", 'a', 0, G_OPTION_ARG_NONE, &abstract, NULL, NULL },
     { "connect", 'c', 0, G_OPTION_ARG_NONE, &connect, NULL, NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_STRING, &timeout, NULL, NULL },
     { "mode", 'm', 0, G_OPTION_ARG_STRING, &mode, NULL, NULL },
     { "reclaim-stale", 0, 0, G_OPTION_ARG_NONE, &reclaim_stale, NULL, NULL },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, NULL, NULL },
     { "fds", 0, 0, G_OPTION_ARG_NONE, &fds, NULL, NULL },
     { "output-dir", 'O', 0, G_OPTION_ARG_FILENAME, &output_dir, NULL, NULL },
     { "json", 'j', 0, G_OPTION_ARG_NONE, &json, NULL, NULL },
+    { "hexdump", 'x', 0, G_OPTION_ARG_NONE, &hexdump, NULL, NULL },
     G_OPTION_ENTRY_NULL
   };
   Transfer self = { 0 };
@@ -476,24 +480,19 @@ lsock_cmd_recv (int    argc,
   if ((status = lsock_parse_command_line (entries, &argc, &argv, 1, 1, "NAME")) >= 0)
     return status;
   if ((mode != NULL || reclaim_stale) && connect)
-    {
-      fprintf (stderr, "lsock recv: usage: %s applies when listening, not with --connect\n",
-               mode != NULL ? "--mode" : "--reclaim-stale");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("%s applies when listening, not with --connect",
+                              mode != NULL ? "--mode" : "--reclaim-stale");
+  if (timeout != NULL && !connect)
+    return lsock_usage_error ("--timeout applies when connecting: it needs --connect");
   if (output_dir != NULL && !fds)
-    {
-      fprintf (stderr, "lsock recv: usage: --output-dir needs --fds\n");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--output-dir needs --fds");
   if (output != NULL && fds)
-    {
-      fprintf (stderr, "lsock recv: usage: --fds receives files, not one stream: "
-                       "use --output-dir DIR, not --output\n");
-      return LSOCK_EXIT_USAGE;
-    }
+    return lsock_usage_error ("--fds receives files, not one stream: use --output-dir DIR, not --output");
+  if ((status = lsock_timeout_from_arg (timeout, &self.timeout)) >= 0)
+    return status;
   self.sending = FALSE;
   self.json = json;
+  self.hexdump = hexdump;
   if (fds)
     {
       self.fds_mode = TRUE;

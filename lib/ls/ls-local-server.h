@@ -168,5 +168,10 @@ gboolean         ls_local_server_get_reclaim_stale          (LsLocalServer    *s
 LS_AVAILABLE_IN_1_2
 void             ls_local_server_set_reclaim_stale          (LsLocalServer    *self,
                                                              gboolean          reclaim);
+LS_AVAILABLE_IN_1_2
+gboolean         ls_local_server_get_accept_fds             (LsLocalServer    *self);
+LS_AVAILABLE_IN_1_2
+void             ls_local_server_set_accept_fds             (LsLocalServer    *self,
+                                                             gboolean          accept);
 
 G_END_DECLS

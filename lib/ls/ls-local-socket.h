@@ -21,6 +21,16 @@ G_BEGIN_DECLS
 LS_AVAILABLE_IN_1_0
 G_DECLARE_FINAL_TYPE (LsLocalSocket, ls_local_socket, LS, LOCAL_SOCKET, GObject)
 
+/**
+ * LsLocalSocketClass:
+ * @parent_class: the parent class.
+ *
+ * The class structure of [class@Ls.LocalSocket]. The type is final: there
+ * is nothing to override.
+ *
+ * Since: 1.0
+ */
+
 LS_AVAILABLE_IN_1_0
 LsLocalSocket      *ls_local_socket_new                      (void);
 LS_AVAILABLE_IN_1_0
@@ -200,6 +210,11 @@ gboolean            ls_local_socket_write_with_fds           (LsLocalSocket     
                                                               GError            **error);
 LS_AVAILABLE_IN_1_2
 GUnixFDList        *ls_local_socket_take_fds                 (LsLocalSocket      *self);
+LS_AVAILABLE_IN_1_2
+gboolean            ls_local_socket_get_accept_fds           (LsLocalSocket      *self);
+LS_AVAILABLE_IN_1_2
+void                ls_local_socket_set_accept_fds           (LsLocalSocket      *self,
+                                                              gboolean            accept);
 
 LS_AVAILABLE_IN_1_2
 GIOStream          *ls_local_socket_get_io_stream            (LsLocalSocket      *self);

@@ -101,6 +101,17 @@
 # error "LS_VERSION_MIN_REQUIRED must be >= LS_VERSION_1_0"
 #endif
 
+/* The building blocks of the LS_AVAILABLE_IN_x_y / LS_DEPRECATED_IN_x_y
+ * macros, not API of their own: (skip) keeps them out of the GIR. */
+/**
+ * LS_DEPRECATED_FOR: (skip)
+ * @f: the replacement
+ */
+/**
+ * LS_UNAVAILABLE: (skip)
+ * @maj: the major version
+ * @min: the minor version
+ */
 #ifdef LS_DISABLE_DEPRECATION_WARNINGS
 # define LS_DEPRECATED _LS_EXTERN
 # define LS_DEPRECATED_FOR(f) _LS_EXTERN
@@ -116,6 +127,10 @@
 
 #define LS_AVAILABLE_IN_1_0 _LS_EXTERN
 
+/**
+ * LS_DEPRECATED_IN_1_2_FOR: (skip)
+ * @f: the replacement
+ */
 #if LS_VERSION_MIN_REQUIRED >= LS_VERSION_1_2
 # define LS_DEPRECATED_IN_1_2 LS_DEPRECATED
 # define LS_DEPRECATED_IN_1_2_FOR(f) LS_DEPRECATED_FOR (f)

@@ -14,4 +14,5 @@
 # include <ls/ls-enum-types.h>
 # include "ls-local-socket.h"
 # include "ls-local-server.h"
+# include "ls-single-instance.h"
 #undef __LS_INSIDE__

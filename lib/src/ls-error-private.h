@@ -9,6 +9,8 @@
 # error "ls-error-private.h is private to the Ls library."
 #endif
 
+#include <sys/types.h>
+
 #include <gio/gio.h>
 
 #include "ls-enums.h"
@@ -49,5 +51,28 @@ GError        *ls_error_new_from_errno    (int                errno_value,
                                            LsErrnoSide        side,
                                            const char        *operation,
                                            const char        *name);
+
+/* The same with @reason_format (formatted) instead of the system's words,
+ * for a cause the caller knows better: "Cannot <operation> “<name>”:
+ * <category> (<reason>)". */
+GError        *ls_error_new_from_errno_reason (int            errno_value,
+                                               LsErrnoSide    side,
+                                               const char    *operation,
+                                               const char    *name,
+                                               const char    *reason_format,
+                                               ...) G_GNUC_PRINTF (5, 6);
+
+/* What a file of @mode is, in words: "a socket", "a regular file", ... */
+const char    *ls_error_describe_file_type (mode_t            mode);
+
+/* The message of a connect() to @full_name that failed with @errno_value,
+ * and in *@code its code: "Cannot connect to “<name>”: <category>
+ * (<reason>)", the reason naming the cause and the remedy where they can
+ * be told (a missing directory, a stale socket, a denied access). Looks at
+ * the path (never connects) to tell them. */
+char          *ls_error_connect_message   (int                errno_value,
+                                           const char        *full_name,
+                                           gboolean           abstract,
+                                           LsSocketError     *code);
 
 G_END_DECLS

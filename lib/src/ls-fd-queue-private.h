@@ -33,16 +33,18 @@ LsFdQueue   *ls_fd_queue_new               (void);
 /* Closes every descriptor still held. */
 void         ls_fd_queue_free              (LsFdQueue   *queue);
 
-/* Output: @fds (owned, @n_fds of them) go with the byte that follows the
- * @unsent bytes queued so far. */
+/* Output: @fds (owned, @n_fds of them) go with the @size bytes written
+ * after the @unsent bytes queued so far. */
 void         ls_fd_queue_push_output       (LsFdQueue   *queue,
                                             gsize        unsent,
+                                            gsize        size,
                                             int         *fds,
                                             guint        n_fds);
 /* Plans the next send: returns the descriptors that must go with its first
  * byte (or NULL, *n_fds 0) and sets *limit to the most bytes the send may
- * carry, so that the byte carrying the next descriptors starts a send of
- * its own (G_MAXSIZE: no limit). */
+ * carry (G_MAXSIZE: no limit): the byte carrying the next descriptors
+ * starts a send of its own, and a send that carries descriptors ends where
+ * the write they came with ends. */
 const int   *ls_fd_queue_plan_send         (LsFdQueue   *queue,
                                             guint       *n_fds,
                                             gsize       *limit);

@@ -9,6 +9,7 @@
 typedef struct
 {
   guint64  position;
+  guint64  end;        /* output: where the write they came with ends */
   int     *fds;
   guint    n_fds;
 } Entry;
@@ -16,7 +17,8 @@ typedef struct
 struct _LsFdQueue
 {
   /* Output: each entry's descriptors go with the byte at stream position
-   * `position` (bytes sent so far + bytes queued before it). */
+   * `position` (bytes sent so far + bytes queued before it), in a send
+   * that ends by `end`. */
   GQueue   output;
   guint64  out_sent;
 
@@ -48,12 +50,14 @@ entry_free (gpointer data)
 
 static Entry *
 entry_new (guint64  position,
+           guint64  end,
            int     *fds,
            guint    n_fds)
 {
   Entry *entry = g_new (Entry, 1);
 
   entry->position = position;
+  entry->end = end;
   entry->fds = fds;
   entry->n_fds = n_fds;
   return entry;
@@ -76,10 +80,13 @@ ls_fd_queue_free (LsFdQueue *queue)
 void
 ls_fd_queue_push_output (LsFdQueue *queue,
                          gsize      unsent,
+                         gsize      size,
                          int       *fds,
                          guint      n_fds)
 {
-  g_queue_push_tail (&queue->output, entry_new (queue->out_sent + unsent, fds, n_fds));
+  guint64 position = queue->out_sent + unsent;
+
+  g_queue_push_tail (&queue->output, entry_new (position, position + size, fds, n_fds));
 }
 
 const int *
@@ -88,7 +95,6 @@ ls_fd_queue_plan_send (LsFdQueue *queue,
                        gsize     *limit)
 {
   Entry *head = g_queue_peek_head (&queue->output);
-  Entry *next;
 
   *n_fds = 0;
   *limit = G_MAXSIZE;
@@ -100,9 +106,11 @@ ls_fd_queue_plan_send (LsFdQueue *queue,
       *limit = head->position - queue->out_sent;
       return NULL;
     }
-  next = g_queue_peek_nth (&queue->output, 1);
-  if (next != NULL)
-    *limit = next->position - queue->out_sent;
+  /* The kernel ends the peer's read after the bytes that brought
+   * descriptors, and the peer ties them to the end of that read: a send
+   * that went on into the next write's bytes would hold them back until
+   * those were read too. The next entry starts at this end or later. */
+  *limit = head->end - queue->out_sent;
   *n_fds = head->n_fds;
   return head->fds;
 }
@@ -136,7 +144,7 @@ ls_fd_queue_push_input (LsFdQueue *queue,
                         int       *fds,
                         guint      n_fds)
 {
-  g_queue_push_tail (&queue->input, entry_new (queue->in_read + unread, fds, n_fds));
+  g_queue_push_tail (&queue->input, entry_new (queue->in_read + unread, 0, fds, n_fds));
   queue->in_count += n_fds;
   return queue->in_count;
 }

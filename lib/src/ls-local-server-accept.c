@@ -248,6 +248,10 @@ ls_local_server_real_incoming_connection (LsLocalServer *self,
       ls_local_server_take_error_internal (self, NULL, g_steal_pointer (&error));
       return;
     }
+  /* Before its first read: a client may send descriptors with its very
+   * first byte. Nobody else knows the socket yet. */
+  if (priv->accept_fds)
+    ls_local_socket_set_accept_fds (socket, TRUE);
   ls_local_server_queue_connection (self, g_steal_pointer (&socket));
 }
 
@@ -318,7 +322,9 @@ ls_local_server_next_pending_connection (LsLocalServer *self)
  * @socket: a socket to queue
  *
  * Queues @socket (taking a reference) and emits
- * [signal@Ls.LocalServer::new-connection]. For implementations of
+ * [signal@Ls.LocalServer::new-connection]. With
+ * [property@Ls.LocalServer:accept-fds] set, @socket gets
+ * [property@Ls.LocalSocket:accept-fds] first. For implementations of
  * [vfunc@Ls.LocalServer.incoming_connection], like Qt's
  * `addPendingConnection()`.
  *
@@ -331,6 +337,9 @@ ls_local_server_add_pending_connection (LsLocalServer *self,
   g_return_if_fail (LS_IS_LOCAL_SERVER (self));
   g_return_if_fail (LS_IS_LOCAL_SOCKET (socket));
 
+  /* What an incoming_connection override made has not read yet either. */
+  if (ls_local_server_get_private (self)->accept_fds)
+    ls_local_socket_set_accept_fds (socket, TRUE);
   ls_local_server_queue_connection (self, g_object_ref (socket));
 }
 

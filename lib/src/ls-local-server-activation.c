@@ -35,9 +35,31 @@ not_found (const char *fd_name,
                       fd_name ? fd_name : "(first)", text);
 }
 
+/* Whether every announced descriptor, 3 to 3 + @n_fds - 1, is open, as
+ * sd_listen_fds() requires (it fails at the first that is not): so the
+ * walk ends at the first gap, however large LISTEN_FDS is. On FALSE,
+ * *@closed is that descriptor. */
+static gboolean
+announced_fds_open (guint64  n_fds,
+                    int     *closed)
+{
+  for (guint64 i = 0; i < n_fds; i++)
+    {
+      int fd = LISTEN_FDS_START + (int) i;
+
+      if (fcntl (fd, F_GETFD) < 0)
+        {
+          *closed = fd;
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 /* Finds the descriptor the service manager passed as @fd_name (NULL: the
- * first), following sd_listen_fds_with_names(3). Reads the environment
- * only: the variables are left as they are (see the doc below). */
+ * first), following sd_listen_fds_with_names(3): the names are split once,
+ * and must name each descriptor. Reads the environment only: the variables
+ * are left as they are (see the doc below). */
 static int
 find_passed_fd (const char  *fd_name,
                 GError     **error)
@@ -46,7 +68,8 @@ find_passed_fd (const char  *fd_name,
   const char *fds_text = g_getenv ("LISTEN_FDS");
   const char *names_text = g_getenv ("LISTEN_FDNAMES");
   g_auto(GStrv) names = NULL;
-  guint64 pid, n_fds;
+  guint64 pid, n_fds, n_names = 0;
+  int closed = -1;
 
   if (pid_text == NULL || fds_text == NULL)
     {
@@ -60,6 +83,7 @@ find_passed_fd (const char  *fd_name,
                           pid_text, (int) getpid ());
       return -1;
     }
+  /* sd_listen_fds() caps the count so that the last descriptor is an int. */
   if (!g_ascii_string_to_unsigned (fds_text, 10, 0, G_MAXINT - LISTEN_FDS_START, &n_fds, NULL))
     {
       *error = not_found (fd_name, "LISTEN_FDS is “%s”, not a number of descriptors", fds_text);
@@ -70,22 +94,36 @@ find_passed_fd (const char  *fd_name,
       *error = not_found (fd_name, "no socket was passed: LISTEN_FDS is 0");
       return -1;
     }
+  if (names_text != NULL)
+    {
+      names = g_strsplit (names_text, ":", -1);
+      n_names = g_strv_length (names);
+      if (n_names != n_fds)
+        {
+          *error = not_found (fd_name, "LISTEN_FDNAMES has %" G_GUINT64_FORMAT " names, but "
+                              "LISTEN_FDS announces %" G_GUINT64_FORMAT " descriptors",
+                              n_names, n_fds);
+          return -1;
+        }
+    }
+  if (!announced_fds_open (n_fds, &closed))
+    {
+      *error = not_found (fd_name, "LISTEN_FDS announces %" G_GUINT64_FORMAT " descriptors from "
+                          "%d, but descriptor %d is not open", n_fds, LISTEN_FDS_START, closed);
+      return -1;
+    }
   if (fd_name == NULL)
     return LISTEN_FDS_START;
 
   /* Without LISTEN_FDNAMES every descriptor is called “unknown”, as
    * sd_listen_fds_with_names() reports them. */
-  if (names_text != NULL)
-    names = g_strsplit (names_text, ":", -1);
   for (guint64 i = 0; i < n_fds; i++)
     {
-      const char *name = names != NULL && i < g_strv_length (names) ? names[i] : "unknown";
-
-      if (strcmp (name, fd_name) == 0)
+      if (strcmp (names != NULL ? names[i] : "unknown", fd_name) == 0)
         return LISTEN_FDS_START + (int) i;
     }
-  *error = not_found (fd_name, "none of the %u passed sockets is named so (LISTEN_FDNAMES is “%s”)",
-                      (guint) n_fds, names_text ? names_text : "");
+  *error = not_found (fd_name, "none of the %" G_GUINT64_FORMAT " passed sockets is named so "
+                      "(LISTEN_FDNAMES is “%s”)", n_fds, names_text ? names_text : "");
   return -1;
 }
 
@@ -101,10 +139,12 @@ find_passed_fd (const char  *fd_name,
  * activation): `LISTEN_PID` must be this process, `LISTEN_FDS` counts the
  * descriptors passed from 3 on, and `LISTEN_FDNAMES` names them
  * (colon-separated; without it every one is called `unknown`), as
- * `sd_listen_fds_with_names()` reads them.
+ * `sd_listen_fds_with_names()` reads them: every announced descriptor must
+ * be open, and `LISTEN_FDNAMES`, when set, must name each one.
  *
  * When no socket is passed (no variables, `LISTEN_PID` of another process,
- * `LISTEN_FDS=0`, no socket called @fd_name), the call fails with
+ * `LISTEN_FDS=0`, no socket called @fd_name) or the variables are not
+ * valid as `sd_listen_fds_with_names()` checks them, the call fails with
  * %LS_SOCKET_ERROR_SERVER_NOT_FOUND, so a program can fall back to
  * [method@Ls.LocalServer.listen]. The socket is validated as
  * [method@Ls.LocalServer.listen_socket_descriptor] validates: anything but a

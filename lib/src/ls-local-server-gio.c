@@ -53,8 +53,8 @@ check_not_listening (LsLocalServer  *self,
  *   %G_UNIX_SOCKET_ADDRESS_ABSTRACT_PADDED
  * @error: return location for an error
  *
- * Starts listening on exactly the socket address a GIO program would bind
- * or connect to with @address: a path is used as it is (no `$TMPDIR`; a
+ * Starts listening on the socket address a GIO program would bind or
+ * connect to with @address: a path is used as it is (no `$TMPDIR`; a
  * relative path is relative to the working directory, as in GIO), an
  * abstract name with its exact length (%G_UNIX_SOCKET_ADDRESS_ABSTRACT, as
  * Qt 6 binds it), or NUL-padded to the full `sun_path`
@@ -62,8 +62,10 @@ check_not_listening (LsLocalServer  *self,
  *
  * The rules of [method@Ls.LocalServer.listen] apply: socket options set
  * the mode of a path (and are ignored for abstract names), an existing file
- * gives %LS_SOCKET_ERROR_ADDRESS_IN_USE and stays untouched, and
- * [method@Ls.LocalServer.close] removes only the file this server created.
+ * gives %LS_SOCKET_ERROR_ADDRESS_IN_USE and stays untouched, the file
+ * appears only once the socket listens (bound under a private name beside
+ * the path first), and [method@Ls.LocalServer.close] removes only the file
+ * this server created.
  * [property@Ls.LocalServer:server-name] and
  * [property@Ls.LocalServer:full-server-name] are the path or the abstract
  * name (without padding); %LS_SOCKET_OPTION_ABSTRACT_NAMESPACE in
@@ -220,8 +222,10 @@ ls_local_server_listen_socket (LsLocalServer  *self,
  * ls_local_server_get_address:
  * @self: a server
  *
- * Gets the address the server listens on, read from its socket as
- * [method@Gio.Socket.get_local_address] would: a
+ * Gets the address the server listens on: for a socket file the server
+ * created ([method@Ls.LocalServer.listen],
+ * [method@Ls.LocalServer.listen_address]), its path; otherwise read from
+ * its socket as [method@Gio.Socket.get_local_address] would: a
  * [class@Gio.UnixSocketAddress] of type %G_UNIX_SOCKET_ADDRESS_PATH,
  * %G_UNIX_SOCKET_ADDRESS_ABSTRACT or %G_UNIX_SOCKET_ADDRESS_ABSTRACT_PADDED
  * (a padded address stays padded; its path is the name without the
@@ -235,7 +239,15 @@ ls_local_server_listen_socket (LsLocalServer  *self,
 GSocketAddress *
 ls_local_server_get_address (LsLocalServer *self)
 {
+  LsLocalServerPrivate *priv;
+
   g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), NULL);
 
+  priv = ls_local_server_get_private (self);
+  /* A socket file this server made was bound under a private name before
+   * it was linked at its path (ls-socket-file.c): the path is the address
+   * to reach it. */
+  if (priv->fd >= 0 && priv->file.owned)
+    return g_unix_socket_address_new (priv->full_server_name);
   return ls_gio_address_of_fd (ls_local_server_get_socket_descriptor (self), FALSE);
 }

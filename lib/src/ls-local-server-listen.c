@@ -75,15 +75,16 @@ listening:
   return TRUE;
 }
 
-/* Binds @fd to the file path of @address with the mode the socket options
- * ask for, remembering the file to remove it on close (ls-socket-file.c).
- * With reclaim-stale, a stale socket there is replaced, under a lock held
- * until the socket listens (ls-socket-file-reclaim.c). */
+/* Binds @fd to the file path of @address and sets it listening, with the
+ * mode the socket options ask for, before the name appears; remembers the
+ * file to remove it on close (ls-socket-file.c). With reclaim-stale, a
+ * stale socket there is replaced, under a lock held until the new socket
+ * is in place (ls-socket-file-reclaim.c). */
 static gboolean
-bind_path (LsLocalServer   *self,
-           int              fd,
-           const LsAddress *address,
-           GError         **error)
+listen_path (LsLocalServer   *self,
+             int              fd,
+             const LsAddress *address,
+             GError         **error)
 {
   LsLocalServerPrivate *priv = ls_local_server_get_private (self);
   LsSocketFile *file = &priv->file;
@@ -98,29 +99,48 @@ bind_path (LsLocalServer   *self,
        !ls_socket_file_reclaim (file->dir_fd, file->basename, address->full_name,
                                 &local_error)))
     goto fail;
-  if (!ls_socket_file_bind (file, fd, address->full_name,
-                            ls_socket_file_mode_for_options (priv->options), &local_error))
+  if (!ls_socket_file_bind_listening (file, fd, address->full_name,
+                                      ls_socket_file_mode_for_options (priv->options),
+                                      priv->backlog, &local_error))
     goto fail;
   if (lock_fd >= 0)
-    {
-      /* Bound but not listening looks stale to another reclaimer. */
-      if (listen (fd, priv->backlog) != 0)
-        {
-          local_error = ls_error_new_from_errno (errno, LS_ERRNO_LISTENING, "listen on",
-                                                 address->full_name);
-          goto fail;
-        }
-      close (lock_fd);
-    }
+    close (lock_fd);
   return TRUE;
 
 fail:
   ls_local_server_take_error_internal (self, error, local_error);
-  /* Removes the file if we bound it, before the lock goes. */
   ls_socket_file_release (file);
   if (lock_fd >= 0)
     close (lock_fd);
   return FALSE;
+}
+
+static gboolean
+listen_abstract (LsLocalServer   *self,
+                 int              fd,
+                 const LsAddress *address,
+                 GError         **error)
+{
+  LsLocalServerPrivate *priv = ls_local_server_get_private (self);
+
+  if (bind (fd, (struct sockaddr *) &address->addr, address->addr_len) != 0)
+    {
+      if (errno == EADDRINUSE)
+        ls_local_server_take_error_internal (self, error,
+                    ls_error_new_cannot (LS_SOCKET_ERROR_ADDRESS_IN_USE, "listen on",
+                                         address->full_name,
+                                         "Address in use (another socket has this "
+                                         "abstract name)"));
+      else
+        take_errno_error (self, error, "listen on", address->full_name, errno);
+      return FALSE;
+    }
+  if (listen (fd, priv->backlog) != 0)
+    {
+      take_errno_error (self, error, "listen on", address->full_name, errno);
+      return FALSE;
+    }
+  return TRUE;
 }
 
 /**
@@ -136,9 +156,17 @@ fail:
  *
  * An existing file at the path (a live or stale socket, a regular file, a
  * directory) is never touched: the call fails with
- * %LS_SOCKET_ERROR_ADDRESS_IN_USE. Remove a stale socket with
- * [func@Ls.LocalServer.remove_server] first. A name too long for a socket
- * address fails with %LS_SOCKET_ERROR_SERVER_NOT_FOUND.
+ * %LS_SOCKET_ERROR_ADDRESS_IN_USE. To replace a stale socket, set
+ * [property@Ls.LocalServer:reclaim-stale] (or remove it with
+ * [func@Ls.LocalServer.remove_server] first, as Qt programs do). A name too
+ * long for a socket address fails with %LS_SOCKET_ERROR_SERVER_NOT_FOUND.
+ *
+ * The socket file appears only once the server listens, with its mode
+ * already set: the socket is bound in a private directory beside the path,
+ * set listening, then linked at the path. So a client never finds a file
+ * that refuses it; the socket's own address (`getsockname()`, a client's
+ * `getpeername()`) is that private path (see
+ * [method@Ls.LocalServer.get_address]).
  *
  * The server attaches to the thread-default main context of the caller.
  *
@@ -199,35 +227,14 @@ ls_local_server_listen_address_internal (LsLocalServer    *self,
       return FALSE;
     }
 
-  if (address->abstract)
-    {
-      if (bind (fd, (struct sockaddr *) &address->addr, address->addr_len) != 0)
-        {
-          if (errno == EADDRINUSE)
-            ls_local_server_take_error_internal (self, error,
-                        ls_error_new_cannot (LS_SOCKET_ERROR_ADDRESS_IN_USE, "listen on",
-                                             address->full_name,
-                                             "Address in use (another socket has this "
-                                             "abstract name)"));
-          else
-            take_errno_error (self, error, "listen on", address->full_name, errno);
-          goto fail;
-        }
-    }
-  else if (!bind_path (self, fd, address, error))
+  if (address->abstract ? !listen_abstract (self, fd, address, error)
+                        : !listen_path (self, fd, address, error))
     goto fail;
 
   ls_local_server_clear_names_internal (self);
   ls_local_server_set_names_internal (self, server_name, address->full_name, address->abstract);
   /* A no-op for listen (name), where the option chose the address. */
   ls_local_server_follow_namespace_internal (self, address->abstract);
-
-  if (listen (fd, priv->backlog) != 0)
-    {
-      take_errno_error (self, error, "listen on", priv->full_server_name, errno);
-      ls_socket_file_release (&priv->file);
-      goto fail_names;
-    }
 
   if (!start_listening (self, fd, "listen on", priv->full_server_name, error))
     {

@@ -28,6 +28,7 @@ typedef struct
   char            *accepted_name;     /* what accepted sockets report (Qt 6: basename) */
   LsSocketOptions  options;
   gboolean         reclaim_stale;
+  gboolean         accept_fds;        /* what accepted sockets get */
   gint             max_pending;
   gint             backlog;
 

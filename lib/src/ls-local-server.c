@@ -66,6 +66,7 @@ enum {
   PROP_SOCKET_OPTIONS,
   PROP_LISTEN_BACKLOG_SIZE,
   PROP_RECLAIM_STALE,
+  PROP_ACCEPT_FDS,
   N_PROPS
 };
 
@@ -211,6 +212,9 @@ ls_local_server_get_property (GObject    *object,
     case PROP_RECLAIM_STALE:
       g_value_set_boolean (value, ls_local_server_get_reclaim_stale (self));
       break;
+    case PROP_ACCEPT_FDS:
+      g_value_set_boolean (value, ls_local_server_get_accept_fds (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -237,6 +241,9 @@ ls_local_server_set_property (GObject      *object,
       break;
     case PROP_RECLAIM_STALE:
       ls_local_server_set_reclaim_stale (self, g_value_get_boolean (value));
+      break;
+    case PROP_ACCEPT_FDS:
+      ls_local_server_set_accept_fds (self, g_value_get_boolean (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -359,6 +366,12 @@ ls_local_server_class_init (LsLocalServerClass *klass)
    * once, without waiting. Only servers with this property take the lock;
    * a plain `listen` never touches a file at the path.
    *
+   * Whoever can open the lock file can hold it: it is mode 0600 whatever
+   * the umask, and a lock file that belongs to another user is refused
+   * (%LS_SOCKET_ERROR_SOCKET_ACCESS, with a message saying to remove it),
+   * so no user who could not remove the socket anyway can make the listen
+   * fail through it.
+   *
    * See the “Single-instance applications” page. Abstract names have no
    * file: the property does not apply to them.
    *
@@ -366,6 +379,25 @@ ls_local_server_class_init (LsLocalServerClass *klass)
    */
   properties[PROP_RECLAIM_STALE] =
     g_param_spec_boolean ("reclaim-stale", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalServer:accept-fds: (getter get_accept_fds) (setter set_accept_fds)
+   *
+   * The [property@Ls.LocalSocket:accept-fds] of every socket the server
+   * accepts from now on: when set, each has it before its first read, so
+   * that descriptors a client sends with its very first byte are received.
+   * Off by default: clients cannot make the server hold descriptors it
+   * did not ask for.
+   *
+   * A subclass whose [vfunc@Ls.LocalServer.incoming_connection] makes
+   * sockets itself gets it set on them when it queues them with
+   * [method@Ls.LocalServer.add_pending_connection].
+   *
+   * Since: 1.2
+   */
+  properties[PROP_ACCEPT_FDS] =
+    g_param_spec_boolean ("accept-fds", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
@@ -499,10 +531,14 @@ ls_local_server_close (LsLocalServer *self)
 
   ls_local_server_stop_backoff (self);
   g_clear_pointer (&priv->watch, ls_watch_free);
+  /* The file goes first: while the socket is open its inode cannot be
+   * freed and its number reused by a newer server's file, so the check
+   * that the file is still ours holds; and the name never shows a socket
+   * that refuses connections (which a reclaimer would take for stale). */
+  ls_socket_file_release (&priv->file);
   close (priv->fd);
   priv->fd = -1;
   ls_local_server_release_gsocket (self);
-  ls_socket_file_release (&priv->file);
   ls_local_server_clear_pending (self);
   g_clear_pointer (&priv->core, ls_event_core_unref);
 
@@ -582,7 +618,8 @@ ls_local_server_get_server_error (LsLocalServer *self)
  * ls_local_server_get_server_name: (get-property server-name)
  * @self: a server
  *
- * Gets : the name given to listen, or "".
+ * Gets the name given to [method@Ls.LocalServer.listen], or "" when the
+ * server is not listening.
  *
  * Returns: (not nullable): the name given to listen, or ""
  *
@@ -603,7 +640,8 @@ ls_local_server_get_server_name (LsLocalServer *self)
  * ls_local_server_get_full_server_name: (get-property full-server-name)
  * @self: a server
  *
- * Gets : the path or abstract name listened on, or "".
+ * Gets the resolved path (or abstract name) the server listens on, or ""
+ * when it is not listening.
  *
  * Returns: (not nullable): the path or abstract name listened on, or ""
  *
@@ -857,4 +895,51 @@ ls_local_server_set_reclaim_stale (LsLocalServer *self,
     return;
   priv->reclaim_stale = reclaim;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECLAIM_STALE]);
+}
+
+/**
+ * ls_local_server_get_accept_fds: (get-property accept-fds)
+ * @self: a server
+ *
+ * Gets whether the sockets the server accepts receive descriptors.
+ *
+ * Returns: the value of [property@Ls.LocalServer:accept-fds]
+ *
+ * Since: 1.2
+ */
+gboolean
+ls_local_server_get_accept_fds (LsLocalServer *self)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SERVER (self), FALSE);
+
+  priv = ls_local_server_get_instance_private (self);
+  return priv->accept_fds;
+}
+
+/**
+ * ls_local_server_set_accept_fds: (set-property accept-fds)
+ * @self: a server
+ * @accept: whether accepted sockets receive descriptors
+ *
+ * Sets [property@Ls.LocalSocket:accept-fds] for every socket the server
+ * accepts from now on; see [property@Ls.LocalServer:accept-fds].
+ *
+ * Since: 1.2
+ */
+void
+ls_local_server_set_accept_fds (LsLocalServer *self,
+                                gboolean       accept)
+{
+  LsLocalServerPrivate *priv;
+
+  g_return_if_fail (LS_IS_LOCAL_SERVER (self));
+
+  priv = ls_local_server_get_instance_private (self);
+  accept = !!accept;
+  if (priv->accept_fds == accept)
+    return;
+  priv->accept_fds = accept;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ACCEPT_FDS]);
 }

@@ -111,12 +111,11 @@ static void
 connect_failed_errno (LsLocalSocket *self,
                       int            errno_value)
 {
-  const char *category;
-  LsSocketError code = ls_socket_error_from_errno (errno_value, LS_ERRNO_CONNECTING, &category);
+  LsSocketError code;
+  char *message = ls_error_connect_message (errno_value, self->rare->address->full_name,
+                                            self->rare->address->abstract, &code);
 
-  connect_failed (self, code,
-                  g_strdup_printf ("Cannot connect to “%s”: %s (%s)",
-                                   self->rare->address->full_name, category, g_strerror (errno_value)));
+  connect_failed (self, code, message);
 }
 
 static gboolean retry_connect_cb (gpointer user_data);
@@ -190,6 +189,15 @@ retry_connect_cb (gpointer user_data)
  * retries with a bounded back-off until
  * [property@Ls.LocalSocket:connect-timeout].
  *
+ * A socket that is connected or connecting emits
+ * [signal@Ls.LocalSocket::error-occurred] with
+ * %LS_SOCKET_ERROR_OPERATION and is left as it is. One that is closing
+ * (%LS_LOCAL_SOCKET_STATE_CLOSING) connects again, as in Qt: to its
+ * current server-name (@name is ignored then), and the closing connection
+ * is dropped without its closing signals, together with the output it had
+ * not written yet; call [method@Ls.LocalSocket.wait_for_disconnected]
+ * first to deliver it.
+ *
  * Since: 1.0
  */
 void
@@ -201,6 +209,53 @@ ls_local_socket_connect_to_server (LsLocalSocket *self,
   ls_local_socket_connect_to_address_internal (self, NULL, NULL, name);
 }
 
+/* connect_to_server () while a graceful close still delivers: as in Qt,
+ * the closing connection goes without its closing signals, its unsent
+ * output with it, and the socket connects again. */
+static void
+abandon_closing_connection (LsLocalSocket *self)
+{
+  gboolean held = self->closing_hold;
+
+  self->closing_hold = FALSE;
+  ls_local_socket_release_fd_internal (self);
+  /* The caller holds a reference of its own. */
+  if (held)
+    ls_local_socket_unhold_internal (self);
+}
+
+/* A handler of connect_to_server ()'s CONNECTING emission gave the attempt
+ * up before it began (abort (), close (), a wait): as in Qt, where the
+ * attempt then finds the server name cleared, it fails. */
+static void
+fail_cancelled_connect (LsLocalSocket *self,
+                        const char    *name)
+{
+  self->connect_cancelled = FALSE;
+  connect_failed (self, LS_SOCKET_ERROR_SERVER_NOT_FOUND,
+                  g_strdup_printf ("Cannot connect to “%s”: Server not found (the attempt was "
+                                   "given up by a handler of the connecting state before it began)",
+                                   name != NULL ? name : ""));
+}
+
+void
+ls_local_socket_give_up_starting_connect_internal (LsLocalSocket *self,
+                                                   const char    *what)
+{
+  g_autofree char *name = g_strdup (ls_local_socket_display_name_internal (self));
+  guint life = self->life;
+
+  self->connect_cancelled = TRUE;
+  ls_local_socket_replace_names_internal (self, NULL, NULL);
+  ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  if (self->life == life)
+    ls_local_socket_emit_error_internal (self, LS_SOCKET_ERROR_UNKNOWN,
+                                         g_strdup_printf ("Cannot wait for %s on “%s”: Unknown "
+                                                          "error (the connection attempt had not "
+                                                          "begun, so the wait gave it up)",
+                                                          what, name));
+}
+
 void
 ls_local_socket_connect_to_address_internal (LsLocalSocket *self,
                                              LsAddress     *address,
@@ -208,8 +263,13 @@ ls_local_socket_connect_to_address_internal (LsLocalSocket *self,
                                              const char    *name)
 {
   GError *error = NULL;
+  char *attempted;
+  guint life;
 
-  if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+  /* As in Qt, a socket that is closing connects again; the name given is
+   * ignored then (server-name changes only while unconnected). */
+  if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTED ||
+      self->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
     {
       const char *current = ls_local_socket_display_name_internal (self);
 
@@ -222,17 +282,30 @@ ls_local_socket_connect_to_address_internal (LsLocalSocket *self,
     }
 
   ls_local_socket_hold_internal (self);
-  if (name != NULL)
+  if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING)
+    {
+      abandon_closing_connection (self);
+      g_clear_pointer (&address, ls_address_free);
+      g_clear_error (&address_error);
+    }
+  else if (name != NULL)
     ls_local_socket_set_server_name (self, name);
   /* Like Qt's open(): a new connection starts with empty buffers, so the
    * unread bytes of the previous peer never look like the new peer's. */
   ls_local_socket_clear_input_internal (self);
   ls_local_socket_record_error_internal (self, LS_SOCKET_ERROR_UNKNOWN, NULL);
   begin_life (self);
+  life = self->life;
+  attempted = self->server_name != NULL ? g_ref_string_acquire (self->server_name) : NULL;
+  self->connect_cancelled = FALSE;
   self->starting_connect = TRUE;
   ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_CONNECTING);
   self->starting_connect = FALSE;
-  if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTING || self->fd >= 0)
+  /* A handler that connected again started a connection of its own. */
+  if (self->life == life && self->connect_cancelled)
+    fail_cancelled_connect (self, attempted);
+  g_clear_pointer (&attempted, g_ref_string_release);
+  if (self->life != life || self->state != LS_LOCAL_SOCKET_STATE_CONNECTING || self->fd >= 0)
     goto out;
 
   if (address_error != NULL)
@@ -424,7 +497,9 @@ ls_local_socket_set_server_name (LsLocalSocket *self,
  * ls_local_socket_get_server_name: (get-property server-name)
  * @self: a socket
  *
- * Gets : the server name, or "".
+ * Gets the name to connect to (or connected to), as given to
+ * [method@Ls.LocalSocket.set_server_name] or
+ * [method@Ls.LocalSocket.connect_to_server]; "" when unset.
  *
  * Returns: (not nullable): the server name, or ""
  *
@@ -442,7 +517,7 @@ ls_local_socket_get_server_name (LsLocalSocket *self)
  * ls_local_socket_get_full_server_name: (get-property full-server-name)
  * @self: a socket
  *
- * Gets : the resolved path or abstract name, or "".
+ * Gets the resolved path (or abstract name) of the connection, or "".
  *
  * Returns: (not nullable): the resolved path or abstract name, or ""
  *

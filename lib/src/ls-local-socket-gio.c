@@ -101,8 +101,11 @@ connected_fd (LsLocalSocket *self)
  * @self: a socket
  *
  * Gets this end's address, as [method@Gio.Socket.get_local_address] does:
- * on the server side of a connection the server's path or abstract name; a
- * client's end is usually unnamed, which gives a
+ * on the server side of a connection the address the server's socket was
+ * bound to (for a path of an Ls server, the private path beside it that
+ * the socket was bound under; see
+ * [method@Ls.LocalSocket.get_remote_address]); a client's end is usually
+ * unnamed, which gives a
  * [class@Gio.UnixSocketAddress] of type %G_UNIX_SOCKET_ADDRESS_ANONYMOUS.
  *
  * Returns: (transfer full) (nullable): a [class@Gio.UnixSocketAddress], or
@@ -123,10 +126,12 @@ ls_local_socket_get_local_address (LsLocalSocket *self)
  * @self: a socket
  *
  * Gets the peer's address, as [method@Gio.Socket.get_remote_address] does:
- * on a client the server's path or abstract name (padded if the server
- * bound it padded); on the server side usually an unnamed client, which
- * gives a [class@Gio.UnixSocketAddress] of type
- * %G_UNIX_SOCKET_ADDRESS_ANONYMOUS.
+ * on a client the address the server's socket was bound to, its abstract
+ * name (padded if the server bound it padded) or path (an Ls server binds
+ * in a private directory beside its path, under the same name, and links
+ * the socket there once it listens: its address is that private path); on
+ * the server side usually an unnamed client, which gives a
+ * [class@Gio.UnixSocketAddress] of type %G_UNIX_SOCKET_ADDRESS_ANONYMOUS.
  *
  * Returns: (transfer full) (nullable): a [class@Gio.UnixSocketAddress], or
  *   %NULL when the socket is not connected

@@ -10,11 +10,20 @@
 #include <string.h>
 #include <sys/socket.h>
 
-/* Room for one SCM_RIGHTS message of the most descriptors the kernel
- * sends at once. */
+/* Linux 6.5; the headers may be older than the kernel. */
+#ifndef SCM_PIDFD
+# define SCM_PIDFD 0x04
+#endif
+
+/* Room for everything one read can bring with accept-fds: the peer's
+ * credentials (SO_PASSCRED) and pidfd (SO_PASSPIDFD), which an application
+ * may turn on through get_socket (), and one SCM_RIGHTS message of the
+ * most descriptors the kernel sends at once. Anything less, and a
+ * legitimate write of 253 descriptors would not fit. */
 typedef union
 {
-  char           buf[CMSG_SPACE (LS_FD_QUEUE_MAX_PER_MESSAGE * sizeof (int))];
+  char           buf[CMSG_SPACE (sizeof (struct ucred)) + CMSG_SPACE (sizeof (int)) +
+                     CMSG_SPACE (LS_FD_QUEUE_MAX_PER_MESSAGE * sizeof (int))];
   struct cmsghdr align;
 } LsControlBuffer;
 
@@ -26,10 +35,11 @@ update_watch (LsLocalSocket *self)
 
   if (self->watch == NULL)
     return;
+  /* With the buffer full nothing is read, not even a hang-up: as in Qt,
+   * the socket learns that the peer left when the application reads on
+   * (or a write fails). */
   if (ls_local_socket_read_allowed_internal (self))
     events |= LS_WATCH_READ;
-  else if (!self->read_eof)
-    events |= LS_WATCH_HANGUP;  /* buffer full: still learn that the peer left */
   /* Writability only matters once the kernel refused data; a flush that
    * is already scheduled needs no epoll_ctl round trip. */
   if (self->output.len > 0 && !self->flush_deferred)
@@ -99,45 +109,79 @@ peer_half_closed (LsLocalSocket *self)
     }
 }
 
+/* Takes the descriptors of @msg's control messages: appends those of
+ * SCM_RIGHTS to *fds (when @fds is not NULL) and closes every other one
+ * (SCM_PIDFD, or all of them when nobody will read). Returns the number
+ * appended. */
+static guint
+take_control_fds (struct msghdr *msg,
+                  int          **fds)
+{
+  const guint8 *control_end = (const guint8 *) msg->msg_control + msg->msg_controllen;
+  guint n_fds = 0;
+
+  for (struct cmsghdr *cmsg = CMSG_FIRSTHDR (msg); cmsg != NULL; cmsg = CMSG_NXTHDR (msg, cmsg))
+    {
+      const guint8 *data = CMSG_DATA (cmsg);
+      gsize room = control_end > data ? (gsize) (control_end - data) : 0;
+      guint count;
+
+      if (cmsg->cmsg_level != SOL_SOCKET ||
+          (cmsg->cmsg_type != SCM_RIGHTS && cmsg->cmsg_type != SCM_PIDFD) ||
+          cmsg->cmsg_len < CMSG_LEN (0))
+        continue;
+      count = MIN (cmsg->cmsg_len - CMSG_LEN (0), room) / sizeof (int);
+      if (cmsg->cmsg_type == SCM_RIGHTS && fds != NULL)
+        {
+          *fds = g_renew (int, *fds, n_fds + count);
+          memcpy (*fds + n_fds, data, count * sizeof (int));
+          n_fds += count;
+        }
+      else
+        for (guint i = 0; i < count; i++)
+          {
+            int fd;
+
+            memcpy (&fd, data + i * sizeof fd, sizeof fd);
+            ls_fd_close_all (&fd, 1);
+          }
+    }
+  return n_fds;
+}
+
 /* Closes the descriptors of a control message nobody will read. */
 static void
 discard_control (struct msghdr *msg)
 {
-  for (struct cmsghdr *cmsg = CMSG_FIRSTHDR (msg); cmsg != NULL; cmsg = CMSG_NXTHDR (msg, cmsg))
-    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
-      {
-        guint count = (cmsg->cmsg_len - CMSG_LEN (0)) / sizeof (int);
-        int fds[LS_FD_QUEUE_MAX_PER_MESSAGE];
-
-        count = MIN (count, G_N_ELEMENTS (fds));
-        memcpy (fds, CMSG_DATA (cmsg), count * sizeof (int));
-        ls_fd_close_all (fds, count);
-      }
+  take_control_fds (msg, NULL);
 }
 
 /* Keeps the descriptors that came with the bytes just buffered, tied to
  * the end of those bytes. Lost descriptors (a truncated control message:
- * this process ran out of descriptors, or the buffer was too small) and a
- * peer that piles up more than LS_FD_QUEUE_MAX_WAITING untaken ones are
- * errors that end the connection (fd_failure): silently losing or
- * endlessly hoarding descriptors is not an option. */
+ * this process ran out of descriptors) and a peer that piles up more than
+ * LS_FD_QUEUE_MAX_WAITING untaken ones are errors that end the connection
+ * (fd_failure): silently losing or endlessly hoarding descriptors is not
+ * an option.
+ *
+ * Without accept-fds the read had no room for control messages: the
+ * kernel dropped what the peer sent (MSG_CTRUNC), which is only worth a
+ * debug message; anything more would let a peer flood the log. */
 static void
 receive_fds (LsLocalSocket *self,
              struct msghdr *msg)
 {
   int *fds = NULL;
-  guint n_fds = 0;
+  guint n_fds;
 
-  for (struct cmsghdr *cmsg = CMSG_FIRSTHDR (msg); cmsg != NULL; cmsg = CMSG_NXTHDR (msg, cmsg))
-    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
-      {
-        guint count = (cmsg->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+  if (msg->msg_control == NULL)
+    {
+      g_debug ("Dropped the control data (descriptors, or credentials) that came with data "
+               "from “%s”: the socket does not accept descriptors (accept-fds is off)",
+               ls_local_socket_display_name_internal (self));
+      return;
+    }
 
-        fds = g_renew (int, fds, n_fds + count);
-        memcpy (fds + n_fds, CMSG_DATA (cmsg), count * sizeof (int));
-        n_fds += count;
-      }
-
+  n_fds = take_control_fds (msg, &fds);
   if (msg->msg_flags & MSG_CTRUNC)
     {
       ls_fd_close_all (fds, n_fds);
@@ -200,12 +244,14 @@ read_space (LsLocalSocket *self)
   return MIN (LS_BLOCK_SIZE, (gsize) (limit - self->input.len));
 }
 
-/* Always recvmsg() with room for descriptors: descriptors sent to a plain
- * recv() are silently closed by the kernel. The price, measured with
- * 64-byte messages on a socketpair: a send + read pair takes about 1.5 us
- * instead of 1.3 us; nothing is allocated. */
+/* Room for control messages only with accept-fds: descriptors sent to a
+ * read without it are closed by the kernel before they are installed in
+ * this process, and it flags the loss (MSG_CTRUNC), which a plain recv ()
+ * could not tell. Measured with 64-byte send + read pairs on a socketpair:
+ * recvmsg () without control room costs the same as with it, or up to 5 %
+ * less; recv () would be about 11 % faster. */
 static inline gssize
-receive_message (int              fd,
+receive_message (LsLocalSocket   *self,
                  struct msghdr   *msg,
                  LsControlBuffer *control)
 {
@@ -213,9 +259,12 @@ receive_message (int              fd,
 
   do
     {
-      msg->msg_control = control->buf;
-      msg->msg_controllen = sizeof control->buf;
-      n = recvmsg (fd, msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+      if (G_UNLIKELY (self->accept_fds))
+        {
+          msg->msg_control = control->buf;
+          msg->msg_controllen = sizeof control->buf;
+        }
+      n = recvmsg (self->fd, msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     }
   while (n < 0 && errno == EINTR);
   return n;
@@ -241,7 +290,7 @@ fill_input (LsLocalSocket *self,
   if (iov.iov_len == 0)
     return 0;
   iov.iov_base = ls_input_buffer_begin_read (&self->input, iov.iov_len, &block);
-  n = receive_message (self->fd, &msg, &control);
+  n = receive_message (self, &msg, &control);
 
   if (G_UNLIKELY (n >= 0 && msg.msg_controllen > 0 && (n == 0 || !self->is_open)))
     discard_control (&msg);
@@ -318,12 +367,15 @@ ls_local_socket_read_and_notify_internal (LsLocalSocket *self)
   return got > 0;
 }
 
-/* The peer has gone. What it sent before leaving is bounded by the
- * kernel's socket buffer, so all of it is taken in now, past
- * read-buffer-size: the connection can then end at once without losing a
- * byte, and without waiting for the application to make room (a socket
- * whose reader is slow would otherwise stay connected, accepting writes
- * that go nowhere). Our queued output can no longer be delivered. */
+/* The peer has gone, and a write found it out (or its hang-up came after
+ * its last byte). What it sent before leaving is bounded by the kernel's
+ * socket buffer, so all of it is taken in now, past read-buffer-size: the
+ * connection can then end at once without losing a byte, and without
+ * waiting for the application to make room (a socket whose reader is slow
+ * would otherwise stay connected, accepting writes that go nowhere). Our
+ * queued output can no longer be delivered. A hang-up noticed while the
+ * read buffer is full does not come here: as in Qt, the socket stays
+ * connected until the application reads on or a write fails. */
 void
 ls_local_socket_peer_gone_internal (LsLocalSocket *self,
                                     int            errno_value,
@@ -520,7 +572,7 @@ on_watch (gpointer         owner,
           LsWatchCondition condition)
 {
   LsLocalSocket *self = owner;
-  gboolean reading = (condition & (LS_WATCH_READ | LS_WATCH_HANGUP)) && self->fd >= 0;
+  gboolean reading = (condition & LS_WATCH_READ) && self->fd >= 0;
 
   /* Handlers may drop the last reference. Reading always emits, so it
    * holds one; flush_output() takes its own only when it emits, which
@@ -528,10 +580,7 @@ on_watch (gpointer         owner,
   if (reading)
     {
       ls_local_socket_hold_internal (self);
-      if (condition & LS_WATCH_READ)
-        ls_local_socket_read_and_notify_internal (self);
-      else
-        ls_local_socket_peer_gone_internal (self, 0, TRUE);
+      ls_local_socket_read_and_notify_internal (self);
     }
   if ((condition & (LS_WATCH_WRITE | LS_WATCH_DEFERRED)) && self->fd >= 0 && self->output.len > 0)
     ls_local_socket_flush_output_internal (self);

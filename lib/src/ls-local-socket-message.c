@@ -316,14 +316,16 @@ duplicate_fds (LsLocalSocket *self,
  *
  * Queues @data like [method@Ls.LocalSocket.write_bytes], with duplicates
  * of the descriptors in @fd_list attached to its first byte (`SCM_RIGHTS`).
- * The peer, an Ls socket, gets them from
- * [method@Ls.LocalSocket.take_fds] once it has read that data. @fd_list
+ * The peer, an Ls socket with [property@Ls.LocalSocket:accept-fds], gets
+ * them from [method@Ls.LocalSocket.take_fds] once it has read that data
+ * (without accept-fds its kernel drops them). @fd_list
  * stays the caller's; the duplicates are closed once sent (or when the
  * output is dropped).
  *
  * The byte that carries descriptors always starts a `sendmsg()` of its
- * own, so however the kernel splits the stream, the descriptors arrive
- * with the data they were written with, in order.
+ * own, and that send carries no byte written after @data, so however the
+ * kernel splits the stream, the descriptors arrive with the data they were
+ * written with, in order, and the peer has them once it has read @data.
  *
  * Qt peers ignore descriptors (the kernel closes them on their side) but
  * read the data as usual.
@@ -390,7 +392,7 @@ ls_local_socket_write_with_fds (LsLocalSocket  *self,
 
   if (self->fdq == NULL)
     self->fdq = ls_fd_queue_new ();
-  ls_fd_queue_push_output (self->fdq, self->output.len, copies, n_fds);
+  ls_fd_queue_push_output (self->fdq, self->output.len, g_bytes_get_size (data), copies, n_fds);
   ls_local_socket_queue_output_internal (self, g_bytes_ref (data));
   return TRUE;
 
@@ -398,6 +400,47 @@ fail:
   g_set_error_literal (error, LS_SOCKET_ERROR, self->error,
                        self->error_string ? self->error_string : LS_LOCAL_SOCKET_UNKNOWN_ERROR_TEXT);
   return FALSE;
+}
+
+/**
+ * ls_local_socket_get_accept_fds: (get-property accept-fds)
+ * @self: a socket
+ *
+ * Gets whether the socket receives descriptors a peer sends.
+ *
+ * Returns: the value of [property@Ls.LocalSocket:accept-fds]
+ *
+ * Since: 1.2
+ */
+gboolean
+ls_local_socket_get_accept_fds (LsLocalSocket *self)
+{
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), FALSE);
+
+  return self->accept_fds;
+}
+
+/**
+ * ls_local_socket_set_accept_fds: (set-property accept-fds)
+ * @self: a socket
+ * @accept: whether to receive descriptors
+ *
+ * Sets whether the socket receives descriptors a peer sends, from the
+ * next read on; see [property@Ls.LocalSocket:accept-fds].
+ *
+ * Since: 1.2
+ */
+void
+ls_local_socket_set_accept_fds (LsLocalSocket *self,
+                                gboolean       accept)
+{
+  g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
+
+  accept = !!accept;
+  if (self->accept_fds == (guint) accept)
+    return;
+  self->accept_fds = accept;
+  ls_local_socket_notify_internal (self, LS_LOCAL_SOCKET_PROP_ACCEPT_FDS);
 }
 
 /**
@@ -409,7 +452,9 @@ fail:
  * [method@Ls.LocalSocket.read_all], [method@Ls.LocalSocket.read_line],
  * [method@Ls.LocalSocket.read_message] and the like; not
  * [method@Ls.LocalSocket.peek]), in the order they arrived. They are
- * close-on-exec and now the caller's.
+ * close-on-exec and now the caller's. Only a socket with
+ * [property@Ls.LocalSocket:accept-fds] receives descriptors; without it
+ * this returns %NULL.
  *
  * Descriptors are tied to the position in the stream where the read that
  * brought them ended, which lies within the data they were written with:

@@ -140,10 +140,12 @@ struct _LsLocalSocket
   guint               closing_hold : 1;         /* a reference kept while flushing to close */
   guint               ending : 1;               /* the peer-closed sequence is under way */
   guint               starting_connect : 1;     /* in connect_to_server's CONNECTING emission */
+  guint               connect_cancelled : 1;    /* a handler of that emission gave it up */
   guint               has_owner : 1;
   guint               draining : 1;             /* taking in all the gone peer sent */
   guint               has_gsocket : 1;          /* get_socket () made one (qdata) */
   guint               fd_failure : 1;           /* received descriptors were lost or too many */
+  guint               accept_fds : 1;           /* reads have room for descriptors */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -259,6 +261,7 @@ typedef enum
   LS_LOCAL_SOCKET_PROP_CONNECT_TIMEOUT,
   LS_LOCAL_SOCKET_PROP_STATE,
   LS_LOCAL_SOCKET_PROP_MAX_MESSAGE_SIZE,
+  LS_LOCAL_SOCKET_PROP_ACCEPT_FDS,
   LS_LOCAL_SOCKET_PROP_WRITE_HIGH_WATER,
   LS_LOCAL_SOCKET_N_PROPS
 } LsLocalSocketProp;
@@ -417,6 +420,12 @@ void      ls_local_socket_replace_names_internal     (LsLocalSocket      *self,
                                                       char               *full_server_name);
 
 /* ls-local-socket-connect.c */
+/* A wait for @what ("ready read", ...) inside connect_to_server ()'s
+ * CONNECTING emission gives the attempt up, as in Qt: UNCONNECTED, the
+ * names cleared, error-occurred (UNKNOWN); the attempt then fails with
+ * SERVER_NOT_FOUND. */
+void      ls_local_socket_give_up_starting_connect_internal (LsLocalSocket *self,
+                                                             const char    *what);
 /* One connect() attempt; on a full listen backlog the next one is
  * scheduled (@schedule_retry, with a main loop) after a doubling delay. */
 void      ls_local_socket_try_connect_internal       (LsLocalSocket      *self,
@@ -449,7 +458,8 @@ gboolean  ls_local_socket_wait_step_internal         (LsLocalSocket      *self,
 
 /* ls-local-socket-stream.c */
 /* Queues @bytes (owned) after the checks of write(). Returns their size,
- * or -1 (recorded) when the socket cannot write. */
+ * or -1 when the socket cannot write, recorded (unlike write (), also on a
+ * socket that is not open) for the caller's GError. */
 gssize    ls_local_socket_queue_output_internal      (LsLocalSocket      *self,
                                                       GBytes             *bytes);
 /* Removes @n buffered bytes (at most what is buffered) and returns them. */

@@ -5,10 +5,24 @@
  */
 #include "ls-local-socket-private.h"
 
-/* Inline in write() and write_bytes (), which every reply goes through. */
+/* Whether write() queues: while connected, and while a graceful close the
+ * application asked for still delivers (as in Qt, what it writes then is
+ * delivered too), unless close() closed the device. */
+static inline gboolean
+can_queue_output (LsLocalSocket *self)
+{
+  return self->fd >= 0 &&
+         (self->state == LS_LOCAL_SOCKET_STATE_CONNECTED ||
+          (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->is_open));
+}
+
+/* Inline in write() and write_bytes (), which every reply goes through.
+ * @record_unopened: record the refusal even on a socket that is not open
+ * (the calls that report it in a GError too). */
 static inline gssize
 queue_output (LsLocalSocket *self,
-              GBytes        *bytes)
+              GBytes        *bytes,
+              gboolean       record_unopened)
 {
   gsize size = g_bytes_get_size (bytes);
 
@@ -20,11 +34,16 @@ queue_output (LsLocalSocket *self,
       g_bytes_unref (bytes);
       return -1;
     }
-  if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTED || self->fd < 0)
+  if (G_UNLIKELY (!can_queue_output (self)))
     {
-      ls_local_socket_record_errorf_internal (self, LS_SOCKET_ERROR_UNKNOWN,
-                                              "Cannot write to “%s”: the socket is not connected",
-                                              ls_local_socket_display_name_internal (self));
+      /* As in Qt: a socket that is not open (never connected, its connect
+       * failed, or closed) refuses and keeps its error, as
+       * QIODevice::write () does; one still open after its connection
+       * ended records UNKNOWN, as QAbstractSocket::writeData () does. */
+      if (self->is_open || record_unopened)
+        ls_local_socket_record_errorf_internal (self, LS_SOCKET_ERROR_UNKNOWN,
+                                                "Cannot write to “%s”: the socket is not connected",
+                                                ls_local_socket_display_name_internal (self));
       g_bytes_unref (bytes);
       return -1;
     }
@@ -45,7 +64,7 @@ gssize
 ls_local_socket_queue_output_internal (LsLocalSocket *self,
                                        GBytes        *bytes)
 {
-  return queue_output (self, bytes);
+  return queue_output (self, bytes, TRUE);
 }
 
 /**
@@ -56,9 +75,18 @@ ls_local_socket_queue_output_internal (LsLocalSocket *self,
  *
  * Queues @data for sending (copying it). Everything is queued; nothing is
  * dropped. The data leaves when the main loop runs, on
- * [method@Ls.LocalSocket.flush] or a wait call.
+ * [method@Ls.LocalSocket.flush] or a wait call. While
+ * [method@Ls.LocalSocket.disconnect_from_server] still delivers queued
+ * data (%LS_LOCAL_SOCKET_STATE_CLOSING), what is written is delivered too,
+ * as in Qt.
  *
- * Returns: @size, or -1 if the socket is not connected
+ * On a socket that cannot write it returns -1. As in Qt, that records
+ * %LS_SOCKET_ERROR_UNKNOWN only on a socket still open after its connection
+ * ended; one that is not open (never connected, its connect failed, or
+ * closed with [method@Ls.LocalSocket.close] or [method@Ls.LocalSocket.abort])
+ * keeps its error.
+ *
+ * Returns: @size, or -1 if the socket cannot write
  *
  * Since: 1.0
  */
@@ -70,7 +98,7 @@ ls_local_socket_write (LsLocalSocket *self,
   g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), -1);
   g_return_val_if_fail (data != NULL || size == 0, -1);
 
-  return queue_output (self, g_bytes_new (data, size));
+  return queue_output (self, g_bytes_new (data, size), FALSE);
 }
 
 /**
@@ -78,9 +106,10 @@ ls_local_socket_write (LsLocalSocket *self,
  * @self: a connected socket
  * @bytes: bytes to send
  *
- * Queues @bytes for sending without copying them.
+ * Queues @bytes for sending without copying them, as
+ * [method@Ls.LocalSocket.write] does.
  *
- * Returns: the size of @bytes, or -1 if the socket is not connected
+ * Returns: the size of @bytes, or -1 if the socket cannot write
  *
  * Since: 1.0
  */
@@ -91,7 +120,7 @@ ls_local_socket_write_bytes (LsLocalSocket *self,
   g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), -1);
   g_return_val_if_fail (bytes != NULL, -1);
 
-  return queue_output (self, g_bytes_ref (bytes));
+  return queue_output (self, g_bytes_ref (bytes), FALSE);
 }
 
 /* Removes @n buffered bytes (0 < @n <= len): into @dest when it is not

@@ -46,10 +46,14 @@ handle_poll_result (LsLocalSocket *self,
    * (and announces) what arrived meanwhile. */
   if (pfd->revents & (POLLIN | POLLERR | POLLHUP))
     {
-      /* A hang-up while not reading (full buffer, or the peer's last
-       * byte came already): the peer has left. */
+      /* A hang-up after the peer's last byte came: it has left. One
+       * while the buffer is full waits, as in Qt, until the application
+       * reads on or a write (below) fails. */
       if ((pfd->events & POLLIN) == 0)
-        ls_local_socket_peer_gone_internal (self, 0, TRUE);
+        {
+          if (self->read_eof)
+            ls_local_socket_peer_gone_internal (self, 0, TRUE);
+        }
       else if (ls_local_socket_read_and_notify_internal (self) && goal == WAIT_READY_READ)
         return TRUE;
     }
@@ -80,6 +84,13 @@ wait_for (LsLocalSocket *self,
   if (self->ending)
     return FALSE;
   ls_local_socket_hold_internal (self);
+  /* Inside connect_to_server ()'s own CONNECTING emission there is no
+   * attempt to wait for yet; Qt's wait then ends it. */
+  if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING && self->starting_connect)
+    {
+      ls_local_socket_give_up_starting_connect_internal (self, what);
+      goto out;
+    }
   if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING &&
       !ls_local_socket_wait_for_connected (self, msec))
     goto out;
@@ -91,13 +102,18 @@ wait_for (LsLocalSocket *self,
       struct pollfd pfd = { .fd = self->fd, .events = poll_events (self) };
       int n;
 
+      /* Buffer full and nothing to write: nothing can happen until the
+       * application reads, and a hang-up, which poll () reports whatever
+       * it is asked, would wake us at once, again and again. */
+      if (pfd.events == 0 && !self->read_eof)
+        pfd.fd = -1;
+
       n = ls_poll_until (&pfd, 1, deadline);
       if (n == 0)
         {
-          /* A zero timeout only looks: nothing timed out, so nothing is
-           * recorded (Qt records a timeout even then). */
-          if (msec != 0)
-            record_timeout (self, what, msec);
+          /* As in Qt, also for a zero timeout that found nothing to do
+           * (but, deliberate fix 10, without error-occurred). */
+          record_timeout (self, what, msec);
           break;
         }
       if (n < 0 || (pfd.revents & POLLNVAL))
@@ -108,6 +124,11 @@ wait_for (LsLocalSocket *self,
           result = TRUE;
           break;
         }
+      /* Qt's waitForReadyRead () stops once the time is used up by what
+       * it found (queued bytes written, say): that is no timeout. Its
+       * other waits poll once more and record one. */
+      if (goal == WAIT_READY_READ && ls_deadline_passed (deadline))
+        break;
     }
 
   if (goal == WAIT_DISCONNECTED)

@@ -30,6 +30,21 @@
  * }
  * ```
  *
+ * As in Qt, [signal@Ls.LocalSocket::ready-read] announces the arrival of
+ * new data, once; it does not repeat while data waits in the buffer. Data
+ * already buffered when a handler is connected (a peer that wrote before
+ * [method@Ls.LocalServer.next_pending_connection] handed the connection
+ * over, say), or left unread by an earlier handler, is announced again only
+ * when more data arrives. So read what is already there after connecting
+ * the handler, and let a handler that reads a line or a message at a time
+ * loop until none is complete:
+ *
+ * ```c
+ * g_signal_connect (conn, "ready-read", G_CALLBACK (on_ready_read), NULL);
+ * if (ls_local_socket_get_bytes_available (conn) > 0)
+ *   on_ready_read (conn, NULL);
+ * ```
+ *
  * Connecting is synchronous, as in Qt on Linux: when
  * [method@Ls.LocalSocket.connect_to_server] returns, the socket is connected
  * or has failed, except while the server's listen backlog is full; then it
@@ -223,6 +238,7 @@ ls_local_socket_teardown_internal (LsLocalSocket *self,
 {
   gboolean was_connected = self->state == LS_LOCAL_SOCKET_STATE_CONNECTED ||
                            self->state == LS_LOCAL_SOCKET_STATE_CLOSING;
+  gboolean was_connecting = self->state == LS_LOCAL_SOCKET_STATE_CONNECTING;
   gboolean held = self->closing_hold;
   guint life = self->life;
 
@@ -230,7 +246,13 @@ ls_local_socket_teardown_internal (LsLocalSocket *self,
   ls_local_socket_release_fd_internal (self);
   self->tearing_down = TRUE;
   if (through_closing && was_connected)
-    ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_CLOSING);
+    {
+      ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_CLOSING);
+      /* A handler connected again, as Qt lets a closing socket do: the
+       * old connection ends without more signals (see connect_to_server). */
+      if (self->life != life)
+        goto out;
+    }
   /* As in Qt, the names go before UNCONNECTED is announced: a handler may
    * connect again from there, and the new names are not to be touched. */
   clear_names (self);
@@ -240,11 +262,13 @@ ls_local_socket_teardown_internal (LsLocalSocket *self,
       self->tearing_down = FALSE;
       self->ending = FALSE;
     }
+  /* As in Qt, an attempt to connect that ends (abort ()) finishes reading
+   * too; only a connection that was made announces its end. */
+  if (was_connected || was_connecting)
+    g_signal_emit (self, SIGNAL_ID (READ_CHANNEL_FINISHED), 0);
   if (was_connected)
-    {
-      g_signal_emit (self, SIGNAL_ID (READ_CHANNEL_FINISHED), 0);
-      g_signal_emit (self, SIGNAL_ID (DISCONNECTED), 0);
-    }
+    g_signal_emit (self, SIGNAL_ID (DISCONNECTED), 0);
+out:
   /* Every caller holds a reference of its own, so this is never the last. */
   if (held)
     ls_local_socket_unhold_internal (self);
@@ -320,6 +344,9 @@ ls_local_socket_get_property (GObject    *object,
     case LS_LOCAL_SOCKET_PROP_STATE:
       g_value_set_enum (value, self->state);
       break;
+    case LS_LOCAL_SOCKET_PROP_ACCEPT_FDS:
+      g_value_set_boolean (value, self->accept_fds);
+      break;
     case LS_LOCAL_SOCKET_PROP_WRITE_HIGH_WATER:
       g_value_set_uint (value, ls_local_socket_get_write_high_water (self));
       break;
@@ -352,6 +379,9 @@ ls_local_socket_set_property (GObject      *object,
       break;
     case LS_LOCAL_SOCKET_PROP_MAX_MESSAGE_SIZE:
       ls_local_socket_set_max_message_size (self, g_value_get_uint (value));
+      break;
+    case LS_LOCAL_SOCKET_PROP_ACCEPT_FDS:
+      ls_local_socket_set_accept_fds (self, g_value_get_boolean (value));
       break;
     case LS_LOCAL_SOCKET_PROP_WRITE_HIGH_WATER:
       ls_local_socket_set_write_high_water (self, g_value_get_uint (value));
@@ -461,6 +491,30 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   /**
+   * LsLocalSocket:accept-fds: (getter get_accept_fds) (setter set_accept_fds)
+   *
+   * Whether the socket receives descriptors a peer sends with its data
+   * (see [method@Ls.LocalSocket.write_with_fds] and
+   * [method@Ls.LocalSocket.take_fds]). Off by default: then the socket
+   * reads with no room for them, the kernel drops them (they are never
+   * installed in this process), the data arrives intact,
+   * [method@Ls.LocalSocket.take_fds] returns %NULL, and the drop is only
+   * logged at debug level. A peer can thus make a process hold
+   * descriptors only when it asked for them, as D-Bus negotiates
+   * descriptor passing.
+   *
+   * Sockets a server accepts take
+   * [property@Ls.LocalServer:accept-fds] before their first read. It
+   * applies from the next read on; descriptors already received stay
+   * takeable.
+   *
+   * Since: 1.2
+   */
+  properties[LS_LOCAL_SOCKET_PROP_ACCEPT_FDS] =
+    g_param_spec_boolean ("accept-fds", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
    * LsLocalSocket:write-high-water: (getter get_write_high_water) (setter set_write_high_water)
    *
    * How many queued bytes make the output stream of
@@ -540,6 +594,10 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
    * Emitted once per arrival of new data, never recursively. Data that
    * arrives while a handler runs a nested main loop is announced by one
    * more emission when that handler returns, if it is still unread.
+   *
+   * As in Qt, data already buffered when a handler is connected is not
+   * announced again: check [method@Ls.LocalSocket.get_bytes_available]
+   * after connecting (see [class@Ls.LocalSocket]).
    *
    * Since: 1.0
    */
@@ -688,8 +746,11 @@ ls_local_socket_disconnect_from_server (LsLocalSocket *self)
     }
   else if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTED)
     {
+      guint life = self->life;
+
       ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_CLOSING);
-      if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->fd >= 0)
+      /* Unless a handler ended it, or connected again. */
+      if (self->life == life && self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->fd >= 0)
         {
           /* As in Qt, queued data leaves from the main loop, then the
            * socket becomes unconnected; without a main loop, at once. */
@@ -715,7 +776,12 @@ ls_local_socket_disconnect_from_server (LsLocalSocket *self)
  * [signal@Ls.LocalSocket::state-changed] (unconnected),
  * [signal@Ls.LocalSocket::read-channel-finished],
  * [signal@Ls.LocalSocket::disconnected] and then
- * [signal@Ls.LocalSocket::about-to-close]; the read buffer is dropped.
+ * [signal@Ls.LocalSocket::about-to-close]; the read buffer is dropped. A
+ * connecting one emits state-changed (unconnected) and
+ * read-channel-finished: called from a state-changed (connecting) handler
+ * inside [method@Ls.LocalSocket.connect_to_server], that attempt then
+ * fails with %LS_SOCKET_ERROR_SERVER_NOT_FOUND, as in Qt. The names are
+ * cleared, as in Qt 6.
  *
  * Since: 1.0
  */
@@ -726,9 +792,9 @@ ls_local_socket_abort (LsLocalSocket *self)
 
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
 
-  if (self->starting_connect)
-    return;
   ls_local_socket_hold_internal (self);
+  if (self->starting_connect)
+    self->connect_cancelled = TRUE;
   life = self->life;
   ls_local_socket_clear_output_internal (self);
   /* As in Qt, handlers of the closing signals already find the input
@@ -741,6 +807,8 @@ ls_local_socket_abort (LsLocalSocket *self)
    * is not the one being aborted. */
   if (self->life == life)
     ls_local_socket_close_device_internal (self);
+  if (self->life == life)
+    ls_local_socket_replace_names_internal (self, NULL, NULL);
   ls_local_socket_unhold_internal (self);
 }
 
@@ -750,18 +818,33 @@ ls_local_socket_abort (LsLocalSocket *self)
  *
  * Emits [signal@Ls.LocalSocket::about-to-close], drops the read buffer and
  * disconnects gracefully like [method@Ls.LocalSocket.disconnect_from_server]
- * (queued data is still written).
+ * (queued data is still written). As in Qt, the names are cleared at once,
+ * even while queued data is still being written; called from a
+ * state-changed (connecting) handler inside
+ * [method@Ls.LocalSocket.connect_to_server], that attempt then fails with
+ * %LS_SOCKET_ERROR_SERVER_NOT_FOUND.
  *
  * Since: 1.0
  */
 void
 ls_local_socket_close (LsLocalSocket *self)
 {
+  guint life;
+
   g_return_if_fail (LS_IS_LOCAL_SOCKET (self));
 
   ls_local_socket_hold_internal (self);
+  life = self->life;
   ls_local_socket_close_device_internal (self);
-  ls_local_socket_disconnect_from_server (self);
+  if (self->life == life)
+    ls_local_socket_disconnect_from_server (self);
+  /* Unless a handler connected again. */
+  if (self->life == life)
+    {
+      if (self->starting_connect)
+        self->connect_cancelled = TRUE;
+      ls_local_socket_replace_names_internal (self, NULL, NULL);
+    }
   ls_local_socket_unhold_internal (self);
 }
 

@@ -42,15 +42,24 @@ gboolean ls_socket_file_open             (LsSocketFile     *file,
                                           const char       *full_name,
                                           GError          **error);
 
-/* Binds @fd to the file of @file (opened for @full_name), with @mode
- * applied before the name appears when @mode is not 0. Never replaces an
- * existing file (ADDRESS_IN_USE); a @full_name too long for a socket
- * address fails with SERVER_NOT_FOUND. On success @file owns the file. */
-gboolean ls_socket_file_bind             (LsSocketFile     *file,
+/* Binds @fd to the file of @file (opened for @full_name) and sets it
+ * listening with @backlog before the name appears, with @mode applied
+ * first when it is not 0 (0: the umask's mode, as a plain bind() gives).
+ * Never replaces an existing file (ADDRESS_IN_USE); a @full_name too long
+ * for a socket address fails with SERVER_NOT_FOUND. On success @file owns
+ * the file. */
+gboolean ls_socket_file_bind_listening   (LsSocketFile     *file,
                                           int               fd,
                                           const char       *full_name,
                                           mode_t            mode,
+                                          int               backlog,
                                           GError          **error);
+
+/* ADDRESS_IN_USE for @full_name (@basename in @dir_fd), saying what is
+ * there and, for a socket, how a stale one is replaced. */
+GError  *ls_socket_file_address_in_use   (int               dir_fd,
+                                          const char       *basename,
+                                          const char       *full_name);
 
 /* Removes the file if it is still the one @file bound, in this process;
  * closes the directory. @file is released (as LS_SOCKET_FILE_INIT) after. */

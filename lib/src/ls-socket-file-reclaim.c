@@ -11,7 +11,12 @@
  *     socket, relative to the directory descriptor it already holds,
  *     O_NOFOLLOW, and takes an exclusive flock() without waiting: a
  *     second instance starting at the same moment finds it taken and
- *     fails with ADDRESS_IN_USE, as it would a moment later;
+ *     fails with ADDRESS_IN_USE, as it would a moment later. Whoever can
+ *     open the lock file can hold it, and so make every reclaiming listen
+ *     fail: it is this user's, 0600 whatever the umask, and a lock file
+ *     of another user is refused (SOCKET_ACCESS). Only someone who could
+ *     create files in the directory, and so could take the socket's name
+ *     too, can put one there;
  *  2. looks at the name without following links: nothing there is fine;
  *     anything but a socket (a symlink even to a stale socket, a regular
  *     file, a directory) is left alone: ADDRESS_IN_USE;
@@ -20,16 +25,18 @@
  *     and inode); accepted, or a full backlog (EAGAIN), means a live
  *     server: ADDRESS_IN_USE; anything else (EACCES...) is not known to be
  *     stale and is left alone;
- *  4. binds and listens while still holding the lock, so that no other
- *     reclaimer can ever see the new socket before it listens (a bound
- *     socket that does not listen yet refuses connections, as a stale one
- *     does), then releases it.
+ *  4. binds, listens and links the new socket into place (ls-socket-file.c)
+ *     while still holding the lock, then releases it. No server, Ls or not,
+ *     that makes its socket appear only once it listens is ever judged
+ *     stale; one that binds its name and listens after (a plain bind())
+ *     refuses connections in between, and may be.
  *
  * The lock file is never removed: removing it would let two processes
  * hold “the” lock on two different files. It is empty, and stays.
  */
 #include "ls-socket-file-reclaim-private.h"
 #include "ls-error-private.h"
+#include "ls-socket-file-private.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -40,6 +47,97 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+/* How the errors about the lock file begin; its one argument is the
+ * socket's path. */
+#define LOCK_FILE "the lock file “%s.lock” that guards reclaiming a stale socket "
+
+/* Another user's lock file: they made it (or could open it), so they
+ * could hold it and make this listen fail for as long as they like. */
+static GError *
+foreign_lock_error (const char *full_name,
+                    uid_t       owner)
+{
+  return ls_error_new_from_errno_reason (EACCES, LS_ERRNO_LISTENING, "listen on", full_name,
+                                         LOCK_FILE "belongs to another user (uid %u), who could "
+                                         "hold it; remove it if no server is starting there",
+                                         full_name, (guint) owner);
+}
+
+/* Opens the lock file @lock_name in @dir_fd, creating it if missing, and
+ * makes sure that only this user can open it: whoever can open it can
+ * hold it. *@was_open is TRUE when others could open it until now (a lock
+ * file of an older Ls). Returns the descriptor, or -1 with @error set. */
+static int
+open_lock_file (int          dir_fd,
+                const char  *lock_name,
+                const char  *full_name,
+                gboolean    *was_open,
+                GError     **error)
+{
+  gboolean created = TRUE;
+  struct stat st;
+  int fd;
+
+  /* O_NOFOLLOW: never a symbolic link; O_NONBLOCK: a FIFO planted there
+   * cannot hang the open (it is refused below). Read-only is enough for
+   * flock(). */
+  fd = openat (dir_fd, lock_name,
+               O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+  if (fd < 0 && errno == EEXIST)
+    {
+      created = FALSE;
+      fd = openat (dir_fd, lock_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    }
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      if (saved_errno == ELOOP)
+        *error = ls_error_new_from_errno_reason (EEXIST, LS_ERRNO_LISTENING, "listen on",
+                                                 full_name, LOCK_FILE "is a symbolic link; it is "
+                                                 "left alone", full_name);
+      else if ((saved_errno == EACCES || saved_errno == EPERM) &&
+               fstatat (dir_fd, lock_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+               st.st_uid != geteuid ())
+        *error = foreign_lock_error (full_name, st.st_uid);
+      else
+        *error = ls_error_new_from_errno_reason (saved_errno, LS_ERRNO_LISTENING, "listen on",
+                                                 full_name, LOCK_FILE "cannot be opened: %s",
+                                                 full_name, g_strerror (saved_errno));
+      return -1;
+    }
+
+  if (fstat (fd, &st) != 0)
+    *error = ls_error_new_from_errno_reason (EIO, LS_ERRNO_LISTENING, "listen on", full_name,
+                                             LOCK_FILE "cannot be examined", full_name);
+  else if (!S_ISREG (st.st_mode))
+    *error = ls_error_new_from_errno_reason (EEXIST, LS_ERRNO_LISTENING, "listen on", full_name,
+                                             LOCK_FILE "is %s, not a regular file; it is left "
+                                             "alone", full_name,
+                                             ls_error_describe_file_type (st.st_mode));
+  else if (st.st_uid != geteuid ())
+    *error = foreign_lock_error (full_name, st.st_uid);
+  /* 0600 whatever the umask. A lock file of an older Ls (0644) is
+   * tightened too, unless it has other names (hard links): it may then be
+   * another file, and is left as it is. */
+  else if (!created && (st.st_mode & 0077) != 0 && st.st_nlink != 1)
+    *error = ls_error_new_from_errno_reason (EACCES, LS_ERRNO_LISTENING, "listen on", full_name,
+                                             LOCK_FILE "can be opened by other users, and has %u "
+                                             "names; remove it", full_name,
+                                             (guint) st.st_nlink);
+  else if ((created || (st.st_mode & 0077) != 0) && fchmod (fd, 0600) != 0)
+    *error = ls_error_new_from_errno_reason (EACCES, LS_ERRNO_LISTENING, "listen on", full_name,
+                                             LOCK_FILE "cannot be made private", full_name);
+  else
+    {
+      *was_open = !created && (st.st_mode & 0077) != 0;
+      return fd;
+    }
+
+  close (fd);
+  return -1;
+}
+
 int
 ls_socket_file_lock (int          dir_fd,
                      const char  *basename,
@@ -47,44 +145,30 @@ ls_socket_file_lock (int          dir_fd,
                      GError     **error)
 {
   g_autofree char *lock_name = g_strconcat (basename, ".lock", NULL);
-  struct stat st;
+  gboolean was_open = FALSE;
   int fd;
 
-  /* Read-only is enough for flock(); O_NONBLOCK so that a FIFO planted
-   * there cannot hang us. */
-  fd = openat (dir_fd, lock_name, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0644);
+  fd = open_lock_file (dir_fd, lock_name, full_name, &was_open, error);
   if (fd < 0)
-    {
-      int saved_errno = errno;
-
-      g_propagate_error (error, ls_error_new_cannot (
-        saved_errno == EACCES || saved_errno == EPERM || saved_errno == EROFS
-          ? LS_SOCKET_ERROR_SOCKET_ACCESS : LS_SOCKET_ERROR_ADDRESS_IN_USE,
-        "listen on", full_name,
-        "cannot open the lock file “%s.lock” that guards reclaiming a stale socket (%s)",
-        full_name, saved_errno == ELOOP ? "it is a symbolic link" : g_strerror (saved_errno)));
-      return -1;
-    }
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode))
-    {
-      g_propagate_error (error, ls_error_new_cannot (LS_SOCKET_ERROR_ADDRESS_IN_USE,
-                                                     "listen on", full_name,
-                                                     "the lock file “%s.lock” is not a regular file",
-                                                     full_name));
-      close (fd);
-      return -1;
-    }
+    return -1;
   while (flock (fd, LOCK_EX | LOCK_NB) != 0)
     {
       int saved_errno = errno;
 
       if (saved_errno == EINTR)
         continue;
-      g_propagate_error (error, ls_error_new_cannot (
-        LS_SOCKET_ERROR_ADDRESS_IN_USE, "listen on", full_name, "Address in use (%s)",
-        saved_errno == EWOULDBLOCK
-          ? "another process holds its lock file: it is starting a server there"
-          : g_strerror (saved_errno)));
+      /* Made private just now: whoever opened it before may be anyone. */
+      if (saved_errno == EWOULDBLOCK && was_open)
+        g_propagate_error (error, ls_error_new_from_errno_reason (
+          EADDRINUSE, LS_ERRNO_LISTENING, "listen on", full_name,
+          LOCK_FILE "is held by another process, and other users could open it until now (an "
+          "older Ls made it so); remove it if no server is starting there", full_name));
+      else
+        g_propagate_error (error, ls_error_new_cannot (
+          LS_SOCKET_ERROR_ADDRESS_IN_USE, "listen on", full_name, "Address in use (%s)",
+          saved_errno == EWOULDBLOCK
+            ? "another process holds its lock file: it is starting a server there"
+            : g_strerror (saved_errno)));
       close (fd);
       return -1;
     }
@@ -133,12 +217,7 @@ ls_socket_file_reclaim (int          dir_fd,
     return TRUE;   /* nothing there (or bind() will say why) */
   if (!S_ISSOCK (before.st_mode))
     {
-      g_propagate_error (error, ls_error_new_cannot (
-        LS_SOCKET_ERROR_ADDRESS_IN_USE, "listen on", full_name,
-        "Address in use (%s is there, not a socket, and is left alone)",
-        S_ISLNK (before.st_mode) ? "a symbolic link" :
-        S_ISDIR (before.st_mode) ? "a directory" :
-        S_ISREG (before.st_mode) ? "a regular file" : "a file"));
+      g_propagate_error (error, ls_socket_file_address_in_use (dir_fd, basename, full_name));
       return FALSE;
     }
 

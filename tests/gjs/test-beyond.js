@@ -13,12 +13,27 @@ const {test, assert, assertEqual, assertThrowsLs, runUntil} = T;
 
 const E = Ls.SocketError;
 
-function pair(dir, name) {
+// The accepted side receives descriptors only with @acceptFds (the
+// server's accept-fds, which it has before its first read).
+function pair(dir, name, acceptFds = true) {
     const path = GLib.build_filenamev([dir, name]);
     const server = T.listen(path);
+    server.accept_fds = acceptFds;
     const client = T.connectTo(path);
     const conn = T.accept(server);
+    assertEqual(conn.get_accept_fds(), acceptFds);
+    assertEqual(client.accept_fds, false);
     return [server, client, conn];
+}
+
+function openFdCount() {
+    const dir = Gio.File.new_for_path('/proc/self/fd');
+    const children = dir.enumerate_children('standard::name', Gio.FileQueryInfoFlags.NONE, null);
+    let n = 0;
+    while (children.next_file(null) !== null)
+        n++;
+    children.close(null);
+    return n;
 }
 
 // A datagram socket bound to @path: its address identifies it after it
@@ -94,6 +109,47 @@ test('a rejected write_with_fds writes nothing', () => {
     assertThrowsLs(() => client.write_with_fds(new GLib.Bytes(new Uint8Array(0)), list),
         E.OPERATION);
     assertEqual(client.get_bytes_to_write(), 0);
+});
+
+test('without accept-fds, descriptors are dropped and the data arrives', () => {
+    const dir = T.makeTempDir();
+    const [, client, conn] = pair(dir, 's', false);
+    const a = boundSocket(GLib.build_filenamev([dir, 'd']));
+    const list = Gio.UnixFDList.new();
+    for (let i = 0; i < 253; i++)
+        list.append(a.get_fd());
+    const before = openFdCount();
+    assertEqual(client.write_with_fds(new GLib.Bytes(T.encode('dropped')), list), true);
+    assertEqual(client.flush(), true);
+    assertEqual(T.decode(T.readExactly(conn, 7)), 'dropped');
+    assertEqual(conn.take_fds(), null);
+    assertEqual(openFdCount(), before);
+    assertEqual(conn.get_state(), Ls.LocalSocketState.CONNECTED);
+
+    // Turned on, the next write's descriptors arrive.
+    conn.set_accept_fds(true);
+    client.write_with_fds(new GLib.Bytes(T.encode('kept')), list);
+    assertEqual(T.decode(T.readExactly(conn, 4)), 'kept');
+    const got = conn.take_fds();
+    assertEqual(got.get_length(), 253);
+});
+
+test('descriptors come with the bytes of their own write', () => {
+    const dir = T.makeTempDir();
+    const [, client, conn] = pair(dir, 's');
+    const a = boundSocket(GLib.build_filenamev([dir, 'o']));
+    const list = Gio.UnixFDList.new();
+    list.append(a.get_fd());
+    client.write_with_fds(new GLib.Bytes(T.encode('with')), list);
+    client.write(T.encode('without'));
+    assertEqual(client.flush(), true);
+    runUntil(() => conn.get_bytes_available() >= 11);
+    assertEqual(T.decode(conn.read(4)), 'with');
+    const got = conn.take_fds();
+    assert(got !== null, 'descriptors expected after reading their write');
+    assertEqual(got.get_length(), 1);
+    assertEqual(T.decode(conn.read(7)), 'without');
+    assertEqual(conn.take_fds(), null);
 });
 
 test('listen_activated without a passed socket: SERVER_NOT_FOUND', () => {

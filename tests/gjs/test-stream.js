@@ -271,7 +271,7 @@ testAsync('a file spliced into the view arrives whole', async () => {
 
 test('reads of the view, read() and read_message() share one byte sequence, with descriptors', () => {
     const {client, accepted} = pair();
-    // MERGE: set accept-fds TRUE on the receiver
+    accepted.accept_fds = true;  // off by default
     const [fdA] = GLib.file_open_tmp('ls-gjs-fd-XXXXXX');
     client.write(encode('AB'));
     assert(client.write_with_fds(new GLib.Bytes(encode('CD')), Gio.UnixFDList.new_from_array([fdA])));

@@ -13,8 +13,8 @@ import time
 
 import pytest
 
-from conftest import (GLib, Gio, Ls, assert_ls_error, bytes_of, pair,
-                      read_exactly, run_until)
+from conftest import (GLib, Gio, Ls, accept, assert_ls_error, bytes_of, connect,
+                      listen, pair, read_exactly, run_until)
 
 E = Ls.SocketError
 
@@ -26,8 +26,22 @@ def identity(fd):
 
 # ---------------------------------------------------------------- descriptors
 
+def fd_pair(name):
+    """pair (), with a server whose accepted sockets receive descriptors."""
+    server = listen(name)
+    server.props.accept_fds = True
+    client = connect(name)
+    accepted = accept(server)
+    assert accepted.get_accept_fds() and not client.get_accept_fds()
+    return server, client, accepted
+
+
+def open_fd_count():
+    return len(os.listdir("/proc/self/fd"))
+
+
 def test_fds_travel_with_their_bytes(tmpdir_env):
-    server, client, accepted = pair("fds")
+    server, client, accepted = fd_pair("fds")
     r, w = os.pipe()
     memfd = os.memfd_create("ls-py")
     expected = [identity(r), identity(memfd)]
@@ -56,7 +70,7 @@ def test_fds_travel_with_their_bytes(tmpdir_env):
 
 
 def test_fds_with_messages(tmpdir_env):
-    server, client, accepted = pair("fdm")
+    server, client, accepted = fd_pair("fdm")
     sent = []
     for i in range(20):
         memfd = os.memfd_create("m%d" % i)
@@ -108,6 +122,7 @@ def test_fds_from_a_raw_python_peer(tmpdir_env):
     """socket.send_fds (SCM_RIGHTS) interoperates both ways."""
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     sock = Ls.LocalSocket()
+    sock.set_accept_fds(True)
     assert sock.set_socket_descriptor(a.detach(), Ls.LocalSocketState.CONNECTED)
     memfd = os.memfd_create("raw")
     ident = identity(memfd)
@@ -130,7 +145,7 @@ def test_fds_from_a_raw_python_peer(tmpdir_env):
 
 def test_fds_hostile_sender_is_cut_off(tmpdir_env):
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock = Ls.LocalSocket()
+    sock = Ls.LocalSocket(accept_fds=True)
     assert sock.set_socket_descriptor(a.detach(), Ls.LocalSocketState.CONNECTED)
     errors = []
     sock.connect("error-occurred", lambda s, code: errors.append(code))
@@ -153,6 +168,91 @@ def test_fds_hostile_sender_is_cut_off(tmpdir_env):
     assert "1024" in sock.get_error_string()
     os.close(memfd)
     b.close()
+
+
+def test_fds_refused_without_accept_fds(tmpdir_env):
+    """Issue 25: without accept-fds, descriptors a peer sends never reach
+    this process (its descriptor count stays put), and the data arrives."""
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = Ls.LocalSocket()
+    assert sock.props.accept_fds is False
+    assert sock.set_socket_descriptor(a.detach(), Ls.LocalSocketState.CONNECTED)
+    errors = []
+    sock.connect("error-occurred", lambda s, code: errors.append(code))
+    memfd = os.memfd_create("refused")
+    before = open_fd_count()
+    sent = bytes(range(100))
+    got = bytearray()
+    for i in range(len(sent)):
+        socket.send_fds(b, [sent[i:i + 1]], [memfd] * 253)
+
+        def cond():
+            got.extend(bytes_of(sock.read_all()))
+            return len(got) > i
+        run_until(cond)
+        assert open_fd_count() == before
+        assert sock.take_fds() is None
+    assert bytes(got) == sent
+    assert errors == []
+    assert sock.get_state() == Ls.LocalSocketState.CONNECTED
+    sock.abort()
+    os.close(memfd)
+    b.close()
+
+
+def test_fds_server_accept_fds_before_the_first_read(tmpdir_env):
+    """Issue 25: a client that sends descriptors with its very first byte,
+    before the server application sees the connection: the server's
+    accept-fds decides whether they arrive."""
+    server = listen("fdf")
+    notified = []
+    server.connect("notify::accept-fds", lambda *a: notified.append(server.props.accept_fds))
+    memfd = os.memfd_create("first")
+    ident = identity(memfd)
+    for accept_fds in (True, False):
+        server.set_accept_fds(accept_fds)
+        raw = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        raw.connect(server.get_full_server_name())
+        socket.send_fds(raw, [b"F"], [memfd, memfd])
+        accepted = accept(server)
+        assert accepted.get_accept_fds() is accept_fds
+        assert read_exactly(accepted, 1) == b"F"
+        got = accepted.take_fds()
+        if accept_fds:
+            fds = got.steal_fds()
+            assert [identity(fd) for fd in fds] == [ident, ident]
+            for fd in fds:
+                os.close(fd)
+        else:
+            assert got is None
+        accepted.abort()
+        raw.close()
+    assert notified == [True, False]
+    os.close(memfd)
+    server.close()
+
+
+def test_fds_released_with_their_own_write(tmpdir_env):
+    """Issue 23.1: a write with descriptors followed at once by plain ones:
+    the descriptors come with the bytes of their own write."""
+    server, client, accepted = fd_pair("fdw")
+    memfd = os.memfd_create("own")
+    assert client.write_with_fds(GLib.Bytes.new(b"with"), Gio.UnixFDList.new_from_array([memfd]))
+    client.write(b"without")
+    assert client.flush()
+    # Both writes are here before the application reads any of it.
+    run_until(lambda: accepted.get_bytes_available() >= 11)
+    assert bytes_of(accepted.read(4)) == b"with"
+    got = accepted.take_fds()
+    assert got is not None, "the descriptors did not come with their own write"
+    fds = got.steal_fds()
+    assert len(fds) == 1
+    os.close(fds[0])
+    assert read_exactly(accepted, 7) == b"without"
+    assert accepted.take_fds() is None
+    client.abort()
+    accepted.abort()
+    server.close()
 
 
 # ----------------------------------------------------------------- activation

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import random
+import re
 import select
 import shutil
 import signal
@@ -238,9 +239,94 @@ def test_help_lists_commands_and_exit_statuses():
                  "--max-message-size", "--mode", "--reclaim-stale", "--fds", "--output-dir",
                  "Exit status", "128+N"):
         assert word in text
-    # Every command's --help is the same text.
-    rc2, out2, _ = run("probe", "--help")
+    for args in (["help"], ["help", "--help"], ["-h"]):
+        rc2, out2, _ = run(*args)
+        assert rc2 == 0 and out2 == out, args
+
+
+COMMANDS = ("connect", "listen", "probe", "list", "send", "recv")
+
+
+def help_options(text):
+    """{"--linger": True (takes a value), ...} from a help text's Options."""
+    options = {}
+    section = text.split("\nOptions:\n", 1)[1].split("\n\n", 1)[0]
+    for line in section.splitlines():
+        if line.startswith("  ") and not line.startswith("   "):
+            for name in re.findall(r"--[a-z][a-z-]*", line):
+                options[name] = bool(re.search(r"--[a-z-]+ [^-\s]", line))
+    return options
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_command_help_is_that_commands_part(command):
+    """lsock COMMAND --help (and lsock help COMMAND) show the command's
+    usage, its paragraphs and exactly the options it takes."""
+    rc, whole, _ = run("--help")
+    rc, out, err = run(command, "--help")
+    assert rc == 0 and err == ""
+    rc2, out2, _ = run("help", command)
     assert rc2 == 0 and out2 == out
+    text = out.decode()
+    assert text.startswith("Usage:\n  lsock %s " % command)
+    assert len(text.splitlines()) < len(whole.decode().splitlines()) / 2
+    assert "Exit status" not in text and "lsock --help" in text
+    for other in COMMANDS:
+        if other != command and not (command, other) in (("list", "listen"), ("send", "recv"),
+                                                        ("recv", "send")):
+            assert "\n  %s " % other not in text.split("Options:")[0], other
+    # Every option shown is accepted (a value where it takes one)...
+    options = help_options(text)
+    for option, takes_value in options.items():
+        args = [option, "1"] if takes_value else [option]
+        rc, _, err = run(command, *args, "--help")
+        assert rc == 0, (option, err)
+    # ... and is the list bash completes.
+    path = os.environ.get("LSOCK_COMPLETION")
+    if path and shutil.which("bash"):
+        r = subprocess.run(["bash", "-c", 'source "%s"; COMP_WORDS=(lsock %s --); COMP_CWORD=2;'
+                            '_lsock; echo "${COMPREPLY[*]}"' % (path, command)],
+                           stdout=subprocess.PIPE, check=True)
+        assert sorted(r.stdout.decode().split()) == sorted(options)
+
+
+def test_command_help_options_are_the_accepted_ones():
+    """An option of another command is refused (so the help lists them all)."""
+    rc, out, _ = run("--help")
+    every = help_options(out.decode())
+    for command in COMMANDS:
+        _, text, _ = run(command, "--help")
+        own = help_options(text.decode())
+        for option in set(every) - set(own) - {"--version"}:
+            args = [option, "1"] if every[option] else [option]
+            rc, _, err = run(command, *args, "/nonexistent/x", "/dev/null")
+            assert rc == 1 and "unknown option" in err, (command, option, err)
+
+
+@pytest.mark.parametrize("args,hint", [
+    (["conect", "x"], "did you mean “connect”?"),
+    (["lsiten", "x"], "did you mean “listen”?"),
+    (["help", "prob"], "did you mean “probe”?"),
+    (["--hlep"], "did you mean “--help”?"),
+    (["connect", "--lingr", "1", "x"], "did you mean “--linger”?"),
+    (["connect", "--hexdmp", "x"], "did you mean “--hexdump”?"),
+    (["recv", "--fds", "--output_dir=d", "x"], "did you mean “--output-dir”?"),
+    (["listen", "--frame", "--kep", "x"], None),         # --kep is --frame's value
+    (["probe", "--wiat", "x"], "did you mean “--wait”?"),
+    (["frobnicate"], None),
+    (["connect", "--zzzzzz", "x"], None),
+])
+def test_did_you_mean(args, hint):
+    rc, out, err = run(*args)
+    if args[:3] == ["listen", "--frame", "--kep"]:
+        assert rc == 1 and "did you mean" not in err, err    # “--kep”: not a framing
+        return
+    assert rc == 1 and out == b"", err
+    assert len(err.splitlines()) == 1 and "usage" in err
+    if hint is None:
+        assert "did you mean" not in err
+    else:
+        assert hint in err
 
 
 def test_man_page_is_generated_from_the_help_text():
@@ -275,12 +361,18 @@ def test_bash_completion_parses_and_completes():
               'COMP_WORDS=(lsock recv --f); COMP_CWORD=2; _lsock; echo "${COMPREPLY[*]}";'
               'COMP_WORDS=(lsock recv --output-d); COMP_CWORD=2; _lsock; echo "${COMPREPLY[*]}";'
               'COMPREPLY=(); COMP_WORDS=(lsock send --fds x %s/lsock.bash-compl %s/lsock.bash-compl);'
-              'COMP_CWORD=5; _lsock; echo "${COMPREPLY[*]}"'
+              'COMP_CWORD=5; _lsock; echo "${COMPREPLY[*]}";'
+              'COMP_WORDS=(lsock help pr); COMP_CWORD=2; _lsock; echo "${COMPREPLY[*]}";'
+              'COMP_WORDS=(lsock connect --hexd); COMP_CWORD=2; _lsock; echo "${COMPREPLY[*]}";'
+              'COMP_WORDS=(lsock probe --w); COMP_CWORD=2; _lsock; echo "${COMPREPLY[*]}";'
+              'COMPREPLY=(); COMP_WORDS=(lsock connect --timeout ""); COMP_CWORD=3; _lsock;'
+              'echo "${#COMPREPLY[@]}"'
               % (path, os.path.dirname(path), os.path.dirname(path)))
     r = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert r.returncode == 0, r.stderr
     assert r.stdout.decode().splitlines() == ["listen list", "--mode", "world", "--reclaim-stale",
-                                              "--fds", "--output-dir", path]
+                                              "--fds", "--output-dir", path, "probe",
+                                              "--hexdump", "--wait", "0"]
 
 
 # ---- lsock against itself --------------------------------------------------
@@ -1230,3 +1322,411 @@ def test_listen_closes_passed_descriptors_and_copies_the_bytes(tmpdir_env):
     rc, out, err = srv.finish()
     assert rc == 0, err
     assert out == b"one\ntwo\nthree\n"
+
+
+# ---- hostile input and names (issue 23) ----------------------------------------
+
+FORGED = "x\nlsock connect: forged"
+
+
+def assert_no_forged_lines(text, allowed=0):
+    """No line starts with "lsock " except @allowed genuine error lines."""
+    forged = [l for l in text.splitlines() if l.startswith("lsock ")]
+    assert len(forged) <= allowed, text
+    return forged
+
+
+@pytest.mark.parametrize("line,hex_out", [
+    ('"a\\u0000b"', "610062"),
+    ('{"text": "x\\u0000y\\u0000"}', "78007900"),
+    ('{"te\\u0078t": "\\u0000"}', "00"),                     # an escaped key, a lone NUL
+    ('"\\ud83d\\ude00 \\\\ \\" \\/"', "f09f9880205c202220" + "2f"),
+    ("{\"text\": \"\\u0000\", \"text\": \"last\"}", "6c617374"),   # the last member wins
+    ('{"base64": "AEE=", "text": "ignored"}', "0041"),
+])
+def test_frame_json_input_sends_every_byte(tmpdir_env, line, hex_out):
+    """A JSON string's \\u0000 is a byte of the message, counted in the
+    frame's length: nothing is cut at a NUL."""
+    srv, _ = listen("listen", "--frame", "qt", "--hex", "--linger", "-1", "nul")
+    rc, out, err = run("connect", "--frame", "qt", "--json", "--linger", "0", "nul",
+                       input=line.encode() + b"\n")
+    assert rc == 0, err
+    rc, out, err = srv.finish()
+    assert rc == 0, err
+    assert out.decode() == hex_out + "\n"
+
+
+@pytest.mark.parametrize("line,needle", [
+    ('{"base64": "QQ==\\u0000***"}', "not valid base64"),
+    ('{"hex": "41\\u000042"}', "invalid hex digit"),
+    ('"\\ud800x"', "surrogate"),
+])
+def test_frame_json_input_rejects_nul_in_base64_hex_and_lone_surrogates(tmpdir_env, line, needle):
+    srv, _ = listen("listen", "--frame", "qt", "--hex", "--linger", "-1", "bad")
+    rc, out, err = run("connect", "--frame", "qt", "--json", "bad", input=line.encode() + b"\n")
+    assert rc == 7, err
+    assert needle in one_error_line(err, "connect", os.path.join(tmpdir_env, "bad"))
+    rc, out, err = srv.finish()
+    assert out == b"", err
+
+
+def test_names_with_control_characters_cannot_forge_lines(tmpdir_env):
+    """Every name lsock prints is escaped: a newline cannot start a line of
+    its own, so only genuine error lines start with "lsock "."""
+    # probe: stdout is one line, the name escaped.
+    rc, out, err = run("probe", FORGED)
+    assert rc == 2, err
+    assert out.decode() == "missing %s\n" % os.path.join(tmpdir_env, "x\\nlsock connect: forged")
+    # An error names the path once, on one line.
+    rc, out, err = run("connect", FORGED)
+    assert rc == 2
+    assert len(err.splitlines()) == 1 and "x\\nlsock connect: forged" in err
+    # listen's event line; list's table row; probe --json keeps the real name.
+    name = "b\\\x1b[2J\x07\r\nlsock listen: forged"
+    srv, line = listen("listen", "--keep", name)
+    try:
+        assert line == "listening on %s (mode 0755)" % os.path.join(
+            tmpdir_env, "b\\\\\\x1b[2J\\x07\\r\\nlsock listen: forged")
+        rc, out, err = run("probe", name)
+        assert rc == 0 and out.count(b"\n") == 1 and b"\x1b" not in out, out
+        rc, out, err = run("probe", "--json", name)
+        assert json.loads(out)["name"] == os.path.join(tmpdir_env, name)
+        rc, out, err = run("list")
+        assert rc == 0, err
+        assert_no_forged_lines(out.decode())
+        assert b"\x1b" not in out and b"\r" not in out and b"\x07" not in out
+    finally:
+        srv.proc.send_signal(signal.SIGTERM)
+        rc, _, err = srv.finish()
+    assert rc == 143
+    assert_no_forged_lines(err)
+    # An abstract name, in listen's event and in the summary of recv.
+    abstract = "lsock-%d\nlsock recv: forged" % os.getpid()
+    rcv, line = listen("recv", "--abstract", abstract)
+    assert line == "listening on @lsock-%d\\nlsock recv: forged" % os.getpid()
+    rc, _, err = run("send", "--abstract", abstract, "/dev/null")
+    assert rc == 0, err
+    assert_no_forged_lines(err)
+    rc, _, err = rcv.finish()
+    assert rc == 0, err
+    assert_no_forged_lines(err)
+
+
+def test_list_and_probe_escape_names_and_processes_from_other_programs(tmpdir_env):
+    """Names in the kernel's socket table and a process's name (its comm,
+    which any program sets) come from others: escaped too, also at the
+    start of a row."""
+    sub = os.path.join(tmpdir_env, "sub")
+    os.mkdir(sub)
+    script = (
+        "import ctypes, os, socket, sys\n"
+        "ctypes.CDLL(None).prctl(15, b'p\\nlsock x\\x1b', 0, 0, 0)\n"
+        "os.chdir(sys.argv[1])\n"
+        "s = socket.socket(socket.AF_UNIX)\n"
+        "s.bind('lsock list: forged\\nlsock y')\n"
+        "s.listen(1)\n"
+        "t = socket.socket(socket.AF_UNIX)\n"
+        "t.bind(sys.argv[2])\n"
+        "t.listen(1)\n"
+        "print('ready', flush=True)\n"
+        "sys.stdin.read()\n")
+    peer = subprocess.Popen([PYTHON, "-c", script, sub, os.path.join(tmpdir_env, "evil")],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        assert peer.stdout.readline() == b"ready\n"
+        rc, out, err = run("list")
+        assert rc == 0, err
+        text = out.decode()
+        assert_no_forged_lines(text)
+        assert "\\x6csock list: forged\\nlsock y" in text
+        assert "%d/p\\nlsock x\\x1b" % peer.pid in text
+        assert "\x1b" not in text
+        rc, out, err = run("probe", "evil")
+        assert rc == 0, err
+        line = out.decode()
+        assert line.count("\n") == 1 and line.startswith("live %s " % os.path.join(tmpdir_env, "evil"))
+        assert line.endswith(" pid %d (p\\nlsock x\\x1b)\n" % peer.pid), line
+        rc, out, err = run("list", "--json")
+        names = [e["name"] for e in json.loads(out)]
+        assert "lsock list: forged\nlsock y" in names
+    finally:
+        peer.stdin.close()
+        peer.wait(SAFETY_TIMEOUT)
+
+
+def test_recv_fds_escapes_file_names(tmpdir_env):
+    src = os.path.join(tmpdir_env, "in")
+    os.mkdir(src)
+    name = "lsock recv: forged\nlsock \\ \x1b"
+    with open(os.path.join(src, name), "wb") as f:
+        f.write(b"abc")
+    rcv, _ = listen("recv", "--fds", "names")
+    rc, _, err = run("send", "--fds", "names", os.path.join(src, name))
+    assert rc == 0, err
+    rc, out, err = rcv.finish()
+    assert rc == 0, err
+    text = out.decode()
+    assert_no_forged_lines(text)
+    assert text.startswith("\\x6csock recv: forged\\nlsock \\\\ \\x1b: 3 bytes"), text
+
+
+@pytest.mark.parametrize("kind", ["fifo", "hardlink", "symlink", "file"])
+def test_recv_fds_never_opens_an_existing_file(tmpdir_env, kind):
+    """DIR/NAME is created, never opened: a FIFO there cannot block, a hard
+    link or a symbolic link there cannot lead the write out of DIR. The
+    clash fails that record (status 5) and leaves the file as it was."""
+    src = os.path.join(tmpdir_env, "in")
+    os.mkdir(src)
+    with open(os.path.join(src, "a"), "wb") as f:
+        f.write(b"from the sender")
+    out_dir = os.path.join(tmpdir_env, "out")
+    os.mkdir(out_dir)
+    victim = os.path.join(tmpdir_env, "victim")
+    with open(victim, "wb") as f:
+        f.write(b"keep me")
+    target = os.path.join(out_dir, "a")
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "hardlink":
+        os.link(victim, target)
+    elif kind == "symlink":
+        os.symlink(victim, target)
+    else:
+        with open(target, "wb") as f:
+            f.write(b"old")
+    rcv, _ = listen("recv", "--fds", "--output-dir", out_dir, "clash")
+    rc_send, _, err_send = run("send", "--fds", "clash", os.path.join(src, "a"))
+    assert rc_send in (0, 6), err_send
+    rc, out, err = rcv.finish()
+    assert rc == 5, err
+    assert "exists" in one_error_line(err, "recv", target)
+    assert out == b""
+    with open(victim, "rb") as f:
+        assert f.read() == b"keep me"
+    if kind == "fifo":
+        assert stat.S_ISFIFO(os.lstat(target).st_mode)
+    elif kind == "file":
+        with open(target, "rb") as f:
+            assert f.read() == b"old"
+
+
+@pytest.mark.parametrize("limit", [None, 64])
+def test_recv_fds_descriptor_flood_is_a_protocol_error(tmpdir_env, limit):
+    """More descriptors than the library lets wait (1024) without a record
+    line to take them, or more than the receiver can hold at all (a low
+    RLIMIT_NOFILE): the documented protocol error, status 7."""
+    src = os.path.join(tmpdir_env, "src")
+    open(src, "w").close()
+    fd = os.open(src, os.O_RDONLY)
+    if limit is None:
+        rcv, _ = listen("recv", "--fds", "flood")
+    else:
+        rcv = Proc(["prlimit", "--nofile=%d" % limit, LSOCK, "recv", "--fds", "flood"])
+        rcv.wait_for_err_line("listening")
+    s = raw_fds_peer(os.path.join(tmpdir_env, "flood"),
+                     [(b"f", [fd] * 253) for _ in range(8)])
+    os.close(fd)
+    rc, out, err = rcv.finish()
+    s.close()
+    assert rc == 7, err
+    assert "descriptors" in one_error_line(err, "recv", os.path.join(tmpdir_env, "flood"))
+
+
+# ---- probe --wait, --timeout, --hexdump (issue 27) -------------------------------
+
+def test_probe_wait_until_a_server_is_up(tmpdir_env):
+    """probe --wait keeps looking until the name is live: here a stale
+    socket file is first replaced by a listening lsock."""
+    path = os.path.join(tmpdir_env, "later")
+    stale_socket(path)
+    waiter = subprocess.Popen([LSOCK, "probe", "--wait=60", "later"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    # Still waiting: the name is stale, and probe without --wait answers at once.
+    time.sleep(0.3)
+    assert waiter.poll() is None
+    srv, _ = listen("listen", "--reclaim-stale", "--keep", "later")
+    try:
+        out, err = waiter.communicate(timeout=SAFETY_TIMEOUT)
+        assert waiter.returncode == 0, err
+        lines = out.decode().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("live " + path), out
+        assert " pid %d (lsock)" % srv.pid in lines[0]
+        # Already live: at once, and no connection was made.
+        rc, out, err = run("probe", "--wait", "later")
+        assert rc == 0 and out.decode().startswith("live "), err
+        assert not any("connected" in l for l in srv.err_lines)
+    finally:
+        srv.proc.send_signal(signal.SIGINT)
+        assert srv.finish()[0] == 130
+
+
+@pytest.mark.parametrize("setup,code,state", [
+    (None, 2, "missing"), ("stale", 3, "stale"), ("file", 8, "not-a-socket")])
+def test_probe_wait_gives_up_with_the_state_at_the_end(tmpdir_env, setup, code, state):
+    path = os.path.join(tmpdir_env, "never")
+    if setup == "stale":
+        stale_socket(path)
+    elif setup == "file":
+        open(path, "w").close()
+    rc, out, err = run("probe", "--wait=0.3", "--json", "never")
+    assert rc == code, err
+    assert json.loads(out)["state"] == state and out.count(b"\n") == 1
+
+
+def catches_sigint(pid):
+    """The process has its SIGINT handler in place (/proc: SigCgt)."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("SigCgt:"):
+                return int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)) != 0
+    return False
+
+
+def has_socket(pid):
+    fd_dir = "/proc/%d/fd" % pid
+    for fd in os.listdir(fd_dir):
+        try:
+            if os.readlink(os.path.join(fd_dir, fd)).startswith("socket:"):
+                return True
+        except OSError:
+            pass
+    return False
+
+
+def test_probe_wait_interrupted_and_bad_values(tmpdir_env):
+    waiter = subprocess.Popen([LSOCK, "probe", "--wait", "nothing"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+    wait_for(lambda: catches_sigint(waiter.pid))
+    waiter.send_signal(signal.SIGINT)
+    out, err = waiter.communicate(timeout=SAFETY_TIMEOUT)
+    assert waiter.returncode == 130 and out == b"", err
+    for bad in ("--wait=abc", "--wait=-1", "--wait=inf", "--wait= 1"):
+        rc, out, err = run("probe", bad, "x")
+        assert rc == 1 and "usage" in err and out == b"", (bad, err)
+
+
+def full_backlog_server(path):
+    """A listening socket whose backlog is full (nobody accepts): the
+    server and the connections that fill it."""
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(0)
+    queued = []
+    while True:
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.setblocking(False)
+        try:
+            c.connect(path)
+        except BlockingIOError:
+            c.close()
+            break
+        queued.append(c)
+    return srv, queued
+
+
+@pytest.mark.parametrize("args", [["connect"], ["send", "--timeout", "0.2", "full", "/dev/null"],
+                                  ["recv", "--connect"]])
+def test_timeout_when_the_backlog_stays_full(tmpdir_env, args):
+    path = os.path.join(tmpdir_env, "full")
+    srv, queued = full_backlog_server(path)
+    try:
+        if args[0] != "send":
+            args = args + ["--timeout", "0.2", "full"]
+        rc, out, err = run(*args)
+        assert rc == 6, err
+        assert "timed out" in one_error_line(err, args[0], path)
+    finally:
+        for c in queued:
+            c.close()
+        srv.close()
+
+
+def test_connect_waits_while_the_backlog_is_full(tmpdir_env):
+    """A full backlog is not an error: lsock retries until the server
+    accepts (here once the test has taken the queued connection)."""
+    path = os.path.join(tmpdir_env, "busy")
+    srv, queued = full_backlog_server(path)
+    cli = popen(["connect", "--timeout", "60", "--linger", "-1", "busy"])
+    # Its socket exists: it is connecting (retrying), not failing.
+    wait_for(lambda: cli.poll() is not None or has_socket(cli.pid))
+    time.sleep(0.2)
+    assert cli.poll() is None, cli.stderr.read()
+    conn, _ = srv.accept()              # one of the test's own: room for lsock's
+    conn.close()
+    conn, _ = srv.accept()
+    conn.sendall(b"finally\n")
+    conn.close()
+    cli.stdin.close()
+    assert cli.stdout.read() == b"finally\n"
+    assert cli.wait(SAFETY_TIMEOUT) == 0, cli.stderr.read()
+    for c in queued:
+        c.close()
+    srv.close()
+
+
+@pytest.mark.parametrize("args", [["connect", "--timeout", "-1", "x"],
+                                  ["connect", "--timeout", "soon", "x"],
+                                  ["send", "--listen", "--timeout", "1", "x", "f"],
+                                  ["recv", "--timeout", "1", "x"]])
+def test_timeout_usage_errors(tmpdir_env, args):
+    rc, out, err = run(*args)
+    assert rc == 1 and out == b"" and "usage" in err and "--timeout" in err, err
+
+
+def hexdump_lines(marker, data, offset=0):
+    """hexdump -C's layout after a direction marker, as lsock -x writes it."""
+    lines = []
+    for i in range(0, len(data), 16):
+        chunk = data[i:i + 16]
+        hexes = " ".join("%02x" % b for b in chunk[:8]).ljust(23)
+        hexes += "  " + " ".join("%02x" % b for b in chunk[8:]).ljust(23)
+        text = "".join(chr(b) if 0x20 <= b < 0x7f else "." for b in chunk)
+        lines.append("%s %08x  %s  |%s|" % (marker, offset + i, hexes, text))
+    return lines
+
+
+def test_hexdump_of_a_session_both_ways(tmpdir_env):
+    data = b"hello, world! \x00\x01\xff 0123456789\n"
+    srv, _ = listen("listen", "--echo", "--hexdump", "hx")
+    cli = popen(["connect", "-x", "--linger", "-1", "hx"])
+    cli.stdin.write(data)
+    cli.stdin.close()
+    assert read_exactly(cli.stdout, len(data)) == data
+    srv.proc.send_signal(signal.SIGTERM)
+    assert cli.wait(SAFETY_TIMEOUT) == 0
+    assert cli.stderr.read().decode().splitlines() == hexdump_lines(">", data) + hexdump_lines("<", data)
+    rc, _, err = srv.finish()
+    assert rc == 143, err
+    lines = err.splitlines()
+    assert hexdump_lines("1<", data) + hexdump_lines("1>", data) == \
+        [l for l in lines if l.startswith("1")]
+
+
+def test_hexdump_of_frames_send_recv_and_fds(tmpdir_env):
+    # --frame qt: each frame with its length, offsets running on.
+    srv, _ = listen("listen", "--frame", "qt", "--hex", "--linger", "-1", "fr")
+    rc, out, err = run("connect", "--frame", "qt", "--hex", "-x", "fr", input=b"616263\n\n")
+    assert rc == 0, err
+    assert err.splitlines() == (hexdump_lines(">", b"\x00\x00\x00\x03abc") +
+                                hexdump_lines(">", b"\x00\x00\x00\x00", offset=7))
+    assert srv.finish()[1] == b"616263\n\n"
+    # recv -x and send -x: the bytes of the file.
+    src = os.path.join(tmpdir_env, "src")
+    payload = bytes(range(40))
+    with open(src, "wb") as f:
+        f.write(payload)
+    rcv, _ = listen("recv", "-x", "tr")
+    rc, _, err = run("send", "--hexdump", "tr", src)
+    assert rc == 0, err
+    assert err.splitlines()[:-1] == hexdump_lines(">", payload)
+    rc, out, err = rcv.finish()
+    assert rc == 0 and out == payload, err
+    assert err.splitlines()[1:-1] == hexdump_lines("<", payload)
+    # --fds: the record lines.
+    rcv, _ = listen("recv", "--fds", "-x", "fd")
+    rc, _, err = run("send", "--fds", "fd", src)
+    assert rc == 0, err
+    rc, out, err = rcv.finish()
+    assert rc == 0, err
+    assert err.splitlines()[1:-1] == (hexdump_lines("<", b"file 40 src\n") +
+                                      hexdump_lines("<", b"end 1\n", offset=12))

@@ -327,6 +327,25 @@ def test_listen_stale_socket_in_the_way(sock_path, options):
     assert_ls_error(e, E.ADDRESS_IN_USE)
     assert os.stat(sock_path).st_ino == ino, "the stale file must be left alone"
     assert not server.is_listening()
+    # The message names the remedy (issue 27 item 5).
+    assert e.value.message == (
+        "Cannot listen on \u201c%s\u201d: Address in use (a socket is already there; if no "
+        "server listens on it any more, the server's reclaim-stale property (lsock "
+        "--reclaim-stale) replaces it, or remove_server () removes it)" % sock_path)
+    server.set_reclaim_stale(True)
+    assert server.listen(sock_path) is True
+
+
+def test_connect_messages_name_the_cause(sock_path):
+    client = Ls.LocalSocket()
+    client.connect_to_server(os.path.join(sock_path, "s"))
+    assert client.get_error() == E.SERVER_NOT_FOUND
+    assert client.get_error_string().endswith(
+        "Invalid name (the directory \u201c%s\u201d does not exist)" % sock_path)
+    stale_socket(sock_path)
+    client.connect_to_server(sock_path)
+    assert client.get_error() == E.CONNECTION_REFUSED
+    assert "no server is listening: the socket file is stale" in client.get_error_string()
 
 
 @pytest.mark.parametrize("options", [O.NONE, O.USER_ACCESS, O.WORLD_ACCESS])

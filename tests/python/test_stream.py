@@ -334,7 +334,7 @@ def test_splice_slow_reader_memory(tmp_short):
 
 def test_interleave_with_fds(sock_path):
     _server, client, accepted = pair(sock_path)
-    # MERGE: set accept-fds TRUE on the receiver
+    accepted.props.accept_fds = True  # off by default
     r_a, w_a = os.pipe()
     r_b, w_b = os.pipe()
     client.write(b"AB")

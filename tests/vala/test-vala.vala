@@ -4,7 +4,8 @@
  *
  * Listens, connects, exchanges bytes both ways, checks error codes (thrown
  * and recorded), the signal order of a connect, a peer close, and a Vala
- * subclass overriding the incoming_connection virtual method.
+ * subclass overriding the incoming_connection virtual method, and the enum
+ * types of every enum-valued accessor, property and signal argument.
  */
 
 static string make_dir () {
@@ -233,6 +234,87 @@ static void test_options () {
     remove_dir (dir);
 }
 
+/* The static type Vala gives an expression, as a GType: the generic
+ * parameter is inferred from the argument, so an accessor typed `int` in the
+ * VAPI gives G_TYPE_INT here, whatever value it returns. */
+static Type static_type_of<T> (T value) {
+    return typeof (T);
+}
+
+/* Issue 27: every enum-valued return, signal argument and property keeps its
+ * enum type in Vala (the error code used to come out as int). Checked by
+ * type, not by value. */
+static void test_types () {
+    var dir = make_dir ();
+    var server = new Ls.LocalServer ();
+    var sock = new Ls.LocalSocket ();
+
+    assert_true (typeof (Ls.SocketErrorCode) == Type.from_name ("LsSocketError"));
+    assert_true (typeof (Ls.LocalSocketState) == Type.from_name ("LsLocalSocketState"));
+    assert_true (typeof (Ls.SocketOptions) == Type.from_name ("LsSocketOptions"));
+
+    assert_true (static_type_of (sock.get_error ()) == typeof (Ls.SocketErrorCode));
+    assert_true (static_type_of (server.get_server_error ()) == typeof (Ls.SocketErrorCode));
+    assert_true (static_type_of (sock.get_state ()) == typeof (Ls.LocalSocketState));
+    assert_true (static_type_of (sock.state) == typeof (Ls.LocalSocketState));
+    assert_true (static_type_of (sock.get_socket_options ()) == typeof (Ls.SocketOptions));
+    assert_true (static_type_of (sock.socket_options) == typeof (Ls.SocketOptions));
+    assert_true (static_type_of (server.get_socket_options ()) == typeof (Ls.SocketOptions));
+    assert_true (static_type_of (server.socket_options) == typeof (Ls.SocketOptions));
+
+    /* The properties as the library registers them. */
+    assert_true (sock.get_class ().find_property ("state").value_type == typeof (Ls.LocalSocketState));
+    assert_true (sock.get_class ().find_property ("socket-options").value_type == typeof (Ls.SocketOptions));
+    assert_true (server.get_class ().find_property ("socket-options").value_type == typeof (Ls.SocketOptions));
+
+    /* The signal arguments, as a handler receives them. */
+    Type error_arg = Type.INVALID;
+    string error_name = "";
+    var state_args = new GenericArray<string> ();
+    sock.error_occurred.connect ((s, code) => {
+        error_arg = static_type_of (code);
+        error_name = code.to_string ();
+    });
+    sock.state_changed.connect ((s, state) => {
+        assert_true (static_type_of (state) == typeof (Ls.LocalSocketState));
+        state_args.add (state.to_string ());
+    });
+    sock.connect_to_server (Path.build_filename (dir, "nobody"));
+    assert_true (error_arg == typeof (Ls.SocketErrorCode));
+    /* to_string () of an enum names the member; of an int it prints digits. */
+    assert_cmpstr (error_name, CompareOperator.EQ, "LS_SOCKET_ERROR_SERVER_NOT_FOUND");
+    assert_cmpstr (sock.get_error ().to_string (), CompareOperator.EQ, "LS_SOCKET_ERROR_SERVER_NOT_FOUND");
+    assert_cmpuint (state_args.length, CompareOperator.EQ, 2);
+    assert_cmpstr (state_args[0], CompareOperator.EQ, "LS_LOCAL_SOCKET_STATE_CONNECTING");
+    assert_cmpstr (state_args[1], CompareOperator.EQ, "LS_LOCAL_SOCKET_STATE_UNCONNECTED");
+
+    /* The value type and the errordomain name the same codes. */
+    assert_cmpint (Ls.SocketErrorCode.UNKNOWN, CompareOperator.EQ, Ls.SocketError.UNKNOWN);
+    assert_cmpint (Ls.SocketErrorCode.CONNECTION_REFUSED, CompareOperator.EQ, Ls.SocketError.CONNECTION_REFUSED);
+    assert_cmpint (Ls.SocketErrorCode.PEER_CLOSED, CompareOperator.EQ, Ls.SocketError.PEER_CLOSED);
+    assert_cmpint (Ls.SocketErrorCode.SERVER_NOT_FOUND, CompareOperator.EQ, Ls.SocketError.SERVER_NOT_FOUND);
+    assert_cmpint (Ls.SocketErrorCode.SOCKET_ACCESS, CompareOperator.EQ, Ls.SocketError.SOCKET_ACCESS);
+    assert_cmpint (Ls.SocketErrorCode.SOCKET_RESOURCE, CompareOperator.EQ, Ls.SocketError.SOCKET_RESOURCE);
+    assert_cmpint (Ls.SocketErrorCode.SOCKET_TIMEOUT, CompareOperator.EQ, Ls.SocketError.SOCKET_TIMEOUT);
+    assert_cmpint (Ls.SocketErrorCode.DATAGRAM_TOO_LARGE, CompareOperator.EQ, Ls.SocketError.DATAGRAM_TOO_LARGE);
+    assert_cmpint (Ls.SocketErrorCode.CONNECTION, CompareOperator.EQ, Ls.SocketError.CONNECTION);
+    assert_cmpint (Ls.SocketErrorCode.ADDRESS_IN_USE, CompareOperator.EQ, Ls.SocketError.ADDRESS_IN_USE);
+    assert_cmpint (Ls.SocketErrorCode.UNSUPPORTED_SOCKET_OPERATION, CompareOperator.EQ, Ls.SocketError.UNSUPPORTED_SOCKET_OPERATION);
+    assert_cmpint (Ls.SocketErrorCode.OPERATION, CompareOperator.EQ, Ls.SocketError.OPERATION);
+
+    /* A thrown error still carries the domain and a code of the same enum. */
+    try {
+        server.listen ("");
+        assert_not_reached ();
+    } catch (Ls.SocketError e) {
+        assert_true (e.code == Ls.SocketErrorCode.SERVER_NOT_FOUND);
+        assert_true (server.get_server_error () == e.code);
+    } catch (Error e) {
+        GLib.error ("wrong error domain: %s", e.message);
+    }
+    remove_dir (dir);
+}
+
 class CountingServer : Ls.LocalServer {
     public int incoming = 0;
 
@@ -277,5 +359,6 @@ int main (string[] args) {
     Test.add_func ("/ls/vala/errors", test_errors);
     Test.add_func ("/ls/vala/options", test_options);
     Test.add_func ("/ls/vala/subclass", test_subclass);
+    Test.add_func ("/ls/vala/types", test_types);
     return Test.run ();
 }
