@@ -226,4 +226,15 @@ LS_AVAILABLE_IN_1_2
 void                ls_local_socket_set_accept_fds           (LsLocalSocket      *self,
                                                               gboolean            accept);
 
+LS_AVAILABLE_IN_1_2
+GIOStream          *ls_local_socket_get_io_stream            (LsLocalSocket      *self);
+LS_AVAILABLE_IN_1_2
+guint               ls_local_socket_get_write_high_water     (LsLocalSocket      *self);
+LS_AVAILABLE_IN_1_2
+void                ls_local_socket_set_write_high_water     (LsLocalSocket      *self,
+                                                              guint               bytes);
+LS_AVAILABLE_IN_1_2
+GSocketConnection  *ls_local_socket_detach                   (LsLocalSocket      *self,
+                                                              GError            **error);
+
 G_END_DECLS

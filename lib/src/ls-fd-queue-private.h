@@ -69,6 +69,8 @@ void         ls_fd_queue_consumed          (LsFdQueue   *queue,
 /* The descriptors of consumed bytes, in arrival order (transfer full), or
  * NULL when there are none. */
 GUnixFDList *ls_fd_queue_take_input        (LsFdQueue   *queue);
+/* Whether received descriptors are waiting, takeable or not. */
+gboolean     ls_fd_queue_has_input         (LsFdQueue   *queue);
 /* The input was dropped: closes every received descriptor. */
 void         ls_fd_queue_clear_input       (LsFdQueue   *queue);
 

@@ -186,6 +186,12 @@ ls_fd_queue_take_input (LsFdQueue *queue)
   }
 }
 
+gboolean
+ls_fd_queue_has_input (LsFdQueue *queue)
+{
+  return queue->input.length > 0;
+}
+
 void
 ls_fd_queue_clear_input (LsFdQueue *queue)
 {

@@ -187,6 +187,20 @@ ls_input_buffer_take (LsInputBuffer *buffer,
   return bytes;
 }
 
+/* Removes the first @n bytes (at most len) without handing them out. */
+static inline void
+ls_input_buffer_drop (LsInputBuffer *buffer,
+                      gsize          n)
+{
+  if (n >= buffer->len)
+    ls_input_buffer_clear (buffer);
+  else
+    {
+      buffer->start += n;
+      buffer->len -= n;
+    }
+}
+
 /* The unread bytes (len of them). */
 static inline const guint8 *
 ls_input_buffer_peek_data (const LsInputBuffer *buffer)

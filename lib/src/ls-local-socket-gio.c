@@ -203,3 +203,108 @@ ls_local_socket_get_socket (LsLocalSocket *self)
   ls_local_socket_mark_gsocket (self);
   return socket;
 }
+
+/* Why @self cannot be detached now, or NULL. */
+static char *
+detach_obstacle (LsLocalSocket *self)
+{
+  if (self->has_owner && !pthread_equal (self->owner_thread, pthread_self ()))
+    return g_strdup ("the socket belongs to the thread that connected it");
+  if (self->state != LS_LOCAL_SOCKET_STATE_CONNECTED || self->fd < 0 || self->ending ||
+      self->tearing_down)
+    return g_strdup ("the socket is not connected");
+  if (self->input.len > 0)
+    return g_strdup_printf ("%" G_GSIZE_FORMAT " received bytes are still buffered "
+                            "(read them first)", self->input.len);
+  if (self->output.len > 0)
+    return g_strdup_printf ("%" G_GSIZE_FORMAT " bytes are still queued for writing "
+                            "(flush first)", self->output.len);
+  if (self->fdq != NULL && ls_fd_queue_has_input (self->fdq))
+    return g_strdup ("received descriptors were not taken (take_fds first)");
+  return NULL;
+}
+
+/**
+ * ls_local_socket_detach:
+ * @self: a connected socket
+ * @error: return location for a #GError
+ *
+ * Hands the open connection over to GIO, for example to a
+ * [class@Gio.DBusConnection] (peer-to-peer D-Bus, whose `EXTERNAL`
+ * authentication passes credentials) or to another thread: a server that
+ * accepts by Qt name detaches the client it accepted. The result is a
+ * [class@Gio.UnixConnection] for the same socket; the socket of
+ * [method@Ls.LocalSocket.get_socket], if one was made, is the one it
+ * wraps.
+ *
+ * The socket lets go of the connection, which goes on: it becomes
+ * %LS_LOCAL_SOCKET_STATE_UNCONNECTED ([signal@Ls.LocalSocket::state-changed],
+ * but no [signal@Ls.LocalSocket::disconnected]), never touches the
+ * descriptor again, and may connect anew. Its view
+ * ([method@Ls.LocalSocket.get_io_stream]) reads the end of the stream.
+ *
+ * Fails with %LS_SOCKET_ERROR_OPERATION, leaving the socket as it was, when
+ * it is not connected, when received data is still buffered (read it
+ * first) or queued data not yet written (flush first, e.g. with
+ * [method@Gio.OutputStream.flush] on the view or
+ * [method@Ls.LocalSocket.wait_for_bytes_written]), when received
+ * descriptors were not taken ([method@Ls.LocalSocket.take_fds]), or when
+ * called from another thread than the one that connected it: Ls must not
+ * lose a byte or a descriptor on the way.
+ *
+ * Returns: (transfer full): the connection, or %NULL with @error set
+ *
+ * Since: 1.2
+ */
+GSocketConnection *
+ls_local_socket_detach (LsLocalSocket  *self,
+                        GError        **error)
+{
+  g_autofree char *obstacle = NULL;
+  GSocketConnection *connection;
+  GSocket *socket;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (LS_IS_LOCAL_SOCKET (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  obstacle = detach_obstacle (self);
+  if (obstacle != NULL)
+    {
+      g_set_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_OPERATION,
+                   "Cannot detach the connection to “%s”: %s",
+                   ls_local_socket_display_name_internal (self), obstacle);
+      return NULL;
+    }
+
+  /* The GSocket of get_socket () (on a duplicate) is reused, so that a
+   * caller who holds it holds the connection's; then Ls closes its own
+   * descriptor. Otherwise Ls's descriptor itself is given away. */
+  socket = g_object_steal_qdata (G_OBJECT (self), gsocket_quark ());
+  if (socket != NULL)
+    self->has_gsocket = FALSE;
+  else
+    {
+      socket = g_socket_new_from_fd (self->fd, &local_error);
+      if (socket == NULL)
+        {
+          g_set_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SOCKET_RESOURCE,
+                       "Cannot detach the connection to “%s”: %s",
+                       ls_local_socket_display_name_internal (self), local_error->message);
+          g_error_free (local_error);
+          return NULL;
+        }
+      self->fd = -1;
+    }
+  connection = g_socket_connection_factory_create_connection (socket);
+  g_object_unref (socket);
+
+  ls_local_socket_hold_internal (self);
+  /* Nothing is left to read: the socket is no longer valid. */
+  self->is_open = FALSE;
+  ls_local_socket_release_fd_internal (self);
+  ls_local_socket_replace_names_internal (self, NULL, NULL);
+  ls_local_socket_set_state_internal (self, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  ls_local_socket_unhold_internal (self);
+  return connection;
+}

@@ -23,6 +23,7 @@ G_BEGIN_DECLS
 
 #define LS_LOCAL_SOCKET_UNKNOWN_ERROR_TEXT        "Unknown error"
 #define LS_LOCAL_SOCKET_DEFAULT_MAX_MESSAGE_SIZE  (16 * 1024 * 1024)
+#define LS_LOCAL_SOCKET_DEFAULT_WRITE_HIGH_WATER  (1024 * 1024)
 
 /* What the socket tells its asynchronous calls (ls-local-socket-async-ops.c)
  * where it emits the matching signal, just after the emission: one direct
@@ -261,6 +262,7 @@ typedef enum
   LS_LOCAL_SOCKET_PROP_STATE,
   LS_LOCAL_SOCKET_PROP_MAX_MESSAGE_SIZE,
   LS_LOCAL_SOCKET_PROP_ACCEPT_FDS,
+  LS_LOCAL_SOCKET_PROP_WRITE_HIGH_WATER,
   LS_LOCAL_SOCKET_N_PROPS
 } LsLocalSocketProp;
 
@@ -447,6 +449,13 @@ void      ls_local_socket_peer_gone_internal         (LsLocalSocket      *self,
                                                       int                 errno_value,
                                                       gboolean            through_closing);
 
+/* ls-local-socket-wait.c */
+/* One blocking round of the stream view's calls: polls the descriptor (and
+ * @cancel_fd, -1 for none), then reads and writes as the wait_for_* calls
+ * do. FALSE when nothing more can happen or @cancel_fd became readable. */
+gboolean  ls_local_socket_wait_step_internal         (LsLocalSocket      *self,
+                                                      int                 cancel_fd);
+
 /* ls-local-socket-stream.c */
 /* Queues @bytes (owned) after the checks of write(). Returns their size,
  * or -1 when the socket cannot write, recorded (unlike write (), also on a
@@ -455,6 +464,10 @@ gssize    ls_local_socket_queue_output_internal      (LsLocalSocket      *self,
                                                       GBytes             *bytes);
 /* Removes @n buffered bytes (at most what is buffered) and returns them. */
 GBytes   *ls_local_socket_take_input_internal        (LsLocalSocket      *self,
+                                                      gsize               n);
+/* The same into @dest, without a GBytes (the stream view's reads). */
+void      ls_local_socket_take_input_into_internal   (LsLocalSocket      *self,
+                                                      guint8             *dest,
                                                       gsize               n);
 
 G_END_DECLS

@@ -123,29 +123,54 @@ ls_local_socket_write_bytes (LsLocalSocket *self,
   return queue_output (self, g_bytes_ref (bytes), FALSE);
 }
 
-GBytes *
-ls_local_socket_take_input_internal (LsLocalSocket *self,
-                                     gsize          n)
+/* Removes @n buffered bytes (0 < @n <= len): into @dest when it is not
+ * NULL, else returned. */
+static inline GBytes *
+take_input (LsLocalSocket *self,
+            gsize          n,
+            guint8        *dest)
 {
   gboolean was_full = !ls_local_socket_read_allowed_internal (self);
   gboolean handed_over;
-  GBytes *bytes;
+  GBytes *bytes = NULL;
 
-  if (n == 0)
-    return g_bytes_new (NULL, 0);
   if (G_UNLIKELY (self->fdq != NULL))
     ls_fd_queue_consumed (self->fdq, n);
 
   /* A frame being assembled is forgotten once a read empties the buffer
    * from its middle (the whole buffer handed over keeps it). */
   handed_over = n == self->input.len && self->input.start == 0;
-  bytes = ls_input_buffer_take (&self->input, n);
+  if (dest != NULL)
+    {
+      memcpy (dest, ls_input_buffer_peek_data (&self->input), n);
+      ls_input_buffer_drop (&self->input, n);
+    }
+  else
+    bytes = ls_input_buffer_take (&self->input, n);
   if (!handed_over && self->input.len == 0)
     self->message_need = 0;
 
   if (was_full && ls_local_socket_read_allowed_internal (self))
     ls_local_socket_update_watch_internal (self);
   return bytes;
+}
+
+GBytes *
+ls_local_socket_take_input_internal (LsLocalSocket *self,
+                                     gsize          n)
+{
+  if (n == 0)
+    return g_bytes_new (NULL, 0);
+  return take_input (self, n, NULL);
+}
+
+void
+ls_local_socket_take_input_into_internal (LsLocalSocket *self,
+                                          guint8        *dest,
+                                          gsize          n)
+{
+  if (n > 0)
+    take_input (self, n, dest);
 }
 
 /**

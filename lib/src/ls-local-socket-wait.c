@@ -139,6 +139,49 @@ out:
   return result;
 }
 
+/* One round of the blocking calls of the stream view
+ * (ls-local-socket-io-stream.c): a poll of the descriptor, then the reads
+ * and writes it allows, as wait_for () does; or, while connecting, the
+ * next attempt after the back-off. @cancel_fd (-1 for none) becoming
+ * readable ends the wait. FALSE when nothing more can happen (no
+ * descriptor, or the connection is ending) or @cancel_fd is readable. */
+gboolean
+ls_local_socket_wait_step_internal (LsLocalSocket *self,
+                                    int            cancel_fd)
+{
+  struct pollfd pfd[2] = {
+    { .fd = cancel_fd, .events = POLLIN },
+    { .fd = self->fd, .events = poll_events (self) },
+  };
+  nfds_t n_fds = cancel_fd >= 0 ? 1 : 0;
+  int n;
+
+  if (self->ending || self->fd < 0)
+    return FALSE;
+  if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
+    {
+      /* Still connecting: the attempt made the rare part. */
+      n = ls_poll_until (pfd, n_fds, ls_deadline_from_msec (MAX (self->rare->retry_ms, 1)));
+      if (n != 0)
+        return FALSE;
+      ls_local_socket_hold_internal (self);
+      ls_local_socket_cancel_retry_internal (self);
+      ls_local_socket_try_connect_internal (self, TRUE);
+      ls_local_socket_unhold_internal (self);
+      return TRUE;
+    }
+  if (cancel_fd < 0)
+    n = ls_poll_until (&pfd[1], 1, LS_DEADLINE_NEVER);
+  else
+    n = ls_poll_until (pfd, 2, LS_DEADLINE_NEVER);
+  if (n < 0 || (pfd[1].revents & POLLNVAL) || (pfd[0].revents & POLLIN))
+    return FALSE;
+  ls_local_socket_hold_internal (self);
+  handle_poll_result (self, WAIT_READY_READ, &pfd[1]);
+  ls_local_socket_unhold_internal (self);
+  return TRUE;
+}
+
 /**
  * ls_local_socket_wait_for_connected:
  * @self: a socket

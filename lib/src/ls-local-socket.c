@@ -347,6 +347,9 @@ ls_local_socket_get_property (GObject    *object,
     case LS_LOCAL_SOCKET_PROP_ACCEPT_FDS:
       g_value_set_boolean (value, self->accept_fds);
       break;
+    case LS_LOCAL_SOCKET_PROP_WRITE_HIGH_WATER:
+      g_value_set_uint (value, ls_local_socket_get_write_high_water (self));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -379,6 +382,9 @@ ls_local_socket_set_property (GObject      *object,
       break;
     case LS_LOCAL_SOCKET_PROP_ACCEPT_FDS:
       ls_local_socket_set_accept_fds (self, g_value_get_boolean (value));
+      break;
+    case LS_LOCAL_SOCKET_PROP_WRITE_HIGH_WATER:
+      ls_local_socket_set_write_high_water (self, g_value_get_uint (value));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -507,6 +513,24 @@ ls_local_socket_class_init (LsLocalSocketClass *klass)
   properties[LS_LOCAL_SOCKET_PROP_ACCEPT_FDS] =
     g_param_spec_boolean ("accept-fds", NULL, NULL, FALSE,
                           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+
+  /**
+   * LsLocalSocket:write-high-water: (getter get_write_high_water) (setter set_write_high_water)
+   *
+   * How many queued bytes make the output stream of
+   * [method@Ls.LocalSocket.get_io_stream] wait: it is writable while
+   * [method@Ls.LocalSocket.get_bytes_to_write] is below this mark, so a
+   * splice into a slow reader holds about this much in memory. 0 means no
+   * limit. [method@Ls.LocalSocket.write] and
+   * [method@Ls.LocalSocket.write_bytes] never wait, as in Qt. The default
+   * is 1 MiB.
+   *
+   * Since: 1.2
+   */
+  properties[LS_LOCAL_SOCKET_PROP_WRITE_HIGH_WATER] =
+    g_param_spec_uint ("write-high-water", NULL, NULL, 0, G_MAXUINT,
+                       LS_LOCAL_SOCKET_DEFAULT_WRITE_HIGH_WATER,
+                       G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
 
   g_object_class_install_properties (object_class, LS_LOCAL_SOCKET_N_PROPS, properties);
 

@@ -94,6 +94,25 @@ ls_output_queue_fill_iov (LsOutputQueue *queue,
   return n_iov;
 }
 
+/* When @borrowed (a GBytes over memory that is about to go, pushed on an
+ * empty queue and sent from at once) is still at the head, replaces it
+ * with a copy of what is left of it: only what the kernel refused is
+ * copied. */
+static inline void
+ls_output_queue_settle_borrowed (LsOutputQueue *queue,
+                                 GBytes        *borrowed)
+{
+  gsize size;
+  const guint8 *data;
+
+  if (queue->head != borrowed)
+    return;
+  data = g_bytes_get_data (borrowed, &size);
+  queue->head = g_bytes_new (data + queue->offset, size - queue->offset);
+  queue->offset = 0;
+  g_bytes_unref (borrowed);
+}
+
 /* @n bytes (at most len) were sent: drops them from the front. */
 static inline void
 ls_output_queue_consume (LsOutputQueue *queue,

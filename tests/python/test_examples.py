@@ -237,3 +237,48 @@ def test_client_js_server_closes_without_answer(tmp_short):
         srv.stop()
     assert rc == 1
     assert "without answering" in err
+
+
+# --------------------------------------------------------------------------
+# stream-lines.js: Gio.DataInputStream over an Ls socket, with await
+
+STREAM_LINES_JS = os.path.join(SOURCE_ROOT, "examples", "stream-lines.js")
+QT_LINES_PEER = os.path.join(SOURCE_ROOT, "tests", "python", "qt_lines_peer.py")
+
+
+def have_pyside2():
+    return subprocess.run([PYTHON, "-c", "import PySide2.QtNetwork"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+
+
+@needs_gjs
+def test_stream_lines_js_reads_a_qt_peer(tmp_short):
+    """The example's server numbers the lines a Qt QLocalSocket writes in
+    pieces of 1 to 34 bytes."""
+    if not have_pyside2():
+        pytest.skip("PySide2 (Qt 5) is not available")
+    name = os.path.join(tmp_short, "lines")
+    server = LineProc([GJS, STREAM_LINES_JS, "server", name, "1"])
+    with killed_on_error(server):
+        assert server.wait_for_line("listening on") == "listening on " + name
+        qt = subprocess.run([PYTHON, QT_LINES_PEER, "--name", name, "--count", "40"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            timeout=SAFETY_TIMEOUT)
+        assert qt.returncode == 0, qt.stderr
+    rc, out, err = server.finish()
+    assert rc == 0, err
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    expected = ["line %d: record-%d:%s" % (i + 1, i, "".join(letters[j % 26] for j in range(i % 37)))
+                for i in range(40)]
+    assert [l for l in out.splitlines() if l.startswith("line ")] == expected
+    assert "40 lines" in out.splitlines()
+
+
+@needs_gjs
+def test_stream_lines_js_demo(tmp_short):
+    p = subprocess.run([GJS, STREAM_LINES_JS, "demo", os.path.join(tmp_short, "demo")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=SAFETY_TIMEOUT)
+    assert p.returncode == 0, p.stderr
+    assert [l for l in p.stdout.splitlines() if l.startswith("reply ")] == \
+        ["reply 1: hello", "reply 2: streams", "reply 3: world"]
