@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -615,6 +616,406 @@ test_async_interleave (LsTestFixture *f,
       close (pipe_a[i]);
       close (pipe_b[i]);
     }
+}
+
+/* ---- Reads straight from the kernel -------------------------------------- */
+
+/* The signals of @socket in order, as text, without ready-read: a
+ * ready-read handler makes every byte pass through the socket's buffer,
+ * and these tests are about the reads that skip it. */
+typedef struct
+{
+  LsLocalSocket *socket;
+  GString       *text;
+} EndLog;
+
+static void
+end_log_on_state (LsLocalSocket *socket, LsLocalSocketState state, EndLog *log)
+{
+  g_string_append_printf (log->text, "state-changed(%d) ", state);
+}
+
+static void
+end_log_on_error (LsLocalSocket *socket, LsSocketError error, EndLog *log)
+{
+  g_string_append_printf (log->text, "error-occurred(%d) ", error);
+}
+
+static void
+end_log_on_plain (LsLocalSocket *socket, EndLog *log)
+{
+  GSignalInvocationHint *hint = g_signal_get_invocation_hint (socket);
+
+  g_string_append_printf (log->text, "%s ", g_signal_name (hint->signal_id));
+}
+
+static EndLog *
+end_log_new (LsLocalSocket *socket)
+{
+  EndLog *log = g_new0 (EndLog, 1);
+
+  log->socket = g_object_ref (socket);
+  log->text = g_string_new (NULL);
+  g_signal_connect (socket, "state-changed", G_CALLBACK (end_log_on_state), log);
+  g_signal_connect (socket, "error-occurred", G_CALLBACK (end_log_on_error), log);
+  g_signal_connect (socket, "read-channel-finished", G_CALLBACK (end_log_on_plain), log);
+  g_signal_connect (socket, "disconnected", G_CALLBACK (end_log_on_plain), log);
+  g_signal_connect (socket, "about-to-close", G_CALLBACK (end_log_on_plain), log);
+  return log;
+}
+
+static void
+end_log_free (EndLog *log)
+{
+  g_signal_handlers_disconnect_by_data (log->socket, log);
+  g_object_unref (log->socket);
+  g_string_free (log->text, TRUE);
+  g_free (log);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EndLog, end_log_free)
+
+/* Sends what @socket has queued now, without running the main loop: the
+ * bytes wait in the peer's kernel buffer, not yet read by the peer. */
+static void
+flush_now (LsLocalSocket *socket)
+{
+  ls_local_socket_flush (socket);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (socket), ==, 0);
+}
+
+/* A pipe whose read end travels as the descriptor; returns a list of it
+ * and keeps the write end in *write_end. */
+static GUnixFDList *
+pipe_fd_list (int *write_end)
+{
+  GUnixFDList *list = g_unix_fd_list_new ();
+  int fds[2];
+
+  g_assert_cmpint (pipe (fds), ==, 0);
+  g_assert_cmpint (g_unix_fd_list_append (list, fds[0], NULL), ==, 0);
+  close (fds[0]);
+  *write_end = fds[1];
+  return list;
+}
+
+/* @list (one descriptor) is the read end of the pipe @write_end writes to. */
+static void
+assert_pipe_end (GUnixFDList *list,
+                 int          write_end)
+{
+  g_autoptr(GError) error = NULL;
+  char byte = 0;
+  int fd;
+
+  g_assert_nonnull (list);
+  g_assert_cmpint (g_unix_fd_list_get_length (list), ==, 1);
+  fd = g_unix_fd_list_get (list, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (write (write_end, "p", 1), ==, 1);
+  g_assert_cmpint (read (fd, &byte, 1), ==, 1);
+  g_assert_cmpint (byte, ==, 'p');
+  close (fd);
+}
+
+/* Descriptors received by a read that takes its bytes straight from the
+ * kernel are tied to where they belong, as take_fds () expects: a read
+ * with nothing buffered (read_nonblocking, the kernel first) and a read
+ * waiting when the bytes come. */
+static void
+test_direct_fds (LsTestFixture *f,
+                 gconstpointer  data)
+{
+  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (input_of (f->peer));
+  g_autoptr(GUnixFDList) list = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  GString *got = g_string_new (NULL);
+  char buffer[16];
+  int write_end;
+
+  ls_local_socket_set_accept_fds (f->peer, TRUE);
+  list = pipe_fd_list (&write_end);
+  ls_test_socket_write_str (f->client, "12");
+  bytes = g_bytes_new_static ("34", 2);
+  g_assert_true (ls_local_socket_write_with_fds (f->client, bytes, list, &error));
+  g_assert_no_error (error);
+  flush_now (f->client);
+
+  /* Until the read that brought it, the descriptor is not takeable. */
+  while (got->len < 4)
+    {
+      gssize n = g_pollable_input_stream_read_nonblocking (in, buffer, sizeof buffer, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (got, buffer, n);
+      g_assert_cmpint (ls_local_socket_get_bytes_available (f->peer), ==, 0);
+      if (got->len < 4)
+        g_assert_null (ls_local_socket_take_fds (f->peer));
+    }
+  g_assert_cmpstr (got->str, ==, "1234");
+  {
+    g_autoptr(GUnixFDList) taken = ls_local_socket_take_fds (f->peer);
+
+    assert_pipe_end (taken, write_end);
+  }
+  g_assert_null (ls_local_socket_take_fds (f->peer));
+  close (write_end);
+
+  /* A read that waits gets the next bytes, and their descriptor. */
+  g_input_stream_read_async (G_INPUT_STREAM (in), buffer, sizeof buffer, G_PRIORITY_DEFAULT, NULL,
+                             on_result, &slot);
+  ls_test_run_for (10);
+  g_assert_null (slot);
+  g_clear_object (&list);
+  list = pipe_fd_list (&write_end);
+  g_clear_pointer (&bytes, g_bytes_unref);
+  bytes = g_bytes_new_static ("56", 2);
+  g_assert_true (ls_local_socket_write_with_fds (f->client, bytes, list, &error));
+  result = wait_result (&slot);
+  g_assert_cmpint (g_input_stream_read_finish (G_INPUT_STREAM (in), result, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_cmpmem (buffer, 2, "56", 2);
+  {
+    g_autoptr(GUnixFDList) taken = ls_local_socket_take_fds (f->peer);
+
+    assert_pipe_end (taken, write_end);
+  }
+  close (write_end);
+
+  /* Without accept-fds, the kernel drops them: nothing leaks. */
+  ls_local_socket_set_accept_fds (f->peer, FALSE);
+  g_clear_object (&list);
+  list = pipe_fd_list (&write_end);
+  g_assert_true (ls_local_socket_write_with_fds (f->client, bytes, list, &error));
+  g_clear_object (&list);
+  flush_now (f->client);
+  g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buffer, sizeof buffer, NULL, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_null (ls_local_socket_take_fds (f->peer));
+  /* The read end is closed everywhere: the pipe has no reader. */
+  signal (SIGPIPE, SIG_IGN);
+  g_assert_cmpint (write (write_end, "p", 1), ==, -1);
+  g_assert_cmpint (errno, ==, EPIPE);
+  close (write_end);
+  g_string_free (got, TRUE);
+}
+
+typedef enum
+{
+  END_PENDING_EOF,        /* a read waits; the peer disconnects */
+  END_NONBLOCKING_EOF,    /* the peer disconnected; read_nonblocking */
+  END_PENDING_RESET,      /* a read waits; the peer aborts with our data unread */
+} EndShape;
+
+/* The end of the connection found by a read straight from the kernel
+ * runs the socket's own sequence, once: error-occurred (PEER_CLOSED),
+ * the state changes, read-channel-finished, disconnected. */
+static void
+test_direct_end (LsTestFixture *f,
+                 gconstpointer  data)
+{
+  EndShape shape = GPOINTER_TO_INT (data);
+  GInputStream *in = input_of (f->peer);
+  g_autoptr(EndLog) log = end_log_new (f->peer);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  char buffer[8];
+  gssize n;
+
+  if (shape == END_NONBLOCKING_EOF)
+    {
+      ls_local_socket_disconnect_from_server (f->client);
+      g_assert_cmpint (ls_local_socket_get_state (f->client), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+      n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (in), buffer,
+                                                    sizeof buffer, NULL, &error);
+    }
+  else
+    {
+      g_input_stream_read_async (in, buffer, sizeof buffer, G_PRIORITY_DEFAULT, NULL, on_result, &slot);
+      ls_test_run_for (10);
+      g_assert_null (slot);
+      if (shape == END_PENDING_RESET)
+        {
+          /* The client has not read it: its close resets the connection. */
+          ls_test_socket_write_str (f->peer, "unread");
+          flush_now (f->peer);
+          ls_local_socket_abort (f->client);
+        }
+      else
+        ls_local_socket_disconnect_from_server (f->client);
+      result = wait_result (&slot);
+      n = g_input_stream_read_finish (in, result, &error);
+    }
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 0);
+  g_assert_cmpint (ls_local_socket_get_state (f->peer), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  g_assert_cmpint (ls_local_socket_get_error (f->peer), ==, LS_SOCKET_ERROR_PEER_CLOSED);
+  ls_test_assert_contains (ls_local_socket_get_error_string (f->peer),
+                           shape == END_PENDING_RESET ? "Connection reset by peer"
+                                                      : "the peer closed the connection");
+  ls_test_run_for (20);
+  g_assert_cmpstr (log->text->str, ==,
+                   "error-occurred(1) state-changed(6) state-changed(0) "
+                   "read-channel-finished disconnected ");
+
+  /* The end is the end: reads go on returning 0. */
+  g_assert_cmpint (g_input_stream_read (in, buffer, sizeof buffer, NULL, &error), ==, 0);
+  g_assert_no_error (error);
+}
+
+/* The next message @socket receives, waiting for it. */
+static GBytes *
+read_message_waiting (LsLocalSocket *socket)
+{
+  g_autoptr(GError) error = NULL;
+  GBytes *message;
+
+  while ((message = ls_local_socket_read_message (socket, &error)) == NULL)
+    {
+      g_assert_no_error (error);
+      g_assert_true (ls_local_socket_wait_for_ready_read (socket, 5000));
+    }
+  return message;
+}
+
+/* read_message (), read () and the view's reads straight from the kernel
+ * on one connection, with a read-buffer-size smaller than the frames:
+ * each gets its own bytes. */
+static void
+test_direct_framing (LsTestFixture *f,
+                     gconstpointer  data)
+{
+  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (input_of (f->peer));
+  g_autofree guint8 *big = ls_test_pattern_new (100, 7);
+  g_autoptr(GBytes) frame = g_bytes_new_static ("first", 5);
+  g_autoptr(GBytes) big_frame = g_bytes_new_static (big, 100);
+  g_autoptr(GBytes) message = NULL;
+  g_autoptr(GError) error = NULL;
+  char buffer[16];
+
+  ls_local_socket_set_read_buffer_size (f->peer, 8);
+  g_assert_true (ls_local_socket_write_message (f->client, frame, &error));
+  flush_now (f->client);
+  message = read_message_waiting (f->peer);
+  ls_test_assert_bytes_str (g_steal_pointer (&message), "first");
+
+  /* Waiting for a frame that has not come... */
+  g_assert_null (ls_local_socket_read_message (f->peer, &error));
+  g_assert_no_error (error);
+  /* ...while the view reads raw bytes with nothing buffered. */
+  ls_test_socket_write_str (f->client, "raw");
+  flush_now (f->client);
+  g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buffer, sizeof buffer, NULL, &error), ==, 3);
+  g_assert_cmpmem (buffer, 3, "raw", 3);
+
+  /* A frame larger than read-buffer-size still assembles. */
+  g_assert_true (ls_local_socket_write_message (f->client, big_frame, &error));
+  flush_now (f->client);
+  message = read_message_waiting (f->peer);
+  g_assert_cmpuint (g_bytes_get_size (message), ==, 100);
+  g_assert_true (ls_test_pattern_check (g_bytes_get_data (message, NULL), 100, 0, 7));
+  g_assert_cmpint (ls_local_socket_get_bytes_available (f->peer), ==, 0);
+}
+
+static void
+on_ready_read_count (LsLocalSocket *socket,
+                     guint         *count)
+{
+  (*count)++;
+}
+
+/* With a ready-read handler connected every byte passes through the
+ * socket's buffer and is announced, also those a read of the view takes. */
+static void
+test_direct_ready_read (LsTestFixture *f,
+                        gconstpointer  data)
+{
+  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (input_of (f->peer));
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  guint announced = 0;
+  char buffer[8];
+
+  g_signal_connect (f->peer, "ready-read", G_CALLBACK (on_ready_read_count), &announced);
+  g_input_stream_read_async (G_INPUT_STREAM (in), buffer, sizeof buffer, G_PRIORITY_DEFAULT, NULL,
+                             on_result, &slot);
+  ls_test_socket_write_str (f->client, "ab");
+  result = wait_result (&slot);
+  g_assert_cmpint (g_input_stream_read_finish (G_INPUT_STREAM (in), result, &error), ==, 2);
+  g_assert_cmpmem (buffer, 2, "ab", 2);
+  g_assert_cmpuint (announced, ==, 1);
+
+  /* Bytes in the kernel are not taken before they were announced. */
+  ls_test_socket_write_str (f->client, "cd");
+  flush_now (f->client);
+  g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buffer, sizeof buffer, NULL, &error), ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+  g_clear_error (&error);
+  g_assert_true (ls_local_socket_wait_for_ready_read (f->peer, 5000));
+  g_assert_cmpuint (announced, ==, 2);
+  g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buffer, sizeof buffer, NULL, &error), ==, 2);
+  g_assert_cmpmem (buffer, 2, "cd", 2);
+}
+
+static gboolean
+bytes_buffered (gpointer data)
+{
+  return ls_local_socket_get_bytes_available (data) > 0;
+}
+
+typedef enum
+{
+  AFTER_VIEW_WAIT,      /* wait_for_ready_read () */
+  AFTER_VIEW_HANDLER,   /* a ready-read handler connected now */
+  AFTER_VIEW_LOOP,      /* the main loop runs; bytes-available */
+} AfterView;
+
+/* While the application reads through the view, the socket leaves the
+ * next bytes in the kernel for the view's next read. One that stops
+ * reading through the view finds the socket reading ahead again, however
+ * it waits. */
+static void
+test_direct_after_view (LsTestFixture *f,
+                        gconstpointer  data)
+{
+  AfterView after = GPOINTER_TO_INT (data);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  guint announced = 0;
+  char buffer[8];
+
+  /* A read of the view completes, then more comes. */
+  g_input_stream_read_async (input_of (f->peer), buffer, sizeof buffer, G_PRIORITY_DEFAULT, NULL,
+                             on_result, &slot);
+  ls_test_socket_write_str (f->client, "1");
+  result = wait_result (&slot);
+  g_assert_cmpint (g_input_stream_read_finish (input_of (f->peer), result, &error), ==, 1);
+  ls_test_socket_write_str (f->client, "2");
+  flush_now (f->client);
+  g_main_context_iteration (NULL, FALSE);
+
+  switch (after)
+    {
+    case AFTER_VIEW_WAIT:
+      g_assert_true (ls_local_socket_wait_for_ready_read (f->peer, 5000));
+      break;
+    case AFTER_VIEW_HANDLER:
+      g_signal_connect (f->peer, "ready-read", G_CALLBACK (on_ready_read_count), &announced);
+      g_assert_true (ls_test_run_until_cond (bytes_buffered, f->peer, TIMEOUT_MS));
+      g_assert_cmpuint (announced, ==, 1);
+      break;
+    case AFTER_VIEW_LOOP:
+    default:
+      g_assert_true (ls_test_run_until_cond (bytes_buffered, f->peer, TIMEOUT_MS));
+      break;
+    }
+  ls_test_assert_bytes_str (ls_local_socket_read_all (f->peer), "2");
 }
 
 /* ---- GIO's stream tools ------------------------------------------------ */
@@ -1936,6 +2337,26 @@ main (int    argc,
               test_async_flush, ls_test_fixture_teardown);
   g_test_add ("/ls/stream/async/interleave", LsTestFixture, NULL, ls_test_fixture_setup_pair,
               test_async_interleave, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/fds", LsTestFixture, NULL, ls_test_fixture_setup_pair,
+              test_direct_fds, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/end/pending-eof", LsTestFixture, GINT_TO_POINTER (END_PENDING_EOF),
+              ls_test_fixture_setup_pair, test_direct_end, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/end/nonblocking-eof", LsTestFixture,
+              GINT_TO_POINTER (END_NONBLOCKING_EOF), ls_test_fixture_setup_pair, test_direct_end,
+              ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/end/pending-reset", LsTestFixture, GINT_TO_POINTER (END_PENDING_RESET),
+              ls_test_fixture_setup_pair, test_direct_end, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/framing", LsTestFixture, NULL, ls_test_fixture_setup_pair,
+              test_direct_framing, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/ready-read-handler", LsTestFixture, NULL, ls_test_fixture_setup_pair,
+              test_direct_ready_read, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/after-view/wait", LsTestFixture, GINT_TO_POINTER (AFTER_VIEW_WAIT),
+              ls_test_fixture_setup_pair, test_direct_after_view, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/after-view/handler", LsTestFixture,
+              GINT_TO_POINTER (AFTER_VIEW_HANDLER), ls_test_fixture_setup_pair, test_direct_after_view,
+              ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/after-view/loop", LsTestFixture, GINT_TO_POINTER (AFTER_VIEW_LOOP),
+              ls_test_fixture_setup_pair, test_direct_after_view, ls_test_fixture_teardown);
   g_test_add ("/ls/stream/tools/qt-read-line", LsTestFixture, GINT_TO_POINTER (FALSE),
               ls_test_fixture_setup, test_tools_qt_records, ls_test_fixture_teardown);
   g_test_add ("/ls/stream/tools/qt-read-upto", LsTestFixture, GINT_TO_POINTER (TRUE),

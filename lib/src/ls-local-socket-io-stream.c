@@ -387,6 +387,73 @@ ls_local_socket_io_stream_finish (gpointer       stream,
   return g_task_propagate_int (G_TASK (result), error);
 }
 
+/* Holding the socket's reading ------------------------------------------- */
+
+/* Runs once a main loop iteration while the hold lasts: it ends after two
+ * iterations without a read of the view. Two: an echo, say, reads, then
+ * writes, and reads again from the write's callback. */
+static gboolean
+hold_check (gpointer data)
+{
+  LsLocalSocketIOStream *self = data;
+
+  if (self->reads != self->hold_reads_seen)
+    {
+      self->hold_reads_seen = self->reads;
+      self->hold_quiet = 0;
+      return G_SOURCE_CONTINUE;
+    }
+  if (++self->hold_quiet < 2)
+    return G_SOURCE_CONTINUE;
+  ls_local_socket_io_stream_release_reading (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+ls_local_socket_io_stream_hold_reading (LsLocalSocketIOStream *view,
+                                        LsLocalSocket         *socket)
+{
+  GMainContext *context = socket_context (socket);
+
+  /* Without a main loop nothing would end the hold (nor is there any
+   * read-ahead to spare). */
+  if (context == NULL || socket->watch == NULL)
+    return;
+  socket->read_held = TRUE;
+  ls_local_socket_update_watch_internal (socket);
+  if (view->hold_check == NULL)
+    {
+      view->hold_check = g_idle_source_new ();
+      g_source_set_priority (view->hold_check, G_PRIORITY_DEFAULT);
+      g_source_set_static_name (view->hold_check, "[ls] local socket stream reading");
+      g_source_set_callback (view->hold_check, hold_check, view, NULL);
+      g_source_attach (view->hold_check, context);
+    }
+  view->hold_reads_seen = view->reads;
+  view->hold_quiet = 0;
+}
+
+void
+ls_local_socket_io_stream_release_reading (LsLocalSocketIOStream *view)
+{
+  LsLocalSocket *socket;
+
+  if (view == NULL || view->hold_check == NULL)
+    return;
+  socket = view->socket;
+  if (socket != NULL && !in_owner_thread (socket))
+    return;
+  /* Destroyed also from its own callback, which then returns REMOVE. */
+  g_source_destroy (view->hold_check);
+  g_clear_pointer (&view->hold_check, g_source_unref);
+  if (socket != NULL && socket->read_held)
+    {
+      socket->read_held = FALSE;
+      if (socket->fd >= 0)
+        ls_local_socket_update_watch_internal (socket);
+    }
+}
+
 /* Both streams look at the socket again; their callbacks may do anything,
  * the view and its streams live through it. */
 static void
@@ -414,6 +481,9 @@ on_socket_event (LsLocalSocket *socket,
     self->written += value;
   else if (event == LS_SOCKET_EVENT_CONNECTED || event == LS_SOCKET_EVENT_STATE_CHANGED)
     view_context (self);
+  /* The connection changes: the engine sees to its input again. */
+  if (event != LS_SOCKET_EVENT_BYTES_WRITTEN && event != LS_SOCKET_EVENT_READY_READ)
+    ls_local_socket_io_stream_release_reading (self);
   update_streams (self);
 }
 
@@ -431,6 +501,7 @@ finish_close (LsLocalSocketIOStream *self)
     return;
   ls_local_socket_hold_internal (socket);
   self->closing = TRUE;
+  ls_local_socket_io_stream_release_reading (self);
   update_streams (self);
   ls_local_socket_disconnect_from_server (socket);
   ls_local_socket_unhold_internal (socket);
@@ -615,7 +686,10 @@ view_release (gpointer data)
 {
   LsLocalSocketIOStream *self = data;
 
+  /* The socket is finalizing (a replaced view let go of the hold
+   * before): its read_held goes with it. */
   self->socket = NULL;
+  ls_local_socket_io_stream_release_reading (self);
   if (!g_io_stream_is_closed (G_IO_STREAM (self)))
     g_io_stream_close (G_IO_STREAM (self), NULL, NULL);
   update_streams (self);
@@ -637,6 +711,7 @@ ensure_view (LsLocalSocket *socket)
 
   if (old != NULL && !g_io_stream_is_closed (G_IO_STREAM (old)))
     return old;
+  ls_local_socket_io_stream_release_reading (old);
   self = g_object_new (LS_TYPE_LOCAL_SOCKET_IO_STREAM, NULL);
   self->socket = socket;
   view_context (self);
@@ -645,6 +720,8 @@ ensure_view (LsLocalSocket *socket)
   /* Replacing the qdata releases the old view. */
   g_object_set_qdata_full (G_OBJECT (socket), view_quark (), self, view_release);
   ls_local_socket_set_event_hook (socket, LS_SOCKET_HOOK_STREAM, on_socket_event, self);
+  ls_local_socket_set_direct_read_internal (socket, ls_local_socket_input_stream_on_readable,
+                                            self->input);
   return self;
 }
 
@@ -663,6 +740,13 @@ ensure_view (LsLocalSocket *socket)
  * stream writes is queued behind what [method@Ls.LocalSocket.write] queued.
  * [signal@Ls.LocalSocket::ready-read] and
  * [signal@Ls.LocalSocket::bytes-written] go on being emitted.
+ *
+ * With nothing buffered, a read of the view receives straight from the
+ * kernel into the caller's buffer, as GIO's socket streams do, unless a
+ * ready-read handler is connected (then every byte is buffered and
+ * announced first); and while the application keeps reading through the
+ * view the socket does not read ahead. See the Streams page of the
+ * documentation.
  *
  * Both streams are pollable ([iface@Gio.PollableInputStream],
  * [iface@Gio.PollableOutputStream]). The input is readable while bytes are
