@@ -1018,6 +1018,373 @@ test_direct_after_view (LsTestFixture *f,
   ls_test_assert_bytes_str (ls_local_socket_read_all (f->peer), "2");
 }
 
+/* ---- The state changes of Qt parity (issue 23 items 12-14) ------------- */
+
+/* One call of the view left pending across a change of the socket's
+ * state; it must complete exactly once. */
+typedef enum
+{
+  PENDING_READ,
+  PENDING_WRITE,
+  PENDING_FLUSH,
+  PENDING_SPLICE,
+  PENDING_CLOSE,
+} PendingKind;
+
+typedef struct
+{
+  PendingKind    kind;
+  GIOStream     *view;
+  GAsyncResult  *result;
+  guint          completions;
+  char           buffer[64];
+} Pending;
+
+static void
+on_pending_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  Pending *pending = data;
+
+  pending->completions++;
+  g_assert_null (pending->result);
+  pending->result = g_object_ref (result);
+}
+
+static void
+pending_start (Pending       *pending,
+               LsLocalSocket *socket)
+{
+  GOutputStream *out;
+
+  pending->view = g_object_ref (ls_local_socket_get_io_stream (socket));
+  out = g_io_stream_get_output_stream (pending->view);
+  switch (pending->kind)
+    {
+    case PENDING_READ:
+      g_input_stream_read_async (g_io_stream_get_input_stream (pending->view), pending->buffer,
+                                 sizeof pending->buffer, G_PRIORITY_DEFAULT, NULL, on_pending_done,
+                                 pending);
+      break;
+    case PENDING_WRITE:
+      g_output_stream_write_async (out, "old", 3, G_PRIORITY_DEFAULT, NULL, on_pending_done, pending);
+      break;
+    case PENDING_FLUSH:
+      g_output_stream_flush_async (out, G_PRIORITY_DEFAULT, NULL, on_pending_done, pending);
+      break;
+    case PENDING_SPLICE:
+      {
+        g_autoptr(GInputStream) source = g_memory_input_stream_new_from_data ("old-spliced", 11, NULL);
+
+        g_output_stream_splice_async (out, source, G_OUTPUT_STREAM_SPLICE_NONE, G_PRIORITY_DEFAULT,
+                                      NULL, on_pending_done, pending);
+      }
+      break;
+    case PENDING_CLOSE:
+    default:
+      g_io_stream_close_async (pending->view, G_PRIORITY_DEFAULT, NULL, on_pending_done, pending);
+      break;
+    }
+}
+
+static gboolean
+pending_done (gpointer data)
+{
+  return ((Pending *) data)->completions > 0;
+}
+
+/* Waits for @pending's one completion; returns its result as an int (the
+ * count, 1 for TRUE, -1 with @error set). */
+static gssize
+pending_finish (Pending  *pending,
+                GError  **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  GOutputStream *out = g_io_stream_get_output_stream (pending->view);
+  gssize n;
+
+  g_assert_true (ls_test_run_until_cond (pending_done, pending, TIMEOUT_MS));
+  result = g_steal_pointer (&pending->result);
+  switch (pending->kind)
+    {
+    case PENDING_READ:
+      n = g_input_stream_read_finish (g_io_stream_get_input_stream (pending->view), result, error);
+      break;
+    case PENDING_WRITE:
+      n = g_output_stream_write_finish (out, result, error);
+      break;
+    case PENDING_FLUSH:
+      n = g_output_stream_flush_finish (out, result, error) ? 1 : -1;
+      break;
+    case PENDING_SPLICE:
+      n = g_output_stream_splice_finish (out, result, error);
+      break;
+    case PENDING_CLOSE:
+    default:
+      n = g_io_stream_close_finish (pending->view, result, error) ? 1 : -1;
+      break;
+    }
+  /* And never again. */
+  ls_test_run_for (50);
+  g_assert_cmpuint (pending->completions, ==, 1);
+  return n;
+}
+
+/* A raw pair whose client, closing (disconnect_from_server ()), still has
+ * output the raw peer does not read, with @pending's call of the view
+ * started before: a write, a splice (above write-high-water) or a flush
+ * waits on that output, a read on the peer. */
+static void
+closing_pair_with_pending (LsTestRawPair *pair,
+                           const char    *dir,
+                           Pending       *pending)
+{
+  g_autofree guint8 *stuck = g_malloc0 (8 * MIB);
+
+  ls_test_raw_pair_init (pair, dir);
+  ls_local_socket_set_write_high_water (pair->client, 4096);
+  g_assert_cmpint (ls_local_socket_write (pair->client, stuck, 8 * MIB), ==, 8 * MIB);
+  ls_test_run_for (20);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), >, 0);
+  pending_start (pending, pair->client);
+  ls_test_run_for (20);
+  g_assert_cmpuint (pending->completions, ==, 0);
+  ls_local_socket_disconnect_from_server (pair->client);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_CLOSING);
+}
+
+/* The view of @socket (after its connection changed) talks to @fd, the
+ * new peer, and to it only: nothing of the old connection comes out or
+ * goes in. */
+static void
+assert_view_talks_to (LsLocalSocket *socket,
+                      int            fd)
+{
+  GIOStream *view = ls_local_socket_get_io_stream (socket);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *got = NULL;
+  char buffer[16];
+  gssize n;
+
+  g_assert_false (g_io_stream_is_closed (view));
+  write_all_async (g_io_stream_get_output_stream (view), "new", 3);
+  got = ls_test_raw_recv (fd, 3, 5000);
+  g_assert_cmpstr (got, ==, "new");
+  g_assert_cmpint (send (fd, "back", 4, MSG_NOSIGNAL), ==, 4);
+  n = g_input_stream_read (g_io_stream_get_input_stream (view), buffer, sizeof buffer, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 4);
+  g_assert_cmpmem (buffer, 4, "back", 4);
+  /* Nothing else was sent. */
+  g_clear_pointer (&got, g_free);
+  got = ls_test_raw_recv (fd, 1, 50);
+  g_assert_cmpstr (got, ==, "");
+}
+
+/* connect_to_server () while closing (item 13): the closing connection is
+ * dropped, unsent output and all, and a new one starts at once (no
+ * UNCONNECTED in between). A call pending on the old connection completes
+ * once: a read with the end of the old stream (0), a flush with
+ * BROKEN_PIPE (its bytes were dropped), a write or splice with
+ * NOT_CONNECTED (when the closing began), the view's close with the
+ * flush's error, leaving the new connection alone. The view goes on with
+ * the new connection (a closed one is replaced). */
+static void
+test_state_reconnect_closing (LsTestFixture *f,
+                              gconstpointer  data)
+{
+  Pending pending = { .kind = GPOINTER_TO_INT (data) };
+  g_autoptr(GError) error = NULL;
+  LsTestRawPair pair;
+  gssize n;
+  int new_fd;
+
+  closing_pair_with_pending (&pair, f->dir, &pending);
+  ls_local_socket_connect_to_server (pair.client, NULL);
+  g_assert_cmpint (ls_local_socket_get_state (pair.client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  new_fd = accept4 (pair.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  g_assert_cmpint (new_fd, >=, 0);
+
+  n = pending_finish (&pending, &error);
+  switch (pending.kind)
+    {
+    case PENDING_READ:
+      g_assert_no_error (error);
+      g_assert_cmpint (n, ==, 0);
+      break;
+    case PENDING_WRITE:
+    case PENDING_SPLICE:
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+      g_assert_cmpint (n, ==, -1);
+      break;
+    case PENDING_FLUSH:
+    case PENDING_CLOSE:
+    default:
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
+      ls_test_assert_contains (error->message, "flush");
+      g_assert_cmpint (n, ==, -1);
+      break;
+    }
+  g_assert_cmpint (ls_local_socket_get_state (pair.client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair.client), ==, 0);
+  if (pending.kind == PENDING_CLOSE)
+    {
+      g_assert_true (g_io_stream_is_closed (pending.view));
+      g_assert_true (ls_local_socket_get_io_stream (pair.client) != pending.view);
+    }
+  else
+    g_assert_true (ls_local_socket_get_io_stream (pair.client) == pending.view);
+  assert_view_talks_to (pair.client, new_fd);
+
+  close (new_fd);
+  g_clear_object (&pending.view);
+  ls_test_raw_pair_clear (&pair);
+}
+
+/* close () while closing (item 12): the names go at once, the queued
+ * output still leaves, then the socket closes. A read pending ends (0:
+ * close () drops the read side), a flush or the view's close completes
+ * once the output has left, a write or splice failed when the closing
+ * began. The view (unless closed) serves the next connection. */
+static void
+test_state_close_closing (LsTestFixture *f,
+                          gconstpointer  data)
+{
+  Pending pending = { .kind = GPOINTER_TO_INT (data) };
+  g_autoptr(GError) error = NULL;
+  Drain drain = { .data = g_byte_array_new () };
+  GThread *thread;
+  LsTestRawPair pair;
+  gssize n;
+  int new_fd;
+
+  closing_pair_with_pending (&pair, f->dir, &pending);
+  ls_local_socket_close (pair.client);
+  g_assert_cmpstr (ls_local_socket_get_server_name (pair.client), ==, "");
+  drain.fd = pair.peer_fd;
+  thread = g_thread_new ("drain", drain_thread, &drain);
+
+  n = pending_finish (&pending, &error);
+  switch (pending.kind)
+    {
+    case PENDING_READ:
+      g_assert_no_error (error);
+      g_assert_cmpint (n, ==, 0);
+      break;
+    case PENDING_WRITE:
+    case PENDING_SPLICE:
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+      break;
+    case PENDING_FLUSH:
+    case PENDING_CLOSE:
+    default:
+      g_assert_no_error (error);
+      g_assert_cmpint (n, ==, 1);
+      break;
+    }
+  g_assert_true (ls_test_run_until_cond (socket_unconnected, pair.client, TIMEOUT_MS));
+  g_assert_true (ls_test_run_until_cond (int_set, &drain.done, TIMEOUT_MS));
+  g_thread_join (thread);
+  g_assert_cmpuint (drain.data->len, ==, 8 * MIB);
+  g_byte_array_unref (drain.data);
+
+  ls_local_socket_connect_to_server (pair.client, pair.path);
+  g_assert_cmpint (ls_local_socket_get_state (pair.client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  new_fd = accept4 (pair.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  g_assert_cmpint (new_fd, >=, 0);
+  g_assert_true ((ls_local_socket_get_io_stream (pair.client) == pending.view) ==
+                 (pending.kind != PENDING_CLOSE));
+  assert_view_talks_to (pair.client, new_fd);
+
+  close (new_fd);
+  g_clear_object (&pending.view);
+  ls_test_raw_pair_clear (&pair);
+}
+
+/* abort () or close () from a handler of the CONNECTING state (item 14)
+ * gives the attempt up; calls of the view made in that handler complete
+ * once: a read with 0, a write with NOT_CONNECTED, a flush (nothing
+ * queued) at once. The view serves the next connection, and the write
+ * given up never reaches it. */
+typedef struct
+{
+  gboolean  use_close;
+  Pending   read;
+  Pending   output;
+} GiveUp;
+
+static void
+on_connecting_give_up (LsLocalSocket      *socket,
+                       LsLocalSocketState  state,
+                       GiveUp             *run)
+{
+  if (state != LS_LOCAL_SOCKET_STATE_CONNECTING)
+    return;
+  g_signal_handlers_disconnect_by_func (socket, on_connecting_give_up, run);
+  pending_start (&run->read, socket);
+  pending_start (&run->output, socket);
+  if (run->use_close)
+    ls_local_socket_close (socket);
+  else
+    ls_local_socket_abort (socket);
+}
+
+static void
+test_state_give_up_connecting (LsTestFixture *f,
+                               gconstpointer  data)
+{
+  guint shape = GPOINTER_TO_UINT (data);
+  GiveUp run = { .use_close = (shape & 1) != 0, .read.kind = PENDING_READ,
+                 .output.kind = (shape & 2) ? PENDING_FLUSH : PENDING_WRITE };
+  g_autoptr(LsLocalSocket) socket = ls_local_socket_new ();
+  g_autoptr(LsLocalSocket) peer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) got = NULL;
+  GIOStream *view = ls_local_socket_get_io_stream (socket);
+  char buffer[8];
+  gssize n;
+
+  g_signal_connect (socket, "state-changed", G_CALLBACK (on_connecting_give_up), &run);
+  ls_local_socket_connect_to_server (socket, f->path);
+  g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
+
+  n = pending_finish (&run.read, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 0);
+  n = pending_finish (&run.output, &error);
+  if (run.output.kind == PENDING_WRITE)
+    {
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+      g_clear_error (&error);
+    }
+  else
+    {
+      g_assert_no_error (error);
+      g_assert_cmpint (n, ==, 1);
+    }
+
+  /* The next connection, through the same view. */
+  ls_local_socket_connect_to_server (socket, f->path);
+  g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  g_assert_true (ls_local_socket_get_io_stream (socket) == view);
+  peer = ls_test_server_take (f->server);
+  write_all_async (g_io_stream_get_output_stream (view), "new", 3);
+  while (ls_local_socket_get_bytes_available (peer) < 3)
+    g_assert_true (ls_local_socket_wait_for_ready_read (peer, 5000));
+  got = ls_local_socket_read_all (peer);
+  ls_test_assert_bytes_str (g_steal_pointer (&got), "new");
+  ls_test_socket_write_str (peer, "back");
+  flush_now (peer);
+  n = g_input_stream_read (g_io_stream_get_input_stream (view), buffer, sizeof buffer, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 4);
+  g_assert_cmpmem (buffer, 4, "back", 4);
+  g_clear_object (&run.read.view);
+  g_clear_object (&run.output.view);
+}
+
 /* ---- GIO's stream tools ------------------------------------------------ */
 
 static char **
@@ -2357,6 +2724,31 @@ main (int    argc,
               ls_test_fixture_teardown);
   g_test_add ("/ls/stream/direct/after-view/loop", LsTestFixture, GINT_TO_POINTER (AFTER_VIEW_LOOP),
               ls_test_fixture_setup_pair, test_direct_after_view, ls_test_fixture_teardown);
+  {
+    static const struct { const char *name; PendingKind kind; } kinds[] = {
+      { "read", PENDING_READ }, { "write", PENDING_WRITE }, { "flush", PENDING_FLUSH },
+      { "splice", PENDING_SPLICE }, { "close-view", PENDING_CLOSE },
+    };
+    static const char *give_ups[] = { "abort-write", "close-write", "abort-flush", "close-flush" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+      {
+        g_autofree char *reconnect = g_strdup_printf ("/ls/stream/state/reconnect-closing/%s", kinds[i].name);
+        g_autofree char *close = g_strdup_printf ("/ls/stream/state/close-closing/%s", kinds[i].name);
+
+        g_test_add (reconnect, LsTestFixture, GINT_TO_POINTER (kinds[i].kind), ls_test_fixture_setup_dir,
+                    test_state_reconnect_closing, ls_test_fixture_teardown);
+        g_test_add (close, LsTestFixture, GINT_TO_POINTER (kinds[i].kind), ls_test_fixture_setup_dir,
+                    test_state_close_closing, ls_test_fixture_teardown);
+      }
+    for (guint i = 0; i < G_N_ELEMENTS (give_ups); i++)
+      {
+        g_autofree char *path = g_strdup_printf ("/ls/stream/state/give-up-connecting/%s", give_ups[i]);
+
+        g_test_add (path, LsTestFixture, GUINT_TO_POINTER (i), ls_test_fixture_setup,
+                    test_state_give_up_connecting, ls_test_fixture_teardown);
+      }
+  }
   g_test_add ("/ls/stream/tools/qt-read-line", LsTestFixture, GINT_TO_POINTER (FALSE),
               ls_test_fixture_setup, test_tools_qt_records, ls_test_fixture_teardown);
   g_test_add ("/ls/stream/tools/qt-read-upto", LsTestFixture, GINT_TO_POINTER (TRUE),
