@@ -929,6 +929,37 @@ test_write_all_flushed (Pair *pair, gconstpointer data)
   call_clear (&call);
 }
 
+/* A bytes-written handler that aborts once the data left: the write that
+ * sent it succeeds (the socket counts a flush's bytes for its calls before
+ * the handlers run). */
+static void
+abort_when_written (LsLocalSocket *socket,
+                    gint64         n,
+                    gpointer       data)
+{
+  ls_local_socket_abort (socket);
+}
+
+static void
+test_abort_in_bytes_written (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GBytes) hello = g_bytes_new_static ("hello", 5);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) got = NULL;
+  Call write = { 0 };
+
+  g_signal_connect (pair->client, "bytes-written", G_CALLBACK (abort_when_written), NULL);
+  ls_local_socket_write_all_async (pair->client, hello, NULL, on_call_done, &write);
+  call_wait (&write);
+  g_assert_true (ls_local_socket_write_all_finish (pair->client, write.result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  wait_available (pair->peer, 5);
+  got = ls_local_socket_read_all (pair->peer);
+  assert_bytes_text (got, "hello");
+  call_clear (&write);
+}
+
 /* An error-occurred handler that drops the last reference to a socket
  * with a pending read: the read completes once, nothing is touched late. */
 static void
@@ -2428,6 +2459,7 @@ main (int   argc,
   PAIR_TEST ("disconnect", test_disconnect);
   PAIR_TEST ("bytes-written-alongside", test_bytes_written_alongside);
   PAIR_TEST ("write-all-flushed", test_write_all_flushed);
+  PAIR_TEST ("abort-in-bytes-written", test_abort_in_bytes_written);
   PAIR_TEST ("unref-in-handler", test_unref_in_handler);
   g_test_add_func ("/ls/async/not-connected", test_not_connected);
   PAIR_TEST ("close-pending", test_close_pending);
