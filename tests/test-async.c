@@ -2083,6 +2083,131 @@ test_write_message_reckless (Pair *pair, gconstpointer data)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Writes refused (issue 23 item 9 meets the asynchronous calls)           */
+/* ------------------------------------------------------------------------ */
+
+/* Both asynchronous writes on @socket fail with the error @message names,
+ * and leave the error the socket recorded as it was: as QIODevice::write
+ * (), a socket that is not open records nothing. */
+static void
+assert_writes_refused (LsLocalSocket *socket,
+                       const char    *message)
+{
+  LsSocketError recorded = ls_local_socket_get_error (socket);
+  g_autofree char *recorded_text = g_strdup (ls_local_socket_get_error_string (socket));
+  g_autoptr(GBytes) data = g_bytes_new_static ("data", 4);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      Call call = { 0 };
+      gboolean ok;
+
+      if (i == 0)
+        ls_local_socket_write_all_async (socket, data, NULL, on_call_done, &call);
+      else
+        ls_local_socket_write_message_async (socket, data, NULL, on_call_done, &call);
+      g_assert_cmpuint (call.calls, ==, 0);
+      call_wait (&call);
+      ok = i == 0 ? ls_local_socket_write_all_finish (socket, call.result, &error)
+                  : ls_local_socket_write_message_finish (socket, call.result, &error);
+      g_assert_false (ok);
+      g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+      g_assert_cmpstr (error->message, ==, message);
+      g_assert_cmpint (ls_local_socket_get_error (socket), ==, recorded);
+      g_assert_cmpstr (ls_local_socket_get_error_string (socket), ==, recorded_text);
+      g_assert_cmpint (ls_local_socket_get_bytes_to_write (socket), ==, 0);
+      call_clear (&call);
+    }
+}
+
+static void
+test_write_not_open (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  g_autofree char *missing = g_build_filename (dir, "missing", NULL);
+  g_autofree char *message = NULL;
+  g_autoptr(LsLocalSocket) socket = ls_local_socket_new ();
+  g_autoptr(LsLocalServer) server = ls_local_server_new ();
+  g_autoptr(GError) error = NULL;
+  Call call = { 0 };
+
+  /* Never connected. */
+  ls_local_socket_set_server_name (socket, "nowhere");
+  assert_writes_refused (socket, "Cannot write to “nowhere”: the socket is not connected");
+  g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_UNKNOWN);
+
+  /* Its connect failed: the connect's error stays the socket's, and is not
+   * the write's. */
+  ls_local_socket_connect_to_server_async (socket, missing, NULL, on_call_done, &call);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_connect_to_server_finish (socket, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
+  g_clear_error (&error);
+  call_clear (&call);
+  message = g_strdup_printf ("Cannot write to “%s”: the socket is not connected", missing);
+  assert_writes_refused (socket, message);
+  g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
+
+  /* Closed or aborted, after a wait that timed out (SOCKET_TIMEOUT stays). */
+  g_assert_true (ls_local_server_listen (server, path, &error));
+  g_clear_pointer (&message, g_free);
+  message = g_strdup_printf ("Cannot write to “%s”: the socket was closed", path);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(LsLocalSocket) accepted = NULL;
+
+      ls_local_socket_connect_to_server (socket, path);
+      g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+      g_assert_false (ls_local_socket_wait_for_ready_read (socket, 0));
+      g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_SOCKET_TIMEOUT);
+      if (i == 0)
+        ls_local_socket_close (socket);
+      else
+        ls_local_socket_abort (socket);
+      assert_writes_refused (socket, message);
+      g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_SOCKET_TIMEOUT);
+      g_assert_true (ls_test_run_until_pending (server, HANG_GUARD_MS));
+      accepted = ls_local_server_next_pending_connection (server);
+    }
+
+  /* Still open after the peer left: as Qt's QAbstractSocket, the refusal
+   * is recorded (UNKNOWN); the call's error names the socket (the names
+   * went with the connection). */
+  {
+    g_autoptr(LsLocalSocket) accepted = NULL;
+    g_autoptr(GBytes) data = g_bytes_new_static ("data", 4);
+
+    ls_local_socket_connect_to_server (socket, path);
+    g_assert_true (ls_test_run_until_pending (server, HANG_GUARD_MS));
+    accepted = ls_local_server_next_pending_connection (server);
+    ls_local_socket_abort (accepted);
+    g_assert_true (ls_test_run_until_cond (is_unconnected, socket, HANG_GUARD_MS));
+    g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_PEER_CLOSED);
+    ls_local_socket_write_all_async (socket, data, NULL, on_call_done, &call);
+    call_wait (&call);
+    g_assert_false (ls_local_socket_write_all_finish (socket, call.result, &error));
+    g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+    g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_UNKNOWN);
+    g_clear_pointer (&message, g_free);
+    message = g_strdup_printf ("Cannot write to “%s”: the socket is not connected", path);
+    g_assert_cmpstr (error->message, ==, message);
+    g_clear_error (&error);
+    call_clear (&call);
+
+    /* Its connect then fails, which closes it (as Qt does): it is not
+     * connected, rather than closed by the application. */
+    ls_local_socket_connect_to_server (socket, missing);
+    g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
+    g_clear_pointer (&message, g_free);
+    message = g_strdup_printf ("Cannot write to “%s”: the socket is not connected", missing);
+    assert_writes_refused (socket, message);
+  }
+  ls_test_remove_tmpdir (dir);
+}
+
+/* ------------------------------------------------------------------------ */
 /* A worker thread with its own context                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -2478,6 +2603,7 @@ main (int   argc,
   PAIR_TEST ("write-message", test_write_message);
   PAIR_TEST ("write-message-fails", test_write_message_fails);
   PAIR_TEST ("write-message-reckless", test_write_message_reckless);
+  g_test_add_func ("/ls/async/write-not-open", test_write_not_open);
   g_test_add_func ("/ls/async/worker-thread", test_worker_thread);
   g_test_add_func ("/ls/async/unserved-thread", test_unserved_thread);
   g_test_add_func ("/ls/async/many", test_many);

@@ -665,6 +665,11 @@ on_socket_event (LsLocalSocket *socket,
       break;
     case LS_SOCKET_EVENT_ABOUT_TO_CLOSE:
     default:
+      /* A failed attempt closes what an earlier connection left open, as
+       * in Qt: its UNCONNECTED follows, and the socket was not closed by
+       * the application. */
+      if (socket->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
+        break;
       sa->closed = TRUE;
       if (sa->read_op != NULL)
         ls_socket_async_read_try (sa);

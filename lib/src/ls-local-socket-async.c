@@ -61,6 +61,26 @@ boolean_finish (LsLocalSocket  *self,
   return ls_socket_result_propagate_boolean (result, error);
 }
 
+/* A write on a socket that is not open (never connected, its connect
+ * failed, or closed): refused as QIODevice::write () refuses, which
+ * records nothing on the socket (its last error is about something
+ * else); the call's error says why. A socket still open after its
+ * connection ended records UNKNOWN when it refuses, as Qt's
+ * QAbstractSocket does: the sync calls handle that. */
+static gboolean
+write_refused (SocketAsync    *sa,
+               LsSocketResult *op)
+{
+  if (G_LIKELY (sa->socket->is_open))
+    return FALSE;
+  ls_socket_async_call_fail (sa, op, g_error_new (LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN,
+                                                  "Cannot write to “%s”: %s",
+                                                  socket_async_display_name (sa),
+                                                  sa->closed ? "the socket was closed"
+                                                             : "the socket is not connected"));
+  return TRUE;
+}
+
 /* A write whose data is queued: done once the queue has drained as far as
  * its end. */
 static void
@@ -353,10 +373,13 @@ ls_local_socket_read_message_finish (LsLocalSocket  *self,
  * been handed to the kernel. Several writes may be pending; they complete in
  * order.
  *
- * On a socket that is not connected it fails with the error
- * [method@Ls.LocalSocket.write] records. If the connection ends before the
- * data is written (the peer left, or [method@Ls.LocalSocket.abort]) it fails
- * with an %LS_SOCKET_ERROR. Cancelling fails the call with
+ * On a socket that is not open (never connected, its connect failed, or
+ * closed) it fails with %LS_SOCKET_ERROR_UNKNOWN and a message that says
+ * which, and, as [method@Ls.LocalSocket.write] (and Qt), leaves the error
+ * the socket recorded as it was; one still open after its connection ended
+ * records %LS_SOCKET_ERROR_UNKNOWN, as write() does. If the connection ends
+ * before the data is written (the peer left, or [method@Ls.LocalSocket.abort])
+ * it fails with an %LS_SOCKET_ERROR. Cancelling fails the call with
  * %G_IO_ERROR_CANCELLED, but the data, already queued, is still written.
  *
  * Since: 1.2
@@ -377,7 +400,7 @@ ls_local_socket_write_all_async (LsLocalSocket       *self,
 
   op = ls_socket_async_call_begin (self, &sa, OP_WRITE, cancellable, callback, user_data,
                                    ls_local_socket_write_all_async);
-  if (op == NULL)
+  if (op == NULL || write_refused (sa, op))
     return;
   if (ls_local_socket_write_bytes (self, bytes) < 0)
     {
@@ -423,7 +446,8 @@ ls_local_socket_write_all_finish (LsLocalSocket  *self,
  *
  * A message of 0xFFFFFFFE bytes or more fails with
  * %LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE and writes nothing; the other rules
- * are those of [method@Ls.LocalSocket.write_all_async].
+ * are those of [method@Ls.LocalSocket.write_all_async] (so, unlike the sync
+ * call, it records nothing on a socket that is not open).
  *
  * Since: 1.2
  */
@@ -444,7 +468,7 @@ ls_local_socket_write_message_async (LsLocalSocket       *self,
 
   op = ls_socket_async_call_begin (self, &sa, OP_WRITE, cancellable, callback, user_data,
                                    ls_local_socket_write_message_async);
-  if (op == NULL)
+  if (op == NULL || write_refused (sa, op))
     return;
   if (!ls_local_socket_write_message (self, message, &error))
     {

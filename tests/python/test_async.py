@@ -12,8 +12,8 @@ import weakref
 
 import pytest
 
-from conftest import (GLib, Gio, Ls, assert_ls_error, bytes_of, pair, run_for,
-                      run_until)
+from conftest import (GLib, Gio, Ls, accept, assert_ls_error, bytes_of, pair,
+                      read_exactly, run_for, run_until)
 
 E = Ls.SocketError
 
@@ -317,3 +317,26 @@ def test_write_message_callback_may_do_anything(sock_path, how):
         m = Result("read_message_finish")
         conn.read_message_async(None, m)
         assert bytes_of(m.wait().value) == b"again"
+
+
+@pytest.mark.parametrize("call", ["write_all", "write_message"])
+def test_write_refused_after_a_failed_connect_keeps_its_error(sock_path, call):
+    """Issue 23 item 9 meets the async writes: a socket whose connect failed
+    is not open; a write fails with its own error (the write, the socket,
+    why) and leaves the connect's error recorded, as Qt's write() does."""
+    missing = sock_path + "-missing"
+    sock = Ls.LocalSocket()
+    c = Result("connect_to_server_finish")
+    sock.connect_to_server_async(missing, None, c)
+    c.wait()
+    assert c.error.matches(Ls.socket_error_quark(), E.SERVER_NOT_FOUND)
+    recorded = sock.get_error_string()
+    w = Result(call + "_finish")
+    getattr(sock, call + "_async")(GLib.Bytes.new(b"x"), None, w)
+    assert w.calls == 0
+    w.wait()
+    assert w.error.matches(Ls.socket_error_quark(), E.UNKNOWN)
+    assert w.error.message == "Cannot write to “%s”: the socket is not connected" % missing
+    assert sock.get_error() == E.SERVER_NOT_FOUND
+    assert sock.get_error_string() == recorded
+
