@@ -117,6 +117,13 @@ write_queued (SocketAsync    *sa,
  * is retried until [property@Ls.LocalSocket:connect-timeout], then fails
  * with %LS_SOCKET_ERROR_SOCKET_TIMEOUT. Cancelling gives the attempt up.
  *
+ * As with the sync call, a socket that is connected or connecting fails
+ * with %LS_SOCKET_ERROR_OPERATION, and one that is closing
+ * (%LS_LOCAL_SOCKET_STATE_CLOSING) connects again at once, to its current
+ * server name (@name is ignored then): the closing connection goes with
+ * its unsent output and unread input, as in Qt, and the calls pending on
+ * it complete (see [method@Ls.LocalSocket.disconnect_async]).
+ *
  * Like every asynchronous call of Ls, @callback runs in the thread-default
  * main context of the calling thread, never before this call has returned.
  * Call [method@Ls.LocalSocket.connect_to_server_finish] from it.
@@ -141,7 +148,8 @@ ls_local_socket_connect_to_server_async (LsLocalSocket       *self,
   if (op == NULL)
     return;
   /* The call holds the socket: the signals' handlers cannot drop it. */
-  if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+  if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTED ||
+      self->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
     {
       /* The sync call reports it (error-occurred, recorded error). */
       ls_local_socket_connect_to_server (self, name);
@@ -150,12 +158,14 @@ ls_local_socket_connect_to_server_async (LsLocalSocket       *self,
       return;
     }
   sa->connect_op = op;
-  if (name != NULL)
+  /* A closing socket connects again to its current name, as in Qt. */
+  if (name != NULL && self->state == LS_LOCAL_SOCKET_STATE_UNCONNECTED)
     {
       g_free (sa->name);
       sa->name = g_strdup (name);
     }
-  /* Its signals return the call (connected, or UNCONNECTED). */
+  /* Its signals return the call (connected, or UNCONNECTED); a closing
+   * connection that it replaces returns the calls pending on that. */
   ls_local_socket_connect_to_server (self, name);
   ls_socket_async_call_end (sa);
 }
@@ -199,7 +209,10 @@ ls_local_socket_connect_to_server_finish (LsLocalSocket  *self,
  * another fails with %G_IO_ERROR_PENDING. A cancelled call fails with
  * %G_IO_ERROR_CANCELLED and reads nothing, even when the data has reached
  * the socket. On a socket that is not connected, or that is closed or
- * aborted meanwhile, it fails with an %LS_SOCKET_ERROR.
+ * aborted meanwhile, or whose connection a
+ * [method@Ls.LocalSocket.connect_to_server] while closing replaces (which
+ * drops the data not read yet, as in Qt), it fails with an
+ * %LS_SOCKET_ERROR.
  * [signal@Ls.LocalSocket::ready-read] is still emitted.
  *
  * As with every asynchronous call of a socket, the call holds a reference
@@ -378,7 +391,8 @@ ls_local_socket_read_message_finish (LsLocalSocket  *self,
  * which, and, as [method@Ls.LocalSocket.write] (and Qt), leaves the error
  * the socket recorded as it was; one still open after its connection ended
  * records %LS_SOCKET_ERROR_UNKNOWN, as write() does. If the connection ends
- * before the data is written (the peer left, or [method@Ls.LocalSocket.abort])
+ * before the data is written (the peer left, [method@Ls.LocalSocket.abort],
+ * or a [method@Ls.LocalSocket.connect_to_server] while closing replaced it)
  * it fails with an %LS_SOCKET_ERROR. Cancelling fails the call with
  * %G_IO_ERROR_CANCELLED, but the data, already queued, is still written.
  *
@@ -513,6 +527,12 @@ ls_local_socket_write_message_finish (LsLocalSocket  *self,
  * or the socket was aborted). An unconnected socket succeeds at once.
  * Cancelling fails the call with %G_IO_ERROR_CANCELLED; the disconnection
  * goes on.
+ *
+ * [method@Ls.LocalSocket.connect_to_server] while closing replaces the
+ * connection at once, without UNCONNECTED in between, and drops its unsent
+ * output: the call completes then as under an abort, failing unless
+ * everything queued before it had been handed to the kernel (and so do
+ * the writes and the read still pending on that connection).
  *
  * Since: 1.2
  */
