@@ -7,8 +7,10 @@
  * of 10,000 calls; one pending read; the end of the stream; errors of
  * sockets that are not connected; a socket closed, aborted or dropped
  * while a call is pending (a pending call keeps its socket alive until its
- * callback has run); a worker thread with its own context; a thousand
- * concurrent round trips.
+ * callback has run); writes on sockets that are not open, which record
+ * nothing; a connection replaced while closing (connect_to_server () in
+ * CLOSING), and the handlers around it; a worker thread with its own
+ * context; a thousand concurrent round trips.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -927,6 +929,37 @@ test_write_all_flushed (Pair *pair, gconstpointer data)
   ls_test_run_for (10);
   g_assert_cmpuint (call.calls, ==, 1);
   call_clear (&call);
+}
+
+/* A bytes-written handler that aborts once the data left: the write that
+ * sent it succeeds (the socket counts a flush's bytes for its calls before
+ * the handlers run). */
+static void
+abort_when_written (LsLocalSocket *socket,
+                    gint64         n,
+                    gpointer       data)
+{
+  ls_local_socket_abort (socket);
+}
+
+static void
+test_abort_in_bytes_written (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GBytes) hello = g_bytes_new_static ("hello", 5);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) got = NULL;
+  Call write = { 0 };
+
+  g_signal_connect (pair->client, "bytes-written", G_CALLBACK (abort_when_written), NULL);
+  ls_local_socket_write_all_async (pair->client, hello, NULL, on_call_done, &write);
+  call_wait (&write);
+  g_assert_true (ls_local_socket_write_all_finish (pair->client, write.result, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  wait_available (pair->peer, 5);
+  got = ls_local_socket_read_all (pair->peer);
+  assert_bytes_text (got, "hello");
+  call_clear (&write);
 }
 
 /* An error-occurred handler that drops the last reference to a socket
@@ -2052,6 +2085,530 @@ test_write_message_reckless (Pair *pair, gconstpointer data)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Writes refused, and a connection replaced while closing (issue 23 items  */
+/* 9 and 13 meet the asynchronous calls)                                    */
+/* ------------------------------------------------------------------------ */
+
+/* Both asynchronous writes on @socket fail with the error @message names,
+ * and leave the error the socket recorded as it was: as QIODevice::write
+ * (), a socket that is not open records nothing. */
+static void
+assert_writes_refused (LsLocalSocket *socket,
+                       const char    *message)
+{
+  LsSocketError recorded = ls_local_socket_get_error (socket);
+  g_autofree char *recorded_text = g_strdup (ls_local_socket_get_error_string (socket));
+  g_autoptr(GBytes) data = g_bytes_new_static ("data", 4);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      Call call = { 0 };
+      gboolean ok;
+
+      if (i == 0)
+        ls_local_socket_write_all_async (socket, data, NULL, on_call_done, &call);
+      else
+        ls_local_socket_write_message_async (socket, data, NULL, on_call_done, &call);
+      g_assert_cmpuint (call.calls, ==, 0);
+      call_wait (&call);
+      ok = i == 0 ? ls_local_socket_write_all_finish (socket, call.result, &error)
+                  : ls_local_socket_write_message_finish (socket, call.result, &error);
+      g_assert_false (ok);
+      g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+      g_assert_cmpstr (error->message, ==, message);
+      g_assert_cmpint (ls_local_socket_get_error (socket), ==, recorded);
+      g_assert_cmpstr (ls_local_socket_get_error_string (socket), ==, recorded_text);
+      g_assert_cmpint (ls_local_socket_get_bytes_to_write (socket), ==, 0);
+      call_clear (&call);
+    }
+}
+
+static void
+test_write_not_open (void)
+{
+  g_autofree char *dir = ls_test_make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "s", NULL);
+  g_autofree char *missing = g_build_filename (dir, "missing", NULL);
+  g_autofree char *message = NULL;
+  g_autoptr(LsLocalSocket) socket = ls_local_socket_new ();
+  g_autoptr(LsLocalServer) server = ls_local_server_new ();
+  g_autoptr(GError) error = NULL;
+  Call call = { 0 };
+
+  /* Never connected. */
+  ls_local_socket_set_server_name (socket, "nowhere");
+  assert_writes_refused (socket, "Cannot write to “nowhere”: the socket is not connected");
+  g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_UNKNOWN);
+
+  /* Its connect failed: the connect's error stays the socket's, and is not
+   * the write's. */
+  ls_local_socket_connect_to_server_async (socket, missing, NULL, on_call_done, &call);
+  call_wait (&call);
+  g_assert_false (ls_local_socket_connect_to_server_finish (socket, call.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
+  g_clear_error (&error);
+  call_clear (&call);
+  message = g_strdup_printf ("Cannot write to “%s”: the socket is not connected", missing);
+  assert_writes_refused (socket, message);
+  g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
+
+  /* Closed or aborted, after a wait that timed out (SOCKET_TIMEOUT stays). */
+  g_assert_true (ls_local_server_listen (server, path, &error));
+  g_clear_pointer (&message, g_free);
+  message = g_strdup_printf ("Cannot write to “%s”: the socket was closed", path);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autoptr(LsLocalSocket) accepted = NULL;
+
+      ls_local_socket_connect_to_server (socket, path);
+      g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+      g_assert_false (ls_local_socket_wait_for_ready_read (socket, 0));
+      g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_SOCKET_TIMEOUT);
+      if (i == 0)
+        ls_local_socket_close (socket);
+      else
+        ls_local_socket_abort (socket);
+      assert_writes_refused (socket, message);
+      g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_SOCKET_TIMEOUT);
+      g_assert_true (ls_test_run_until_pending (server, HANG_GUARD_MS));
+      accepted = ls_local_server_next_pending_connection (server);
+    }
+
+  /* Still open after the peer left: as Qt's QAbstractSocket, the refusal
+   * is recorded (UNKNOWN); the call's error names the socket (the names
+   * went with the connection). */
+  {
+    g_autoptr(LsLocalSocket) accepted = NULL;
+    g_autoptr(GBytes) data = g_bytes_new_static ("data", 4);
+
+    ls_local_socket_connect_to_server (socket, path);
+    g_assert_true (ls_test_run_until_pending (server, HANG_GUARD_MS));
+    accepted = ls_local_server_next_pending_connection (server);
+    ls_local_socket_abort (accepted);
+    g_assert_true (ls_test_run_until_cond (is_unconnected, socket, HANG_GUARD_MS));
+    g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_PEER_CLOSED);
+    ls_local_socket_write_all_async (socket, data, NULL, on_call_done, &call);
+    call_wait (&call);
+    g_assert_false (ls_local_socket_write_all_finish (socket, call.result, &error));
+    g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+    g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_UNKNOWN);
+    g_clear_pointer (&message, g_free);
+    message = g_strdup_printf ("Cannot write to “%s”: the socket is not connected", path);
+    g_assert_cmpstr (error->message, ==, message);
+    g_clear_error (&error);
+    call_clear (&call);
+
+    /* Its connect then fails, which closes it (as Qt does): it is not
+     * connected, rather than closed by the application. */
+    ls_local_socket_connect_to_server (socket, missing);
+    g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
+    g_clear_pointer (&message, g_free);
+    message = g_strdup_printf ("Cannot write to “%s”: the socket is not connected", missing);
+    assert_writes_refused (socket, message);
+  }
+  ls_test_remove_tmpdir (dir);
+}
+
+static void
+assert_replaced (GError     *error,
+                 const char *verb,
+                 const char *path)
+{
+  g_autofree char *start = g_strdup_printf ("Cannot %s “%s”: the connection was replaced", verb, path);
+
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  g_assert_true (g_str_has_prefix (error->message, start));
+}
+
+/* The connection that replaced another works as any: its writes count
+ * from their own start, its reads see its own data. */
+static void
+assert_new_connection_works (Pair          *pair,
+                             LsLocalSocket *socket)
+{
+  g_autoptr(LsLocalSocket) fresh_peer = NULL;
+  g_autoptr(GBytes) fresh = g_bytes_new_static ("fresh", 5);
+  g_autoptr(GBytes) got = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (ls_test_run_until_pending (pair->server, HANG_GUARD_MS));
+  fresh_peer = ls_local_server_next_pending_connection (pair->server);
+  write_text (fresh_peer, "back");
+  got = read_bytes_now (socket, 100, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (got, "back");
+  g_clear_pointer (&got, g_bytes_unref);
+  {
+    Call call = { 0 };
+
+    ls_local_socket_write_all_async (socket, fresh, NULL, on_call_done, &call);
+    call_wait (&call);
+    g_assert_true (ls_local_socket_write_all_finish (socket, call.result, &error));
+    g_assert_no_error (error);
+    call_clear (&call);
+  }
+  wait_available (fresh_peer, 5);
+  got = ls_local_socket_read_all (fresh_peer);
+  assert_bytes_text (got, "fresh");
+}
+
+/* connect_to_server_async () while CLOSING connects again at once, as the
+ * sync call does (and Qt): the closing connection goes with its unsent
+ * output and its unread input, without its closing signals. The calls
+ * pending on it complete then, once each and from the main loop: the
+ * writes whose data was dropped fail, the disconnection fails as under an
+ * abort (its data was not delivered), and the read fails (Qt drops the
+ * data it would have read). The connect succeeds. */
+static void
+test_connect_while_closing (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GBytes) big = g_bytes_new_take (pattern_new (16 * 1024 * 1024, 1), 16 * 1024 * 1024);
+  g_autoptr(GBytes) message = g_bytes_new_static ("message", 7);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) line = NULL;
+  Call write = { 0 }, frame = { 0 }, read = { 0 }, disconnect = { 0 }, connect = { 0 };
+
+  /* The peer takes little, so that the output stays queued; a partial
+   * line waits to be read. */
+  ls_local_socket_set_read_buffer_size (pair->peer, 4096);
+  write_text (pair->peer, "partial");
+  wait_available (pair->client, 7);
+  ls_local_socket_read_line_async (pair->client, NULL, on_call_done, &read);
+  ls_local_socket_write_all_async (pair->client, big, NULL, on_call_done, &write);
+  ls_local_socket_write_message_async (pair->client, message, NULL, on_call_done, &frame);
+  ls_test_run_for (20);
+  ls_local_socket_disconnect_async (pair->client, NULL, on_call_done, &disconnect);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_CLOSING);
+
+  ls_local_socket_connect_to_server_async (pair->client, NULL, NULL, on_call_done, &connect);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  g_assert_cmpint (ls_local_socket_get_bytes_available (pair->client), ==, 0);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), ==, 0);
+  g_assert_cmpuint (write.calls + frame.calls + read.calls + disconnect.calls + connect.calls, ==, 0);
+
+  call_wait (&connect);
+  g_assert_true (ls_local_socket_connect_to_server_finish (pair->client, connect.result, &error));
+  g_assert_no_error (error);
+  call_wait (&write);
+  g_assert_false (ls_local_socket_write_all_finish (pair->client, write.result, &error));
+  assert_replaced (error, "write to", pair->path);
+  g_clear_error (&error);
+  call_wait (&frame);
+  g_assert_false (ls_local_socket_write_message_finish (pair->client, frame.result, &error));
+  assert_replaced (error, "write to", pair->path);
+  g_clear_error (&error);
+  call_wait (&disconnect);
+  g_assert_false (ls_local_socket_disconnect_finish (pair->client, disconnect.result, &error));
+  assert_replaced (error, "disconnect from", pair->path);
+  g_clear_error (&error);
+  call_wait (&read);
+  line = ls_local_socket_read_line_finish (pair->client, read.result, &error);
+  g_assert_null (line);
+  assert_replaced (error, "read from", pair->path);
+  g_clear_error (&error);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+
+  assert_new_connection_works (pair, pair->client);
+  ls_test_run_for (20);
+  g_assert_cmpuint (write.calls + frame.calls + read.calls + disconnect.calls + connect.calls, ==, 5);
+  call_clear (&write);
+  call_clear (&frame);
+  call_clear (&read);
+  call_clear (&disconnect);
+  call_clear (&connect);
+}
+
+/* connect_to_server_async () on a CLOSING socket whose close () cleared
+ * the names fails as the sync call does (SERVER_NOT_FOUND), once. */
+static void
+test_connect_while_closing_fails (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GError) error = NULL;
+  Call connect = { 0 };
+
+  write_text (pair->client, "queued");
+  ls_local_socket_close (pair->client);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_CLOSING);
+  ls_local_socket_connect_to_server_async (pair->client, NULL, NULL, on_call_done, &connect);
+  g_assert_cmpuint (connect.calls, ==, 0);
+  call_wait (&connect);
+  g_assert_false (ls_local_socket_connect_to_server_finish (pair->client, connect.result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
+  g_assert_cmpstr (error->message, ==, ls_local_socket_get_error_string (pair->client));
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  ls_test_run_for (20);
+  g_assert_cmpuint (connect.calls, ==, 1);
+  call_clear (&connect);
+}
+
+/* Handlers around the replacement. A bytes-written handler that connects
+ * again once the last queued byte left: the write and the disconnection
+ * pending on the old connection succeed (all their data reached the
+ * kernel); a read started by a state-changed (connecting) handler belongs
+ * to the new connection and reads its data. */
+typedef struct {
+  Call     read;
+  gboolean reconnected;
+  gboolean read_started;
+} Replacing;
+
+static void
+reconnect_when_written (LsLocalSocket *socket,
+                        gint64         n,
+                        Replacing     *r)
+{
+  if (ls_local_socket_get_state (socket) != LS_LOCAL_SOCKET_STATE_CLOSING || r->reconnected)
+    return;
+  r->reconnected = TRUE;
+  ls_local_socket_connect_to_server (socket, NULL);
+  g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+}
+
+static void
+read_when_connecting (LsLocalSocket      *socket,
+                      LsLocalSocketState  state,
+                      Replacing          *r)
+{
+  if (state != LS_LOCAL_SOCKET_STATE_CONNECTING || r->read_started)
+    return;
+  r->read_started = TRUE;
+  ls_local_socket_read_bytes_async (socket, 100, NULL, on_call_done, &r->read);
+}
+
+static void
+test_replaced_in_handler (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GBytes) hello = g_bytes_new_static ("hello", 5);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(LsLocalSocket) fresh_peer = NULL;
+  g_autoptr(GBytes) got = NULL;
+  Replacing r = { 0 };
+  Call write = { 0 }, disconnect = { 0 };
+
+  g_signal_connect (pair->client, "bytes-written", G_CALLBACK (reconnect_when_written), &r);
+  g_signal_connect (pair->client, "state-changed", G_CALLBACK (read_when_connecting), &r);
+  ls_local_socket_write_all_async (pair->client, hello, NULL, on_call_done, &write);
+  ls_local_socket_disconnect_async (pair->client, NULL, on_call_done, &disconnect);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_CLOSING);
+  call_wait (&write);
+  call_wait (&disconnect);
+  g_assert_true (r.reconnected);
+  g_assert_true (ls_local_socket_write_all_finish (pair->client, write.result, &error));
+  g_assert_no_error (error);
+  g_assert_true (ls_local_socket_disconnect_finish (pair->client, disconnect.result, &error));
+  g_assert_no_error (error);
+  wait_available (pair->peer, 5);
+  got = ls_local_socket_read_all (pair->peer);
+  assert_bytes_text (got, "hello");
+  g_clear_pointer (&got, g_bytes_unref);
+
+  /* The read of the new connection is still pending, and gets its data. */
+  g_assert_true (r.read_started);
+  ls_test_run_for (20);
+  g_assert_cmpuint (r.read.calls, ==, 0);
+  g_assert_true (ls_test_run_until_pending (pair->server, HANG_GUARD_MS));
+  fresh_peer = ls_local_server_next_pending_connection (pair->server);
+  write_text (fresh_peer, "new");
+  call_wait (&r.read);
+  got = ls_local_socket_read_bytes_finish (pair->client, r.read.result, &error);
+  g_assert_no_error (error);
+  assert_bytes_text (got, "new");
+  call_clear (&r.read);
+
+  /* Writes of the new connection complete when their own bytes are out. */
+  ls_local_socket_write_all_async (pair->client, hello, NULL, on_call_done, &write);
+  g_clear_pointer (&got, g_bytes_unref);
+  call_clear (&write);
+  call_wait (&write);
+  g_assert_true (ls_local_socket_write_all_finish (pair->client, write.result, &error));
+  wait_available (fresh_peer, 5);
+  got = ls_local_socket_read_all (fresh_peer);
+  assert_bytes_text (got, "hello");
+  ls_test_run_for (20);
+  g_assert_cmpuint (write.calls + disconnect.calls, ==, 2);
+  call_clear (&write);
+  call_clear (&disconnect);
+}
+
+/* The other ways a connection is replaced before its end is announced: a
+ * state-changed (closing) handler that connects again after the peer
+ * half-closed (its output still queued), and a notify::state handler
+ * that connects again inside abort (), before UNCONNECTED is announced.
+ * The calls pending on the old connection complete, once each. */
+static void
+reconnect_when_closing (LsLocalSocket      *socket,
+                        LsLocalSocketState  state,
+                        gboolean           *reconnected)
+{
+  if (state != LS_LOCAL_SOCKET_STATE_CLOSING || *reconnected)
+    return;
+  *reconnected = TRUE;
+  ls_local_socket_connect_to_server (socket, NULL);
+}
+
+static void
+reconnect_when_unconnected (LsLocalSocket *socket,
+                            GParamSpec    *pspec,
+                            Pair          *pair)
+{
+  if (ls_local_socket_get_state (socket) != LS_LOCAL_SOCKET_STATE_UNCONNECTED ||
+      g_object_get_data (G_OBJECT (socket), "reconnected") != NULL)
+    return;
+  g_object_set_data (G_OBJECT (socket), "reconnected", GINT_TO_POINTER (TRUE));
+  ls_local_socket_connect_to_server (socket, pair->path);
+}
+
+static void
+test_replaced_other_paths (Pair *pair, gconstpointer data)
+{
+  g_autoptr(GBytes) big = g_bytes_new_take (pattern_new (4 * 1024 * 1024, 6), 4 * 1024 * 1024);
+
+  for (guint how = 0; how < 2; how++)
+    {
+      Pair local = { 0 };
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GBytes) got = NULL;
+      gboolean reconnected = FALSE;
+      Call write = { 0 }, read = { 0 };
+
+      pair_setup (&local, NULL);
+      ls_local_socket_set_read_buffer_size (local.peer, 4096);
+      write_text (local.peer, "partial");
+      wait_available (local.client, 7);
+      ls_local_socket_read_line_async (local.client, NULL, on_call_done, &read);
+      ls_local_socket_write_all_async (local.client, big, NULL, on_call_done, &write);
+      ls_test_run_for (20);
+      if (how == 0)
+        {
+          /* The peer's end reaches the client: PEER_CLOSED, the rest of
+           * the stream for the read, CLOSING while its output waits. */
+          g_signal_connect (local.client, "state-changed", G_CALLBACK (reconnect_when_closing),
+                            &reconnected);
+          g_assert_cmpint (shutdown (ls_local_socket_get_socket_descriptor (local.peer), SHUT_WR),
+                           ==, 0);
+          call_wait (&read);
+          got = ls_local_socket_read_line_finish (local.client, read.result, &error);
+          g_assert_no_error (error);
+          assert_bytes_text (got, "partial");
+          call_wait (&write);
+          g_assert_true (reconnected);
+        }
+      else
+        {
+          g_signal_connect (local.client, "notify::state",
+                            G_CALLBACK (reconnect_when_unconnected), &local);
+          ls_local_socket_abort (local.client);
+          g_assert_cmpuint (read.calls + write.calls, ==, 0);
+          call_wait (&read);
+          g_assert_null (ls_local_socket_read_line_finish (local.client, read.result, &error));
+          g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+          g_clear_error (&error);
+          call_wait (&write);
+        }
+      g_assert_false (ls_local_socket_write_all_finish (local.client, write.result, &error));
+      g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+      g_assert_cmpint (ls_local_socket_get_state (local.client), ==,
+                       LS_LOCAL_SOCKET_STATE_CONNECTED);
+      assert_new_connection_works (&local, local.client);
+      ls_test_run_for (20);
+      g_assert_cmpuint (read.calls + write.calls, ==, 2);
+      call_clear (&read);
+      call_clear (&write);
+      pair_teardown (&local, NULL);
+    }
+}
+
+/* Callbacks of the calls the replacement completed that unref, close,
+ * abort, connect again, write or wait on their socket. */
+typedef enum { R_UNREF, R_CLOSE, R_ABORT, R_RECONNECT, R_WRITE, R_WAIT } ReplacedHow;
+
+typedef struct {
+  ReplacedHow    how;
+  LsLocalSocket *socket;   /* owned until the callback */
+  gboolean       done;
+  Call           after;
+} ReplacedReckless;
+
+static void
+on_replaced_write (GObject      *source,
+                   GAsyncResult *result,
+                   gpointer      user_data)
+{
+  ReplacedReckless *r = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) fresh = g_bytes_new_static ("fresh", 5);
+
+  g_assert_false (ls_local_socket_write_all_finish (LS_LOCAL_SOCKET (source), result, &error));
+  g_assert_error (error, LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN);
+  g_assert_cmpint (ls_local_socket_get_state (r->socket), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  switch (r->how)
+    {
+    case R_CLOSE:
+      ls_local_socket_close (r->socket);
+      break;
+    case R_ABORT:
+      ls_local_socket_abort (r->socket);
+      break;
+    case R_RECONNECT:
+      write_text (r->socket, "dropped");
+      ls_local_socket_disconnect_from_server (r->socket);
+      ls_local_socket_connect_to_server_async (r->socket, NULL, NULL, on_call_done, &r->after);
+      break;
+    case R_WRITE:
+      ls_local_socket_write_all_async (r->socket, fresh, NULL, on_call_done, &r->after);
+      break;
+    case R_WAIT:
+      write_text (r->socket, "fresh");
+      g_assert_true (ls_local_socket_wait_for_bytes_written (r->socket, HANG_GUARD_MS));
+      break;
+    case R_UNREF:
+    default:
+      break;
+    }
+  g_clear_object (&r->socket);
+  r->done = TRUE;
+}
+
+static void
+test_replaced_reckless (Pair *pair, gconstpointer data)
+{
+  for (ReplacedHow how = R_UNREF; how <= R_WAIT; how++)
+    {
+      g_autoptr(GBytes) big = g_bytes_new_take (pattern_new (4 * 1024 * 1024, 2), 4 * 1024 * 1024);
+      Pair local = { 0 };
+      ReplacedReckless r = { how };
+      g_autoptr(GError) error = NULL;
+      gboolean finalized;
+
+      pair_setup (&local, NULL);
+      r.socket = g_steal_pointer (&local.client);
+      track_finalize (r.socket, &finalized);
+      ls_local_socket_set_read_buffer_size (local.peer, 4096);
+      ls_local_socket_write_all_async (r.socket, big, NULL, on_replaced_write, &r);
+      ls_test_run_for (20);
+      ls_local_socket_disconnect_from_server (r.socket);
+      ls_local_socket_connect_to_server (r.socket, NULL);
+      g_assert_false (r.done);
+      g_assert_true (ls_test_run_until (&r.done, HANG_GUARD_MS));
+      if (how == R_RECONNECT || how == R_WRITE)
+        {
+          call_wait (&r.after);
+          g_assert_true (how == R_WRITE
+                         ? ls_local_socket_write_all_finish (LS_LOCAL_SOCKET (r.after.source),
+                                                             r.after.result, &error)
+                         : ls_local_socket_connect_to_server_finish (LS_LOCAL_SOCKET (r.after.source),
+                                                                     r.after.result, &error));
+          g_assert_no_error (error);
+        }
+      call_clear (&r.after);
+      ls_test_run_for (10);
+      g_assert_true (finalized);
+      pair_teardown (&local, NULL);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* A worker thread with its own context                                     */
 /* ------------------------------------------------------------------------ */
 
@@ -2428,6 +2985,7 @@ main (int   argc,
   PAIR_TEST ("disconnect", test_disconnect);
   PAIR_TEST ("bytes-written-alongside", test_bytes_written_alongside);
   PAIR_TEST ("write-all-flushed", test_write_all_flushed);
+  PAIR_TEST ("abort-in-bytes-written", test_abort_in_bytes_written);
   PAIR_TEST ("unref-in-handler", test_unref_in_handler);
   g_test_add_func ("/ls/async/not-connected", test_not_connected);
   PAIR_TEST ("close-pending", test_close_pending);
@@ -2446,6 +3004,12 @@ main (int   argc,
   PAIR_TEST ("write-message", test_write_message);
   PAIR_TEST ("write-message-fails", test_write_message_fails);
   PAIR_TEST ("write-message-reckless", test_write_message_reckless);
+  g_test_add_func ("/ls/async/write-not-open", test_write_not_open);
+  PAIR_TEST ("connect-while-closing", test_connect_while_closing);
+  PAIR_TEST ("connect-while-closing-fails", test_connect_while_closing_fails);
+  PAIR_TEST ("replaced-in-handler", test_replaced_in_handler);
+  PAIR_TEST ("replaced-other-paths", test_replaced_other_paths);
+  PAIR_TEST ("replaced-reckless", test_replaced_reckless);
   g_test_add_func ("/ls/async/worker-thread", test_worker_thread);
   g_test_add_func ("/ls/async/unserved-thread", test_unserved_thread);
   g_test_add_func ("/ls/async/many", test_many);

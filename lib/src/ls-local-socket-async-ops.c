@@ -267,6 +267,7 @@ ls_socket_async_call_begin (LsLocalSocket        *socket,
   op = ls_socket_result_new (socket, callback, user_data, source_tag);
   op->kind = kind;
   op->errors = sa->errors;
+  op->life = socket->life;
   /* Calls made in another context than the first's complete there. */
   if (G_UNLIKELY (sa->core == NULL || context != ls_event_core_get_context (sa->core)))
     op->context = g_main_context_ref (context);
@@ -578,6 +579,60 @@ connection_ended (SocketAsync *sa)
     ls_socket_async_read_try (sa);
 }
 
+/* The connection was replaced by the next one without ending first:
+ * connect_to_server () while CLOSING connects again at once, as in Qt,
+ * dropping the closing connection's unsent output and unread input
+ * without its closing signals (and a handler may connect again before
+ * UNCONNECTED is announced). The calls pending on it complete as an
+ * abort completes them: a write or disconnection whose data all reached
+ * the kernel succeeds, the others fail, and so does a read (its data is
+ * gone, as in Qt). Calls that handlers of the new connection's CONNECTING
+ * state started belong to it, and wait. */
+static GError *
+replaced_error (SocketAsync *sa,
+                const char  *verb,
+                const char  *before)
+{
+  return g_error_new (LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN,
+                      "Cannot %s “%s”: the connection was replaced by a new connection %s",
+                      verb, socket_async_display_name (sa), before);
+}
+
+static void
+replaced_queue_end (SocketAsync *sa,
+                    GQueue      *queue,
+                    const char  *verb)
+{
+  guint life = sa->socket->life;
+  GList *l = queue->head;
+
+  /* Returning a call runs nothing of the application's (see deliver ()). */
+  while (l != NULL)
+    {
+      LsSocketResult *op = l->data;
+
+      l = l->next;
+      if (op->life == life)
+        continue;
+      if (op->target <= sa->written)
+        ls_socket_op_return_boolean (sa, op, TRUE);
+      else
+        ls_socket_op_return_error (sa, op, replaced_error (sa, verb, "before the data was written"));
+    }
+}
+
+static void
+connection_replaced (SocketAsync *sa)
+{
+  LsSocketResult *read = sa->read_op;
+
+  replaced_queue_end (sa, &sa->write_ops, "write to");
+  replaced_queue_end (sa, &sa->disconnect_ops, "disconnect from");
+  if (read != NULL && read->life != sa->socket->life)
+    ls_socket_op_return_error (sa, read, replaced_error (sa, op_verb (read),
+                                                         "before the read completed"));
+}
+
 /* The socket's events (where it emits the signals of the same names) ------ */
 
 static void
@@ -603,6 +658,8 @@ on_state_changed (SocketAsync        *sa,
   switch (state)
     {
     case LS_LOCAL_SOCKET_STATE_CONNECTING:
+      if (previous != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+        connection_replaced (sa);
       sa->input_ended = FALSE;
       sa->closed = FALSE;
       update_name (sa);
@@ -665,6 +722,11 @@ on_socket_event (LsLocalSocket *socket,
       break;
     case LS_SOCKET_EVENT_ABOUT_TO_CLOSE:
     default:
+      /* A failed attempt closes what an earlier connection left open, as
+       * in Qt: its UNCONNECTED follows, and the socket was not closed by
+       * the application. */
+      if (socket->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
+        break;
       sa->closed = TRUE;
       if (sa->read_op != NULL)
         ls_socket_async_read_try (sa);

@@ -61,6 +61,26 @@ boolean_finish (LsLocalSocket  *self,
   return ls_socket_result_propagate_boolean (result, error);
 }
 
+/* A write on a socket that is not open (never connected, its connect
+ * failed, or closed): refused as QIODevice::write () refuses, which
+ * records nothing on the socket (its last error is about something
+ * else); the call's error says why. A socket still open after its
+ * connection ended records UNKNOWN when it refuses, as Qt's
+ * QAbstractSocket does: the sync calls handle that. */
+static gboolean
+write_refused (SocketAsync    *sa,
+               LsSocketResult *op)
+{
+  if (G_LIKELY (sa->socket->is_open))
+    return FALSE;
+  ls_socket_async_call_fail (sa, op, g_error_new (LS_SOCKET_ERROR, LS_SOCKET_ERROR_UNKNOWN,
+                                                  "Cannot write to “%s”: %s",
+                                                  socket_async_display_name (sa),
+                                                  sa->closed ? "the socket was closed"
+                                                             : "the socket is not connected"));
+  return TRUE;
+}
+
 /* A write whose data is queued: done once the queue has drained as far as
  * its end. */
 static void
@@ -97,6 +117,13 @@ write_queued (SocketAsync    *sa,
  * is retried until [property@Ls.LocalSocket:connect-timeout], then fails
  * with %LS_SOCKET_ERROR_SOCKET_TIMEOUT. Cancelling gives the attempt up.
  *
+ * As with the sync call, a socket that is connected or connecting fails
+ * with %LS_SOCKET_ERROR_OPERATION, and one that is closing
+ * (%LS_LOCAL_SOCKET_STATE_CLOSING) connects again at once, to its current
+ * server name (@name is ignored then): the closing connection goes with
+ * its unsent output and unread input, as in Qt, and the calls pending on
+ * it complete (see [method@Ls.LocalSocket.disconnect_async]).
+ *
  * Like every asynchronous call of Ls, @callback runs in the thread-default
  * main context of the calling thread, never before this call has returned.
  * Call [method@Ls.LocalSocket.connect_to_server_finish] from it.
@@ -121,7 +148,8 @@ ls_local_socket_connect_to_server_async (LsLocalSocket       *self,
   if (op == NULL)
     return;
   /* The call holds the socket: the signals' handlers cannot drop it. */
-  if (self->state != LS_LOCAL_SOCKET_STATE_UNCONNECTED)
+  if (self->state == LS_LOCAL_SOCKET_STATE_CONNECTED ||
+      self->state == LS_LOCAL_SOCKET_STATE_CONNECTING)
     {
       /* The sync call reports it (error-occurred, recorded error). */
       ls_local_socket_connect_to_server (self, name);
@@ -130,12 +158,14 @@ ls_local_socket_connect_to_server_async (LsLocalSocket       *self,
       return;
     }
   sa->connect_op = op;
-  if (name != NULL)
+  /* A closing socket connects again to its current name, as in Qt. */
+  if (name != NULL && self->state == LS_LOCAL_SOCKET_STATE_UNCONNECTED)
     {
       g_free (sa->name);
       sa->name = g_strdup (name);
     }
-  /* Its signals return the call (connected, or UNCONNECTED). */
+  /* Its signals return the call (connected, or UNCONNECTED); a closing
+   * connection that it replaces returns the calls pending on that. */
   ls_local_socket_connect_to_server (self, name);
   ls_socket_async_call_end (sa);
 }
@@ -179,7 +209,10 @@ ls_local_socket_connect_to_server_finish (LsLocalSocket  *self,
  * another fails with %G_IO_ERROR_PENDING. A cancelled call fails with
  * %G_IO_ERROR_CANCELLED and reads nothing, even when the data has reached
  * the socket. On a socket that is not connected, or that is closed or
- * aborted meanwhile, it fails with an %LS_SOCKET_ERROR.
+ * aborted meanwhile, or whose connection a
+ * [method@Ls.LocalSocket.connect_to_server] while closing replaces (which
+ * drops the data not read yet, as in Qt), it fails with an
+ * %LS_SOCKET_ERROR.
  * [signal@Ls.LocalSocket::ready-read] is still emitted.
  *
  * As with every asynchronous call of a socket, the call holds a reference
@@ -353,10 +386,14 @@ ls_local_socket_read_message_finish (LsLocalSocket  *self,
  * been handed to the kernel. Several writes may be pending; they complete in
  * order.
  *
- * On a socket that is not connected it fails with the error
- * [method@Ls.LocalSocket.write] records. If the connection ends before the
- * data is written (the peer left, or [method@Ls.LocalSocket.abort]) it fails
- * with an %LS_SOCKET_ERROR. Cancelling fails the call with
+ * On a socket that is not open (never connected, its connect failed, or
+ * closed) it fails with %LS_SOCKET_ERROR_UNKNOWN and a message that says
+ * which, and, as [method@Ls.LocalSocket.write] (and Qt), leaves the error
+ * the socket recorded as it was; one still open after its connection ended
+ * records %LS_SOCKET_ERROR_UNKNOWN, as write() does. If the connection ends
+ * before the data is written (the peer left, [method@Ls.LocalSocket.abort],
+ * or a [method@Ls.LocalSocket.connect_to_server] while closing replaced it)
+ * it fails with an %LS_SOCKET_ERROR. Cancelling fails the call with
  * %G_IO_ERROR_CANCELLED, but the data, already queued, is still written.
  *
  * Since: 1.2
@@ -377,7 +414,7 @@ ls_local_socket_write_all_async (LsLocalSocket       *self,
 
   op = ls_socket_async_call_begin (self, &sa, OP_WRITE, cancellable, callback, user_data,
                                    ls_local_socket_write_all_async);
-  if (op == NULL)
+  if (op == NULL || write_refused (sa, op))
     return;
   if (ls_local_socket_write_bytes (self, bytes) < 0)
     {
@@ -423,7 +460,8 @@ ls_local_socket_write_all_finish (LsLocalSocket  *self,
  *
  * A message of 0xFFFFFFFE bytes or more fails with
  * %LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE and writes nothing; the other rules
- * are those of [method@Ls.LocalSocket.write_all_async].
+ * are those of [method@Ls.LocalSocket.write_all_async] (so, unlike the sync
+ * call, it records nothing on a socket that is not open).
  *
  * Since: 1.2
  */
@@ -444,7 +482,7 @@ ls_local_socket_write_message_async (LsLocalSocket       *self,
 
   op = ls_socket_async_call_begin (self, &sa, OP_WRITE, cancellable, callback, user_data,
                                    ls_local_socket_write_message_async);
-  if (op == NULL)
+  if (op == NULL || write_refused (sa, op))
     return;
   if (!ls_local_socket_write_message (self, message, &error))
     {
@@ -489,6 +527,12 @@ ls_local_socket_write_message_finish (LsLocalSocket  *self,
  * or the socket was aborted). An unconnected socket succeeds at once.
  * Cancelling fails the call with %G_IO_ERROR_CANCELLED; the disconnection
  * goes on.
+ *
+ * [method@Ls.LocalSocket.connect_to_server] while closing replaces the
+ * connection at once, without UNCONNECTED in between, and drops its unsent
+ * output: the call completes then as under an abort, failing unless
+ * everything queued before it had been handed to the kernel (and so do
+ * the writes and the read still pending on that connection).
  *
  * Since: 1.2
  */

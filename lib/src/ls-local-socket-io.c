@@ -585,6 +585,13 @@ announce_bytes_written (LsLocalSocket *self,
 
   /* on_watch () holds no reference for a flush: this is the first emission. */
   ls_local_socket_hold_internal (self);
+  /* Every flush, also one nested in a handler: the hooks count bytes, and
+   * hear of these before the handlers run, one of which may end the
+   * connection (abort, or connect again while closing): the count of what
+   * that connection handed to the kernel is then complete. */
+  if (total > 0)
+    ls_local_socket_event_notify_internal (ls_local_socket_event_hold_internal (self),
+                                           LS_SOCKET_EVENT_BYTES_WRITTEN, total);
   if (notify)
     {
       LsLocalSocketRare *rare = ls_local_socket_rare_internal (self);
@@ -601,10 +608,6 @@ announce_bytes_written (LsLocalSocket *self,
       while (announce > 0 && self->fd >= 0);
       rare->written_unannounced = 0;
     }
-  /* Every flush, also one nested in a handler: the hook counts bytes. */
-  if (total > 0)
-    ls_local_socket_event_notify_internal (ls_local_socket_event_hold_internal (self),
-                                           LS_SOCKET_EVENT_BYTES_WRITTEN, total);
   if (self->state == LS_LOCAL_SOCKET_STATE_CLOSING && self->output.len == 0 &&
       self->fd >= 0 && !self->tearing_down)
     ls_local_socket_teardown_internal (self, FALSE);

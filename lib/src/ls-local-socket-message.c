@@ -81,9 +81,11 @@ frame_status (LsLocalSocket *self,
  *
  * A message of 0xFFFFFFFE bytes or more cannot be framed: the call fails
  * with %LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE and writes nothing. On a socket
- * that is not connected it fails with the error
- * [method@Ls.LocalSocket.write] records (the code stays that of the last
- * error, as in Qt). Either failure is also recorded for
+ * that is not connected it fails with %LS_SOCKET_ERROR_UNKNOWN ("the
+ * socket is not connected"), also on a socket that is not open, where
+ * [method@Ls.LocalSocket.write] records nothing: a call that reports its
+ * failure in a GError records it too. Either failure is recorded for
+ * [method@Ls.LocalSocket.get_error] and
  * [method@Ls.LocalSocket.get_error_string].
  *
  * Returns: %TRUE if the message was queued
@@ -334,9 +336,9 @@ duplicate_fds (LsLocalSocket *self,
  * (%LS_SOCKET_ERROR_OPERATION), when @fd_list holds more than 253
  * descriptors, the most one message carries (%LS_SOCKET_ERROR_DATAGRAM_TOO_LARGE),
  * when a descriptor cannot be duplicated (%LS_SOCKET_ERROR_SOCKET_RESOURCE
- * when out of descriptors) or when the socket is not connected (the error
- * [method@Ls.LocalSocket.write] records). Each failure is also recorded for
- * [method@Ls.LocalSocket.get_error_string].
+ * when out of descriptors) or when the socket is not connected
+ * (%LS_SOCKET_ERROR_UNKNOWN, as [method@Ls.LocalSocket.write_message]).
+ * Each failure is also recorded for [method@Ls.LocalSocket.get_error_string].
  *
  * Returns: %TRUE if the data and descriptors were queued
  *

@@ -26,7 +26,8 @@ G_BEGIN_DECLS
 #define LS_LOCAL_SOCKET_DEFAULT_WRITE_HIGH_WATER  (1024 * 1024)
 
 /* What the socket tells its asynchronous calls (ls-local-socket-async-ops.c)
- * where it emits the matching signal, just after the emission: one direct
+ * where it emits the matching signal, just after the emission (the bytes
+ * of a flush just before it, see announce_bytes_written ()): one direct
  * call instead of six signal handlers, so the socket's emissions keep their
  * fast path and bytes-written is not emitted for nobody. */
 typedef enum {

@@ -54,6 +54,7 @@ struct _LsSocketResult
   gint64               target;     /* writes, disconnections: the byte count that completes it */
   gsize                count;      /* read_bytes: the most bytes to return */
   guint                errors;     /* the socket's error count when the call started */
+  guint                life;       /* the socket's connection (LsLocalSocket.life) then */
   guint                kind;
 
   LsSocketResult      *pool_next;  /* in the thread's pool of unused results */

@@ -176,6 +176,31 @@ for (const how of ['close', 'abort', 'write again', 'disconnect']) {
     });
 }
 
+// connect_to_server_async() on a closing socket connects again at once, as
+// the sync call (and Qt) does; the calls pending on the closing connection
+// complete then: its dropped data fails the write and the disconnection.
+testAsync('connect_to_server_async while closing replaces the connection', async () => {
+    const {path, server, client, conn} = await asyncPair();
+    conn.set_read_buffer_size(4096);
+    const writing = client.write_all_async(new GLib.Bytes(new Uint8Array(8 << 20)), null);
+    T.runFor(20);
+    const disconnecting = client.disconnect_async(null);
+    assertEqual(client.get_state(), Ls.LocalSocketState.CLOSING);
+    // Rejections are handled from here on (they come before the connect).
+    const writeFailed = rejects(writing, Ls.socket_error_quark(), Ls.SocketError.UNKNOWN);
+    const disconnectFailed = rejects(disconnecting, Ls.socket_error_quark(),
+        Ls.SocketError.UNKNOWN);
+    const accepting = server.accept_async(null);
+    assert(await client.connect_to_server_async(null, null));
+    const replaced = `“${path}”: the connection was replaced`;
+    assert((await writeFailed).message.startsWith(`Cannot write to ${replaced}`));
+    assert((await disconnectFailed).message.startsWith(`Cannot disconnect from ${replaced}`));
+    const fresh = await accepting;
+    T.onCleanup(() => fresh.abort());
+    assert(await client.write_all_async(new GLib.Bytes(T.encode('fresh')), null));
+    assertEqual(T.decode(await fresh.read_bytes_async(100, null)), 'fresh');
+});
+
 // A pending call keeps its socket alive until its callback has run (GIO's
 // rule): a program that starts a read and drops every reference to the
 // socket still gets its data. Plain callbacks, so that no closure keeps the

@@ -12,8 +12,8 @@ import weakref
 
 import pytest
 
-from conftest import (GLib, Gio, Ls, assert_ls_error, bytes_of, pair, run_for,
-                      run_until)
+from conftest import (GLib, Gio, Ls, accept, assert_ls_error, bytes_of, pair,
+                      read_exactly, run_for, run_until)
 
 E = Ls.SocketError
 
@@ -317,3 +317,58 @@ def test_write_message_callback_may_do_anything(sock_path, how):
         m = Result("read_message_finish")
         conn.read_message_async(None, m)
         assert bytes_of(m.wait().value) == b"again"
+
+
+@pytest.mark.parametrize("call", ["write_all", "write_message"])
+def test_write_refused_after_a_failed_connect_keeps_its_error(sock_path, call):
+    """Issue 23 item 9 meets the async writes: a socket whose connect failed
+    is not open; a write fails with its own error (the write, the socket,
+    why) and leaves the connect's error recorded, as Qt's write() does."""
+    missing = sock_path + "-missing"
+    sock = Ls.LocalSocket()
+    c = Result("connect_to_server_finish")
+    sock.connect_to_server_async(missing, None, c)
+    c.wait()
+    assert c.error.matches(Ls.socket_error_quark(), E.SERVER_NOT_FOUND)
+    recorded = sock.get_error_string()
+    w = Result(call + "_finish")
+    getattr(sock, call + "_async")(GLib.Bytes.new(b"x"), None, w)
+    assert w.calls == 0
+    w.wait()
+    assert w.error.matches(Ls.socket_error_quark(), E.UNKNOWN)
+    assert w.error.message == "Cannot write to “%s”: the socket is not connected" % missing
+    assert sock.get_error() == E.SERVER_NOT_FOUND
+    assert sock.get_error_string() == recorded
+
+
+def test_connect_async_while_closing_replaces_the_connection(sock_path):
+    """Issue 23 item 13 meets the async calls: connect_to_server_async() on
+    a CLOSING socket connects again at once, as the sync call (and Qt)
+    does; the calls pending on the closing connection complete then, once
+    each: its dropped data fails the write and the disconnection."""
+    server, client, conn = pair(sock_path)
+    conn.set_read_buffer_size(4096)            # the peer takes little
+    w = Result("write_all_finish")
+    client.write_all_async(GLib.Bytes.new(b"x" * (8 << 20)), None, w)
+    run_for(20)
+    d = Result("disconnect_finish")
+    client.disconnect_async(None, d)
+    assert client.get_state() == Ls.LocalSocketState.CLOSING
+    c = Result("connect_to_server_finish")
+    client.connect_to_server_async(None, None, c)
+    assert client.get_state() == Ls.LocalSocketState.CONNECTED
+    assert (w.calls, d.calls, c.calls) == (0, 0, 0)
+    assert c.wait().value is True
+    for r, verb in ((w, "write to"), (d, "disconnect from")):
+        r.wait()
+        assert r.error.matches(Ls.socket_error_quark(), E.UNKNOWN)
+        assert r.error.message.startswith(
+            "Cannot %s “%s”: the connection was replaced" % (verb, sock_path))
+    # The new connection works; its write counts from its own start.
+    fresh = accept(server)
+    w2 = Result("write_all_finish")
+    client.write_all_async(GLib.Bytes.new(b"fresh"), None, w2)
+    assert w2.wait().value is True
+    assert read_exactly(fresh, 5) == b"fresh"
+    run_for(20)
+    assert (w.calls, d.calls, c.calls) == (1, 1, 1)
