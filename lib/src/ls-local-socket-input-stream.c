@@ -27,6 +27,9 @@ struct _LsLocalSocketInputStream
    * cancelled meanwhile. */
   gboolean                receiving;
   gboolean                cancelled;
+  /* The connection it was made on (the socket's life): when another
+   * replaces it (connect_to_server () while closing), that stream ended. */
+  guint                   life;
 
   GSList                 *sources;         /* the pollable sources made */
 };
@@ -198,7 +201,9 @@ pending_try (LsLocalSocketInputStream *self)
   if (self->receiving)
     return FALSE;
   socket = ls_local_socket_io_stream_check (self->view, verb_of (self->buffer), &error);
-  if (socket != NULL && (n = take (socket, self->buffer, self->count, FALSE)) < 0)
+  if (socket != NULL && socket->life != self->life)
+    n = 0;
+  else if (socket != NULL && (n = take (socket, self->buffer, self->count, FALSE)) < 0)
     return FALSE;
   pending_return (self, n, error);
   return TRUE;
@@ -265,6 +270,7 @@ read_start (gpointer  stream,
   self->task = task;
   self->buffer = buffer;
   self->count = count;
+  self->life = socket->life;
   self->cancelled = FALSE;
   self->cancel_source = ls_local_socket_io_stream_pend (task, socket, on_cancelled, self);
 }
@@ -437,6 +443,11 @@ ls_local_socket_input_stream_on_readable (LsLocalSocket *socket,
       ls_local_socket_io_stream_hold_reading (view, socket);
       return TRUE;
     }
+
+  /* Made on a connection since replaced: it ends, reading nothing of
+   * this one. */
+  if (self->life != socket->life)
+    return pending_try (self);
 
   /* The receive may find the end and run its signals, whose events would
    * make the call go on (pending_try ()) from inside it. */

@@ -491,9 +491,12 @@ on_socket_event (LsLocalSocket *socket,
 
 /* After the output's flush: the streams are done, the calls still pending
  * fail, and the socket disconnects gracefully (whatever is still queued
- * leaves first). */
+ * leaves first), unless the connection the close began on (@life) was
+ * replaced meanwhile (connect_to_server () while closing): the new one is
+ * not the view's to end. */
 static void
-finish_close (LsLocalSocketIOStream *self)
+finish_close (LsLocalSocketIOStream *self,
+              guint                  life)
 {
   LsLocalSocket *socket = self->socket;
 
@@ -503,7 +506,8 @@ finish_close (LsLocalSocketIOStream *self)
   self->closing = TRUE;
   ls_local_socket_io_stream_release_reading (self);
   update_streams (self);
-  ls_local_socket_disconnect_from_server (socket);
+  if (socket->life == life)
+    ls_local_socket_disconnect_from_server (socket);
   ls_local_socket_unhold_internal (socket);
 }
 
@@ -513,6 +517,7 @@ typedef struct
 {
   GTask  *task;
   GError *flush_error;
+  guint   life;
 } Close;
 
 static void
@@ -524,7 +529,7 @@ on_input_closed (GObject      *source,
   GTask *task = close->task;
 
   g_input_stream_close_finish (G_INPUT_STREAM (source), result, NULL);
-  finish_close (g_task_get_source_object (task));
+  finish_close (g_task_get_source_object (task), close->life);
   ls_local_socket_io_stream_return (task, close->flush_error != NULL ? -1 : 1, close->flush_error);
   g_free (close);
 }
@@ -572,6 +577,7 @@ close_start (gpointer  stream,
   ls_local_socket_io_stream_pend (task, socket, NULL, NULL);
   close = g_new0 (Close, 1);
   close->task = task;
+  close->life = socket->life;
   g_output_stream_close_async (G_OUTPUT_STREAM (self->output), g_task_get_priority (task),
                                g_task_get_cancellable (task), on_output_closed, close);
 }
@@ -583,6 +589,7 @@ ls_local_socket_io_stream_close (GIOStream     *stream,
 {
   LsLocalSocketIOStream *self = LS_LOCAL_SOCKET_IO_STREAM (stream);
   GError *local_error = NULL;
+  guint life;
 
   if (ls_local_socket_io_stream_is_remote (self))
     return ls_local_socket_io_stream_run_remote (self, close_start, self, cancellable, NULL, 0,
@@ -590,9 +597,10 @@ ls_local_socket_io_stream_close (GIOStream     *stream,
   if (self->socket != NULL && ls_local_socket_io_stream_check (self, "close", error) == NULL)
     return FALSE;
   /* As close_start () does, blocking. */
+  life = self->socket != NULL ? self->socket->life : 0;
   g_output_stream_close (G_OUTPUT_STREAM (self->output), cancellable, &local_error);
   g_input_stream_close (G_INPUT_STREAM (self->input), NULL, NULL);
-  finish_close (self);
+  finish_close (self, life);
   if (local_error != NULL && !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PENDING))
     {
       g_propagate_error (error, local_error);
