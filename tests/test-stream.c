@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -615,6 +616,773 @@ test_async_interleave (LsTestFixture *f,
       close (pipe_a[i]);
       close (pipe_b[i]);
     }
+}
+
+/* ---- Reads straight from the kernel -------------------------------------- */
+
+/* The signals of @socket in order, as text, without ready-read: a
+ * ready-read handler makes every byte pass through the socket's buffer,
+ * and these tests are about the reads that skip it. */
+typedef struct
+{
+  LsLocalSocket *socket;
+  GString       *text;
+} EndLog;
+
+static void
+end_log_on_state (LsLocalSocket *socket, LsLocalSocketState state, EndLog *log)
+{
+  g_string_append_printf (log->text, "state-changed(%d) ", state);
+}
+
+static void
+end_log_on_error (LsLocalSocket *socket, LsSocketError error, EndLog *log)
+{
+  g_string_append_printf (log->text, "error-occurred(%d) ", error);
+}
+
+static void
+end_log_on_plain (LsLocalSocket *socket, EndLog *log)
+{
+  GSignalInvocationHint *hint = g_signal_get_invocation_hint (socket);
+
+  g_string_append_printf (log->text, "%s ", g_signal_name (hint->signal_id));
+}
+
+static EndLog *
+end_log_new (LsLocalSocket *socket)
+{
+  EndLog *log = g_new0 (EndLog, 1);
+
+  log->socket = g_object_ref (socket);
+  log->text = g_string_new (NULL);
+  g_signal_connect (socket, "state-changed", G_CALLBACK (end_log_on_state), log);
+  g_signal_connect (socket, "error-occurred", G_CALLBACK (end_log_on_error), log);
+  g_signal_connect (socket, "read-channel-finished", G_CALLBACK (end_log_on_plain), log);
+  g_signal_connect (socket, "disconnected", G_CALLBACK (end_log_on_plain), log);
+  g_signal_connect (socket, "about-to-close", G_CALLBACK (end_log_on_plain), log);
+  return log;
+}
+
+static void
+end_log_free (EndLog *log)
+{
+  g_signal_handlers_disconnect_by_data (log->socket, log);
+  g_object_unref (log->socket);
+  g_string_free (log->text, TRUE);
+  g_free (log);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (EndLog, end_log_free)
+
+/* Sends what @socket has queued now, without running the main loop: the
+ * bytes wait in the peer's kernel buffer, not yet read by the peer. */
+static void
+flush_now (LsLocalSocket *socket)
+{
+  ls_local_socket_flush (socket);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (socket), ==, 0);
+}
+
+/* A pipe whose read end travels as the descriptor; returns a list of it
+ * and keeps the write end in *write_end. */
+static GUnixFDList *
+pipe_fd_list (int *write_end)
+{
+  GUnixFDList *list = g_unix_fd_list_new ();
+  int fds[2];
+
+  g_assert_cmpint (pipe (fds), ==, 0);
+  g_assert_cmpint (g_unix_fd_list_append (list, fds[0], NULL), ==, 0);
+  close (fds[0]);
+  *write_end = fds[1];
+  return list;
+}
+
+/* @list (one descriptor) is the read end of the pipe @write_end writes to. */
+static void
+assert_pipe_end (GUnixFDList *list,
+                 int          write_end)
+{
+  g_autoptr(GError) error = NULL;
+  char byte = 0;
+  int fd;
+
+  g_assert_nonnull (list);
+  g_assert_cmpint (g_unix_fd_list_get_length (list), ==, 1);
+  fd = g_unix_fd_list_get (list, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (write (write_end, "p", 1), ==, 1);
+  g_assert_cmpint (read (fd, &byte, 1), ==, 1);
+  g_assert_cmpint (byte, ==, 'p');
+  close (fd);
+}
+
+/* Descriptors received by a read that takes its bytes straight from the
+ * kernel are tied to where they belong, as take_fds () expects: a read
+ * with nothing buffered (read_nonblocking, the kernel first) and a read
+ * waiting when the bytes come. */
+static void
+test_direct_fds (LsTestFixture *f,
+                 gconstpointer  data)
+{
+  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (input_of (f->peer));
+  g_autoptr(GUnixFDList) list = NULL;
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  GString *got = g_string_new (NULL);
+  char buffer[16];
+  int write_end;
+
+  ls_local_socket_set_accept_fds (f->peer, TRUE);
+  list = pipe_fd_list (&write_end);
+  ls_test_socket_write_str (f->client, "12");
+  bytes = g_bytes_new_static ("34", 2);
+  g_assert_true (ls_local_socket_write_with_fds (f->client, bytes, list, &error));
+  g_assert_no_error (error);
+  flush_now (f->client);
+
+  /* Until the read that brought it, the descriptor is not takeable. */
+  while (got->len < 4)
+    {
+      gssize n = g_pollable_input_stream_read_nonblocking (in, buffer, sizeof buffer, NULL, &error);
+
+      g_assert_no_error (error);
+      g_assert_cmpint (n, >, 0);
+      g_string_append_len (got, buffer, n);
+      g_assert_cmpint (ls_local_socket_get_bytes_available (f->peer), ==, 0);
+      if (got->len < 4)
+        g_assert_null (ls_local_socket_take_fds (f->peer));
+    }
+  g_assert_cmpstr (got->str, ==, "1234");
+  {
+    g_autoptr(GUnixFDList) taken = ls_local_socket_take_fds (f->peer);
+
+    assert_pipe_end (taken, write_end);
+  }
+  g_assert_null (ls_local_socket_take_fds (f->peer));
+  close (write_end);
+
+  /* A read that waits gets the next bytes, and their descriptor. */
+  g_input_stream_read_async (G_INPUT_STREAM (in), buffer, sizeof buffer, G_PRIORITY_DEFAULT, NULL,
+                             on_result, &slot);
+  ls_test_run_for (10);
+  g_assert_null (slot);
+  g_clear_object (&list);
+  list = pipe_fd_list (&write_end);
+  g_clear_pointer (&bytes, g_bytes_unref);
+  bytes = g_bytes_new_static ("56", 2);
+  g_assert_true (ls_local_socket_write_with_fds (f->client, bytes, list, &error));
+  result = wait_result (&slot);
+  g_assert_cmpint (g_input_stream_read_finish (G_INPUT_STREAM (in), result, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_cmpmem (buffer, 2, "56", 2);
+  {
+    g_autoptr(GUnixFDList) taken = ls_local_socket_take_fds (f->peer);
+
+    assert_pipe_end (taken, write_end);
+  }
+  close (write_end);
+
+  /* Without accept-fds, the kernel drops them: nothing leaks. */
+  ls_local_socket_set_accept_fds (f->peer, FALSE);
+  g_clear_object (&list);
+  list = pipe_fd_list (&write_end);
+  g_assert_true (ls_local_socket_write_with_fds (f->client, bytes, list, &error));
+  g_clear_object (&list);
+  flush_now (f->client);
+  g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buffer, sizeof buffer, NULL, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_null (ls_local_socket_take_fds (f->peer));
+  /* The read end is closed everywhere: the pipe has no reader. */
+  signal (SIGPIPE, SIG_IGN);
+  g_assert_cmpint (write (write_end, "p", 1), ==, -1);
+  g_assert_cmpint (errno, ==, EPIPE);
+  close (write_end);
+  g_string_free (got, TRUE);
+}
+
+typedef enum
+{
+  END_PENDING_EOF,        /* a read waits; the peer disconnects */
+  END_NONBLOCKING_EOF,    /* the peer disconnected; read_nonblocking */
+  END_PENDING_RESET,      /* a read waits; the peer aborts with our data unread */
+} EndShape;
+
+/* The end of the connection found by a read straight from the kernel
+ * runs the socket's own sequence, once: error-occurred (PEER_CLOSED),
+ * the state changes, read-channel-finished, disconnected. */
+static void
+test_direct_end (LsTestFixture *f,
+                 gconstpointer  data)
+{
+  EndShape shape = GPOINTER_TO_INT (data);
+  GInputStream *in = input_of (f->peer);
+  g_autoptr(EndLog) log = end_log_new (f->peer);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  char buffer[8];
+  gssize n;
+
+  if (shape == END_NONBLOCKING_EOF)
+    {
+      ls_local_socket_disconnect_from_server (f->client);
+      g_assert_cmpint (ls_local_socket_get_state (f->client), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+      n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (in), buffer,
+                                                    sizeof buffer, NULL, &error);
+    }
+  else
+    {
+      g_input_stream_read_async (in, buffer, sizeof buffer, G_PRIORITY_DEFAULT, NULL, on_result, &slot);
+      ls_test_run_for (10);
+      g_assert_null (slot);
+      if (shape == END_PENDING_RESET)
+        {
+          /* The client has not read it: its close resets the connection. */
+          ls_test_socket_write_str (f->peer, "unread");
+          flush_now (f->peer);
+          ls_local_socket_abort (f->client);
+        }
+      else
+        ls_local_socket_disconnect_from_server (f->client);
+      result = wait_result (&slot);
+      n = g_input_stream_read_finish (in, result, &error);
+    }
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 0);
+  g_assert_cmpint (ls_local_socket_get_state (f->peer), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  g_assert_cmpint (ls_local_socket_get_error (f->peer), ==, LS_SOCKET_ERROR_PEER_CLOSED);
+  ls_test_assert_contains (ls_local_socket_get_error_string (f->peer),
+                           shape == END_PENDING_RESET ? "Connection reset by peer"
+                                                      : "the peer closed the connection");
+  ls_test_run_for (20);
+  g_assert_cmpstr (log->text->str, ==,
+                   "error-occurred(1) state-changed(6) state-changed(0) "
+                   "read-channel-finished disconnected ");
+
+  /* The end is the end: reads go on returning 0. */
+  g_assert_cmpint (g_input_stream_read (in, buffer, sizeof buffer, NULL, &error), ==, 0);
+  g_assert_no_error (error);
+}
+
+/* The next message @socket receives, waiting for it. */
+static GBytes *
+read_message_waiting (LsLocalSocket *socket)
+{
+  g_autoptr(GError) error = NULL;
+  GBytes *message;
+
+  while ((message = ls_local_socket_read_message (socket, &error)) == NULL)
+    {
+      g_assert_no_error (error);
+      g_assert_true (ls_local_socket_wait_for_ready_read (socket, 5000));
+    }
+  return message;
+}
+
+/* read_message (), read () and the view's reads straight from the kernel
+ * on one connection, with a read-buffer-size smaller than the frames:
+ * each gets its own bytes. */
+static void
+test_direct_framing (LsTestFixture *f,
+                     gconstpointer  data)
+{
+  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (input_of (f->peer));
+  g_autofree guint8 *big = ls_test_pattern_new (100, 7);
+  g_autoptr(GBytes) frame = g_bytes_new_static ("first", 5);
+  g_autoptr(GBytes) big_frame = g_bytes_new_static (big, 100);
+  g_autoptr(GBytes) message = NULL;
+  g_autoptr(GError) error = NULL;
+  char buffer[16];
+
+  ls_local_socket_set_read_buffer_size (f->peer, 8);
+  g_assert_true (ls_local_socket_write_message (f->client, frame, &error));
+  flush_now (f->client);
+  message = read_message_waiting (f->peer);
+  ls_test_assert_bytes_str (g_steal_pointer (&message), "first");
+
+  /* Waiting for a frame that has not come... */
+  g_assert_null (ls_local_socket_read_message (f->peer, &error));
+  g_assert_no_error (error);
+  /* ...while the view reads raw bytes with nothing buffered. */
+  ls_test_socket_write_str (f->client, "raw");
+  flush_now (f->client);
+  g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buffer, sizeof buffer, NULL, &error), ==, 3);
+  g_assert_cmpmem (buffer, 3, "raw", 3);
+
+  /* A frame larger than read-buffer-size still assembles. */
+  g_assert_true (ls_local_socket_write_message (f->client, big_frame, &error));
+  flush_now (f->client);
+  message = read_message_waiting (f->peer);
+  g_assert_cmpuint (g_bytes_get_size (message), ==, 100);
+  g_assert_true (ls_test_pattern_check (g_bytes_get_data (message, NULL), 100, 0, 7));
+  g_assert_cmpint (ls_local_socket_get_bytes_available (f->peer), ==, 0);
+}
+
+static void
+on_ready_read_count (LsLocalSocket *socket,
+                     guint         *count)
+{
+  (*count)++;
+}
+
+/* With a ready-read handler connected every byte passes through the
+ * socket's buffer and is announced, also those a read of the view takes. */
+static void
+test_direct_ready_read (LsTestFixture *f,
+                        gconstpointer  data)
+{
+  GPollableInputStream *in = G_POLLABLE_INPUT_STREAM (input_of (f->peer));
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  guint announced = 0;
+  char buffer[8];
+
+  g_signal_connect (f->peer, "ready-read", G_CALLBACK (on_ready_read_count), &announced);
+  g_input_stream_read_async (G_INPUT_STREAM (in), buffer, sizeof buffer, G_PRIORITY_DEFAULT, NULL,
+                             on_result, &slot);
+  ls_test_socket_write_str (f->client, "ab");
+  result = wait_result (&slot);
+  g_assert_cmpint (g_input_stream_read_finish (G_INPUT_STREAM (in), result, &error), ==, 2);
+  g_assert_cmpmem (buffer, 2, "ab", 2);
+  g_assert_cmpuint (announced, ==, 1);
+
+  /* Bytes in the kernel are not taken before they were announced. */
+  ls_test_socket_write_str (f->client, "cd");
+  flush_now (f->client);
+  g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buffer, sizeof buffer, NULL, &error), ==, -1);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK);
+  g_clear_error (&error);
+  g_assert_true (ls_local_socket_wait_for_ready_read (f->peer, 5000));
+  g_assert_cmpuint (announced, ==, 2);
+  g_assert_cmpint (g_pollable_input_stream_read_nonblocking (in, buffer, sizeof buffer, NULL, &error), ==, 2);
+  g_assert_cmpmem (buffer, 2, "cd", 2);
+}
+
+static gboolean
+bytes_buffered (gpointer data)
+{
+  return ls_local_socket_get_bytes_available (data) > 0;
+}
+
+typedef enum
+{
+  AFTER_VIEW_WAIT,      /* wait_for_ready_read () */
+  AFTER_VIEW_HANDLER,   /* a ready-read handler connected now */
+  AFTER_VIEW_LOOP,      /* the main loop runs; bytes-available */
+} AfterView;
+
+/* While the application reads through the view, the socket leaves the
+ * next bytes in the kernel for the view's next read. One that stops
+ * reading through the view finds the socket reading ahead again, however
+ * it waits. */
+static void
+test_direct_after_view (LsTestFixture *f,
+                        gconstpointer  data)
+{
+  AfterView after = GPOINTER_TO_INT (data);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  guint announced = 0;
+  char buffer[8];
+
+  /* A read of the view completes, then more comes. */
+  g_input_stream_read_async (input_of (f->peer), buffer, sizeof buffer, G_PRIORITY_DEFAULT, NULL,
+                             on_result, &slot);
+  ls_test_socket_write_str (f->client, "1");
+  result = wait_result (&slot);
+  g_assert_cmpint (g_input_stream_read_finish (input_of (f->peer), result, &error), ==, 1);
+  ls_test_socket_write_str (f->client, "2");
+  flush_now (f->client);
+  g_main_context_iteration (NULL, FALSE);
+
+  switch (after)
+    {
+    case AFTER_VIEW_WAIT:
+      g_assert_true (ls_local_socket_wait_for_ready_read (f->peer, 5000));
+      break;
+    case AFTER_VIEW_HANDLER:
+      g_signal_connect (f->peer, "ready-read", G_CALLBACK (on_ready_read_count), &announced);
+      g_assert_true (ls_test_run_until_cond (bytes_buffered, f->peer, TIMEOUT_MS));
+      g_assert_cmpuint (announced, ==, 1);
+      break;
+    case AFTER_VIEW_LOOP:
+    default:
+      g_assert_true (ls_test_run_until_cond (bytes_buffered, f->peer, TIMEOUT_MS));
+      break;
+    }
+  ls_test_assert_bytes_str (ls_local_socket_read_all (f->peer), "2");
+}
+
+/* ---- The state changes of Qt parity (issue 23 items 12-14) ------------- */
+
+/* One call of the view left pending across a change of the socket's
+ * state; it must complete exactly once. */
+typedef enum
+{
+  PENDING_READ,
+  PENDING_WRITE,
+  PENDING_FLUSH,
+  PENDING_SPLICE,
+  PENDING_CLOSE,
+} PendingKind;
+
+typedef struct
+{
+  PendingKind    kind;
+  GIOStream     *view;
+  GAsyncResult  *result;
+  guint          completions;
+  char           buffer[64];
+} Pending;
+
+static void
+on_pending_done (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  Pending *pending = data;
+
+  pending->completions++;
+  g_assert_null (pending->result);
+  pending->result = g_object_ref (result);
+}
+
+static void
+pending_start (Pending       *pending,
+               LsLocalSocket *socket)
+{
+  GOutputStream *out;
+
+  pending->view = g_object_ref (ls_local_socket_get_io_stream (socket));
+  out = g_io_stream_get_output_stream (pending->view);
+  switch (pending->kind)
+    {
+    case PENDING_READ:
+      g_input_stream_read_async (g_io_stream_get_input_stream (pending->view), pending->buffer,
+                                 sizeof pending->buffer, G_PRIORITY_DEFAULT, NULL, on_pending_done,
+                                 pending);
+      break;
+    case PENDING_WRITE:
+      g_output_stream_write_async (out, "old", 3, G_PRIORITY_DEFAULT, NULL, on_pending_done, pending);
+      break;
+    case PENDING_FLUSH:
+      g_output_stream_flush_async (out, G_PRIORITY_DEFAULT, NULL, on_pending_done, pending);
+      break;
+    case PENDING_SPLICE:
+      {
+        g_autoptr(GInputStream) source = g_memory_input_stream_new_from_data ("old-spliced", 11, NULL);
+
+        g_output_stream_splice_async (out, source, G_OUTPUT_STREAM_SPLICE_NONE, G_PRIORITY_DEFAULT,
+                                      NULL, on_pending_done, pending);
+      }
+      break;
+    case PENDING_CLOSE:
+    default:
+      g_io_stream_close_async (pending->view, G_PRIORITY_DEFAULT, NULL, on_pending_done, pending);
+      break;
+    }
+}
+
+static gboolean
+pending_done (gpointer data)
+{
+  return ((Pending *) data)->completions > 0;
+}
+
+/* Waits for @pending's one completion; returns its result as an int (the
+ * count, 1 for TRUE, -1 with @error set). */
+static gssize
+pending_finish (Pending  *pending,
+                GError  **error)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  GOutputStream *out = g_io_stream_get_output_stream (pending->view);
+  gssize n;
+
+  g_assert_true (ls_test_run_until_cond (pending_done, pending, TIMEOUT_MS));
+  result = g_steal_pointer (&pending->result);
+  switch (pending->kind)
+    {
+    case PENDING_READ:
+      n = g_input_stream_read_finish (g_io_stream_get_input_stream (pending->view), result, error);
+      break;
+    case PENDING_WRITE:
+      n = g_output_stream_write_finish (out, result, error);
+      break;
+    case PENDING_FLUSH:
+      n = g_output_stream_flush_finish (out, result, error) ? 1 : -1;
+      break;
+    case PENDING_SPLICE:
+      n = g_output_stream_splice_finish (out, result, error);
+      break;
+    case PENDING_CLOSE:
+    default:
+      n = g_io_stream_close_finish (pending->view, result, error) ? 1 : -1;
+      break;
+    }
+  /* And never again. */
+  ls_test_run_for (50);
+  g_assert_cmpuint (pending->completions, ==, 1);
+  return n;
+}
+
+/* A raw pair whose client, closing (disconnect_from_server ()), still has
+ * output the raw peer does not read, with @pending's call of the view
+ * started before: a write, a splice (above write-high-water) or a flush
+ * waits on that output, a read on the peer. */
+static void
+closing_pair_with_pending (LsTestRawPair *pair,
+                           const char    *dir,
+                           Pending       *pending)
+{
+  g_autofree guint8 *stuck = g_malloc0 (8 * MIB);
+
+  ls_test_raw_pair_init (pair, dir);
+  ls_local_socket_set_write_high_water (pair->client, 4096);
+  g_assert_cmpint (ls_local_socket_write (pair->client, stuck, 8 * MIB), ==, 8 * MIB);
+  ls_test_run_for (20);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair->client), >, 0);
+  pending_start (pending, pair->client);
+  ls_test_run_for (20);
+  g_assert_cmpuint (pending->completions, ==, 0);
+  ls_local_socket_disconnect_from_server (pair->client);
+  g_assert_cmpint (ls_local_socket_get_state (pair->client), ==, LS_LOCAL_SOCKET_STATE_CLOSING);
+}
+
+/* The view of @socket (after its connection changed) talks to @fd, the
+ * new peer, and to it only: nothing of the old connection comes out or
+ * goes in. */
+static void
+assert_view_talks_to (LsLocalSocket *socket,
+                      int            fd)
+{
+  GIOStream *view = ls_local_socket_get_io_stream (socket);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *got = NULL;
+  char buffer[16];
+  gssize n;
+
+  g_assert_false (g_io_stream_is_closed (view));
+  write_all_async (g_io_stream_get_output_stream (view), "new", 3);
+  got = ls_test_raw_recv (fd, 3, 5000);
+  g_assert_cmpstr (got, ==, "new");
+  g_assert_cmpint (send (fd, "back", 4, MSG_NOSIGNAL), ==, 4);
+  n = g_input_stream_read (g_io_stream_get_input_stream (view), buffer, sizeof buffer, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 4);
+  g_assert_cmpmem (buffer, 4, "back", 4);
+  /* Nothing else was sent. */
+  g_clear_pointer (&got, g_free);
+  got = ls_test_raw_recv (fd, 1, 50);
+  g_assert_cmpstr (got, ==, "");
+}
+
+/* connect_to_server () while closing (item 13): the closing connection is
+ * dropped, unsent output and all, and a new one starts at once (no
+ * UNCONNECTED in between). A call pending on the old connection completes
+ * once: a read with the end of the old stream (0), a flush with
+ * BROKEN_PIPE (its bytes were dropped), a write or splice with
+ * NOT_CONNECTED (when the closing began), the view's close with the
+ * flush's error, leaving the new connection alone. The view goes on with
+ * the new connection (a closed one is replaced). */
+static void
+test_state_reconnect_closing (LsTestFixture *f,
+                              gconstpointer  data)
+{
+  Pending pending = { .kind = GPOINTER_TO_INT (data) };
+  g_autoptr(GError) error = NULL;
+  LsTestRawPair pair;
+  gssize n;
+  int new_fd;
+
+  closing_pair_with_pending (&pair, f->dir, &pending);
+  ls_local_socket_connect_to_server (pair.client, NULL);
+  g_assert_cmpint (ls_local_socket_get_state (pair.client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  new_fd = accept4 (pair.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  g_assert_cmpint (new_fd, >=, 0);
+
+  n = pending_finish (&pending, &error);
+  switch (pending.kind)
+    {
+    case PENDING_READ:
+      g_assert_no_error (error);
+      g_assert_cmpint (n, ==, 0);
+      break;
+    case PENDING_WRITE:
+    case PENDING_SPLICE:
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+      g_assert_cmpint (n, ==, -1);
+      break;
+    case PENDING_FLUSH:
+    case PENDING_CLOSE:
+    default:
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_BROKEN_PIPE);
+      ls_test_assert_contains (error->message, "flush");
+      g_assert_cmpint (n, ==, -1);
+      break;
+    }
+  g_assert_cmpint (ls_local_socket_get_state (pair.client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  g_assert_cmpint (ls_local_socket_get_bytes_to_write (pair.client), ==, 0);
+  if (pending.kind == PENDING_CLOSE)
+    {
+      g_assert_true (g_io_stream_is_closed (pending.view));
+      g_assert_true (ls_local_socket_get_io_stream (pair.client) != pending.view);
+    }
+  else
+    g_assert_true (ls_local_socket_get_io_stream (pair.client) == pending.view);
+  assert_view_talks_to (pair.client, new_fd);
+
+  close (new_fd);
+  g_clear_object (&pending.view);
+  ls_test_raw_pair_clear (&pair);
+}
+
+/* close () while closing (item 12): the names go at once, the queued
+ * output still leaves, then the socket closes. A read pending ends (0:
+ * close () drops the read side), a flush or the view's close completes
+ * once the output has left, a write or splice failed when the closing
+ * began. The view (unless closed) serves the next connection. */
+static void
+test_state_close_closing (LsTestFixture *f,
+                          gconstpointer  data)
+{
+  Pending pending = { .kind = GPOINTER_TO_INT (data) };
+  g_autoptr(GError) error = NULL;
+  Drain drain = { .data = g_byte_array_new () };
+  GThread *thread;
+  LsTestRawPair pair;
+  gssize n;
+  int new_fd;
+
+  closing_pair_with_pending (&pair, f->dir, &pending);
+  ls_local_socket_close (pair.client);
+  g_assert_cmpstr (ls_local_socket_get_server_name (pair.client), ==, "");
+  drain.fd = pair.peer_fd;
+  thread = g_thread_new ("drain", drain_thread, &drain);
+
+  n = pending_finish (&pending, &error);
+  switch (pending.kind)
+    {
+    case PENDING_READ:
+      g_assert_no_error (error);
+      g_assert_cmpint (n, ==, 0);
+      break;
+    case PENDING_WRITE:
+    case PENDING_SPLICE:
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+      break;
+    case PENDING_FLUSH:
+    case PENDING_CLOSE:
+    default:
+      g_assert_no_error (error);
+      g_assert_cmpint (n, ==, 1);
+      break;
+    }
+  g_assert_true (ls_test_run_until_cond (socket_unconnected, pair.client, TIMEOUT_MS));
+  g_assert_true (ls_test_run_until_cond (int_set, &drain.done, TIMEOUT_MS));
+  g_thread_join (thread);
+  g_assert_cmpuint (drain.data->len, ==, 8 * MIB);
+  g_byte_array_unref (drain.data);
+
+  ls_local_socket_connect_to_server (pair.client, pair.path);
+  g_assert_cmpint (ls_local_socket_get_state (pair.client), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  new_fd = accept4 (pair.listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  g_assert_cmpint (new_fd, >=, 0);
+  g_assert_true ((ls_local_socket_get_io_stream (pair.client) == pending.view) ==
+                 (pending.kind != PENDING_CLOSE));
+  assert_view_talks_to (pair.client, new_fd);
+
+  close (new_fd);
+  g_clear_object (&pending.view);
+  ls_test_raw_pair_clear (&pair);
+}
+
+/* abort () or close () from a handler of the CONNECTING state (item 14)
+ * gives the attempt up; calls of the view made in that handler complete
+ * once: a read with 0, a write with NOT_CONNECTED, a flush (nothing
+ * queued) at once. The view serves the next connection, and the write
+ * given up never reaches it. */
+typedef struct
+{
+  gboolean  use_close;
+  Pending   read;
+  Pending   output;
+} GiveUp;
+
+static void
+on_connecting_give_up (LsLocalSocket      *socket,
+                       LsLocalSocketState  state,
+                       GiveUp             *run)
+{
+  if (state != LS_LOCAL_SOCKET_STATE_CONNECTING)
+    return;
+  g_signal_handlers_disconnect_by_func (socket, on_connecting_give_up, run);
+  pending_start (&run->read, socket);
+  pending_start (&run->output, socket);
+  if (run->use_close)
+    ls_local_socket_close (socket);
+  else
+    ls_local_socket_abort (socket);
+}
+
+static void
+test_state_give_up_connecting (LsTestFixture *f,
+                               gconstpointer  data)
+{
+  guint shape = GPOINTER_TO_UINT (data);
+  GiveUp run = { .use_close = (shape & 1) != 0, .read.kind = PENDING_READ,
+                 .output.kind = (shape & 2) ? PENDING_FLUSH : PENDING_WRITE };
+  g_autoptr(LsLocalSocket) socket = ls_local_socket_new ();
+  g_autoptr(LsLocalSocket) peer = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) got = NULL;
+  GIOStream *view = ls_local_socket_get_io_stream (socket);
+  char buffer[8];
+  gssize n;
+
+  g_signal_connect (socket, "state-changed", G_CALLBACK (on_connecting_give_up), &run);
+  ls_local_socket_connect_to_server (socket, f->path);
+  g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_UNCONNECTED);
+  g_assert_cmpint (ls_local_socket_get_error (socket), ==, LS_SOCKET_ERROR_SERVER_NOT_FOUND);
+
+  n = pending_finish (&run.read, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 0);
+  n = pending_finish (&run.output, &error);
+  if (run.output.kind == PENDING_WRITE)
+    {
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_CONNECTED);
+      g_clear_error (&error);
+    }
+  else
+    {
+      g_assert_no_error (error);
+      g_assert_cmpint (n, ==, 1);
+    }
+
+  /* The next connection, through the same view. */
+  ls_local_socket_connect_to_server (socket, f->path);
+  g_assert_cmpint (ls_local_socket_get_state (socket), ==, LS_LOCAL_SOCKET_STATE_CONNECTED);
+  g_assert_true (ls_local_socket_get_io_stream (socket) == view);
+  peer = ls_test_server_take (f->server);
+  write_all_async (g_io_stream_get_output_stream (view), "new", 3);
+  while (ls_local_socket_get_bytes_available (peer) < 3)
+    g_assert_true (ls_local_socket_wait_for_ready_read (peer, 5000));
+  got = ls_local_socket_read_all (peer);
+  ls_test_assert_bytes_str (g_steal_pointer (&got), "new");
+  ls_test_socket_write_str (peer, "back");
+  flush_now (peer);
+  n = g_input_stream_read (g_io_stream_get_input_stream (view), buffer, sizeof buffer, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (n, ==, 4);
+  g_assert_cmpmem (buffer, 4, "back", 4);
+  g_clear_object (&run.read.view);
+  g_clear_object (&run.output.view);
 }
 
 /* ---- GIO's stream tools ------------------------------------------------ */
@@ -1936,6 +2704,51 @@ main (int    argc,
               test_async_flush, ls_test_fixture_teardown);
   g_test_add ("/ls/stream/async/interleave", LsTestFixture, NULL, ls_test_fixture_setup_pair,
               test_async_interleave, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/fds", LsTestFixture, NULL, ls_test_fixture_setup_pair,
+              test_direct_fds, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/end/pending-eof", LsTestFixture, GINT_TO_POINTER (END_PENDING_EOF),
+              ls_test_fixture_setup_pair, test_direct_end, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/end/nonblocking-eof", LsTestFixture,
+              GINT_TO_POINTER (END_NONBLOCKING_EOF), ls_test_fixture_setup_pair, test_direct_end,
+              ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/end/pending-reset", LsTestFixture, GINT_TO_POINTER (END_PENDING_RESET),
+              ls_test_fixture_setup_pair, test_direct_end, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/framing", LsTestFixture, NULL, ls_test_fixture_setup_pair,
+              test_direct_framing, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/ready-read-handler", LsTestFixture, NULL, ls_test_fixture_setup_pair,
+              test_direct_ready_read, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/after-view/wait", LsTestFixture, GINT_TO_POINTER (AFTER_VIEW_WAIT),
+              ls_test_fixture_setup_pair, test_direct_after_view, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/after-view/handler", LsTestFixture,
+              GINT_TO_POINTER (AFTER_VIEW_HANDLER), ls_test_fixture_setup_pair, test_direct_after_view,
+              ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/after-view/loop", LsTestFixture, GINT_TO_POINTER (AFTER_VIEW_LOOP),
+              ls_test_fixture_setup_pair, test_direct_after_view, ls_test_fixture_teardown);
+  {
+    static const struct { const char *name; PendingKind kind; } kinds[] = {
+      { "read", PENDING_READ }, { "write", PENDING_WRITE }, { "flush", PENDING_FLUSH },
+      { "splice", PENDING_SPLICE }, { "close-view", PENDING_CLOSE },
+    };
+    static const char *give_ups[] = { "abort-write", "close-write", "abort-flush", "close-flush" };
+
+    for (guint i = 0; i < G_N_ELEMENTS (kinds); i++)
+      {
+        g_autofree char *reconnect = g_strdup_printf ("/ls/stream/state/reconnect-closing/%s", kinds[i].name);
+        g_autofree char *close = g_strdup_printf ("/ls/stream/state/close-closing/%s", kinds[i].name);
+
+        g_test_add (reconnect, LsTestFixture, GINT_TO_POINTER (kinds[i].kind), ls_test_fixture_setup_dir,
+                    test_state_reconnect_closing, ls_test_fixture_teardown);
+        g_test_add (close, LsTestFixture, GINT_TO_POINTER (kinds[i].kind), ls_test_fixture_setup_dir,
+                    test_state_close_closing, ls_test_fixture_teardown);
+      }
+    for (guint i = 0; i < G_N_ELEMENTS (give_ups); i++)
+      {
+        g_autofree char *path = g_strdup_printf ("/ls/stream/state/give-up-connecting/%s", give_ups[i]);
+
+        g_test_add (path, LsTestFixture, GUINT_TO_POINTER (i), ls_test_fixture_setup,
+                    test_state_give_up_connecting, ls_test_fixture_teardown);
+      }
+  }
   g_test_add ("/ls/stream/tools/qt-read-line", LsTestFixture, GINT_TO_POINTER (FALSE),
               ls_test_fixture_setup, test_tools_qt_records, ls_test_fixture_teardown);
   g_test_add ("/ls/stream/tools/qt-read-upto", LsTestFixture, GINT_TO_POINTER (TRUE),

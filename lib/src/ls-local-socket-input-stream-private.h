@@ -23,6 +23,14 @@ LsLocalSocketInputStream *ls_local_socket_input_stream_new    (LsLocalSocketIOSt
  * callback may do anything. */
 void                      ls_local_socket_input_stream_update (LsLocalSocketInputStream *self);
 
+/* The socket's direct reader (LsDirectReadFunc, @data the stream): the
+ * main loop found the socket readable with nothing buffered. A pending
+ * read takes the bytes straight into its buffer; just after a read of the
+ * view completed, they are left in the kernel for the read its callback
+ * will likely make (ls_local_socket_io_stream_hold_reading ()). */
+gboolean                  ls_local_socket_input_stream_on_readable (LsLocalSocket *socket,
+                                                                    gpointer       data);
+
 /* Whether a call or a pollable source waits for the socket's events. */
 gboolean                  ls_local_socket_input_stream_waits  (LsLocalSocketInputStream *self);
 

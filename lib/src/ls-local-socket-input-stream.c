@@ -23,6 +23,13 @@ struct _LsLocalSocketInputStream
   void                   *buffer;          /* NULL: a skip */
   gsize                   count;
   GSource                *cancel_source;
+  /* _on_readable () is receiving into the buffer; the call was
+   * cancelled meanwhile. */
+  gboolean                receiving;
+  gboolean                cancelled;
+  /* The connection it was made on (the socket's life): when another
+   * replaces it (connect_to_server () while closing), that stream ended. */
+  guint                   life;
 
   GSList                 *sources;         /* the pollable sources made */
 };
@@ -45,18 +52,42 @@ input_finished (LsLocalSocket *socket)
          socket->ending || !socket->is_open;
 }
 
+/* Whether a read may receive straight from the kernel: nothing is
+ * buffered, the connection is up (input_finished () is FALSE), and nobody
+ * listens to ready-read, which announces every byte that passes through
+ * the buffer: bytes that skip it are announced to nobody. */
+static inline gboolean
+can_receive_directly (LsLocalSocket *socket)
+{
+  return socket->input.len == 0 && socket->fd >= 0 && socket->is_open &&
+         socket->state != LS_LOCAL_SOCKET_STATE_CONNECTING && !socket->tearing_down &&
+         !ls_local_socket_has_ready_read_handler_internal (socket);
+}
+
 /* Takes up to @count buffered bytes into @buffer (discards them if NULL):
  * the number taken, 0 at the end of the stream, -1 when nothing is there
- * yet. */
+ * yet. With @direct, a read finding nothing buffered receives straight
+ * from the kernel into @buffer, as GIO's socket streams do: bytes that
+ * never pass through the socket's buffer cost no copy (nor ready-read).
+ * That receive may find the connection's end and run its signals, so
+ * @direct is only for the calls the application made, never for a
+ * pending call going on from the socket's events. */
 static gssize
 take (LsLocalSocket *socket,
       void          *buffer,
-      gsize          count)
+      gsize          count,
+      gboolean       direct)
 {
   gsize n = MIN (count, socket->input.len);
 
   if (n == 0)
-    return count == 0 || input_finished (socket) ? 0 : -1;
+    {
+      if (count == 0 || input_finished (socket))
+        return 0;
+      if (direct && buffer != NULL && can_receive_directly (socket))
+        return ls_local_socket_receive_into_internal (socket, buffer, count);
+      return -1;
+    }
   if (buffer != NULL)
     ls_local_socket_take_input_into_internal (socket, buffer, n);
   else
@@ -94,12 +125,12 @@ read_blocking (LsLocalSocketInputStream  *self,
   if (socket == NULL || g_cancellable_set_error_if_cancelled (cancellable, error))
     return -1;
   ls_local_socket_hold_internal (socket);
-  while ((n = take (socket, buffer, count)) < 0)
+  while ((n = take (socket, buffer, count, TRUE)) < 0)
     {
       if (!ls_local_socket_io_stream_wait (socket, cancellable, &local_error))
         {
           /* Cancelled, or nothing more can come: what is there is the rest. */
-          if (local_error == NULL && (n = take (socket, buffer, count)) < 0)
+          if (local_error == NULL && (n = take (socket, buffer, count, FALSE)) < 0)
             n = 0;
           break;
         }
@@ -146,19 +177,35 @@ ls_local_socket_input_stream_close (GInputStream  *stream,
 
 /* Asynchronous reads ------------------------------------------------------- */
 
+/* Returns the pending call (owned) with @n or @error. Nothing of this
+ * stream may be touched once the task has returned. */
+static void
+pending_return (LsLocalSocketInputStream *self,
+                gssize                    n,
+                GError                   *error)
+{
+  ls_local_socket_io_stream_unpend (&self->cancel_source);
+  ls_local_socket_io_stream_count_read (self->view, TRUE);
+  ls_local_socket_io_stream_return (g_steal_pointer (&self->task), n, error);
+}
+
 /* Completes the pending call if it can go on now; returns whether it did. */
 static gboolean
 pending_try (LsLocalSocketInputStream *self)
 {
   GError *error = NULL;
-  LsLocalSocket *socket = ls_local_socket_io_stream_check (self->view, verb_of (self->buffer), &error);
+  LsLocalSocket *socket;
   gssize n = -1;
 
-  if (socket != NULL && (n = take (socket, self->buffer, self->count)) < 0)
+  /* _on_readable () finishes what it started. */
+  if (self->receiving)
     return FALSE;
-  /* Nothing of this stream may be touched once the task has returned. */
-  ls_local_socket_io_stream_unpend (&self->cancel_source);
-  ls_local_socket_io_stream_return (g_steal_pointer (&self->task), n, error);
+  socket = ls_local_socket_io_stream_check (self->view, verb_of (self->buffer), &error);
+  if (socket != NULL && socket->life != self->life)
+    n = 0;
+  else if (socket != NULL && (n = take (socket, self->buffer, self->count, FALSE)) < 0)
+    return FALSE;
+  pending_return (self, n, error);
   return TRUE;
 }
 
@@ -168,9 +215,17 @@ on_cancelled (GCancellable *cancellable,
 {
   LsLocalSocketInputStream *self = data;
 
+  /* A handler run by the receive of _on_readable () ran a main loop:
+   * whatever that receive took is the result. */
+  if (self->receiving)
+    {
+      self->cancelled = TRUE;
+      ls_local_socket_io_stream_unpend (&self->cancel_source);
+      return G_SOURCE_REMOVE;
+    }
   /* Nothing was consumed: the buffered bytes stay readable. */
-  ls_local_socket_io_stream_unpend (&self->cancel_source);
-  ls_local_socket_io_stream_return_cancelled (g_steal_pointer (&self->task));
+  pending_return (self, -1, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                 "Operation was cancelled"));
   return G_SOURCE_REMOVE;
 }
 
@@ -184,6 +239,7 @@ read_start (gpointer  stream,
   LsLocalSocketInputStream *self = stream;
   GError *error = NULL;
   LsLocalSocket *socket = ls_local_socket_io_stream_check (self->view, verb_of (buffer), &error);
+  gssize n;
 
   if (socket == NULL)
     {
@@ -195,11 +251,28 @@ read_start (gpointer  stream,
       ls_local_socket_io_stream_return_cancelled (task);
       return;
     }
+  ls_local_socket_io_stream_count_read (self->view, FALSE);
+  /* The kernel first while the view holds the socket's reading: the
+   * bytes are likely there. Otherwise the main loop watches the socket
+   * anyway, and an event gives the bytes to the waiting read without a
+   * copy (_on_readable ()); a try would mostly cost a system call. The
+   * try comes before the call is pending: it may run the end of the
+   * connection, whose events make pending calls go on. */
+  n = take (socket, buffer, count, socket->read_held);
+  if (n >= 0)
+    {
+      ls_local_socket_io_stream_count_read (self->view, TRUE);
+      ls_local_socket_io_stream_return (task, n, NULL);
+      return;
+    }
+  /* The main loop watches for the bytes again. */
+  ls_local_socket_io_stream_release_reading (self->view);
   self->task = task;
   self->buffer = buffer;
   self->count = count;
-  if (!pending_try (self))
-    self->cancel_source = ls_local_socket_io_stream_pend (task, socket, on_cancelled, self);
+  self->life = socket->life;
+  self->cancelled = FALSE;
+  self->cancel_source = ls_local_socket_io_stream_pend (task, socket, on_cancelled, self);
 }
 
 static void
@@ -303,6 +376,8 @@ ls_local_socket_input_stream_create_source (GPollableInputStream *stream,
 {
   LsLocalSocketInputStream *self = LS_LOCAL_SOCKET_INPUT_STREAM (stream);
 
+  /* A source waits for the main loop to find the socket readable. */
+  ls_local_socket_io_stream_release_reading (self->view);
   /* Made in another thread, it is not woken: it fires at once, and the
    * read fails. */
   return ls_stream_source_new (self, source_ready,
@@ -322,7 +397,7 @@ ls_local_socket_input_stream_read_nonblocking (GPollableInputStream  *stream,
 
   if (socket == NULL)
     return -1;
-  n = take (socket, buffer, count);
+  n = take (socket, buffer, count, TRUE);
   if (n < 0)
     g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK,
                          "Operation would block");
@@ -339,6 +414,55 @@ ls_local_socket_input_stream_pollable_init (GPollableInputStreamInterface *iface
 }
 
 /* ------------------------------------------------------------------------ */
+
+gboolean
+ls_local_socket_input_stream_on_readable (LsLocalSocket *socket,
+                                          gpointer       data)
+{
+  LsLocalSocketInputStream *self = data;
+  LsLocalSocketIOStream *view = self->view;
+  gssize n;
+
+  /* Held, the socket is readable only by a hang-up or an error, which
+   * the engine handles. */
+  if (socket->read_held)
+    {
+      ls_local_socket_io_stream_release_reading (view);
+      return FALSE;
+    }
+  if (self->receiving || !can_receive_directly (socket) ||
+      ls_local_socket_io_stream_check (view, "read from", NULL) == NULL)
+    return FALSE;
+  if (self->task == NULL || self->buffer == NULL)
+    {
+      /* A read of the view just completed, and its callback will likely
+       * read again: the bytes wait in the kernel for that read. */
+      if (self->task != NULL || self->sources != NULL || !view->read_completed)
+        return FALSE;
+      view->read_completed = FALSE;
+      ls_local_socket_io_stream_hold_reading (view, socket);
+      return TRUE;
+    }
+
+  /* Made on a connection since replaced: it ends, reading nothing of
+   * this one. */
+  if (self->life != socket->life)
+    return pending_try (self);
+
+  /* The receive may find the end and run its signals, whose events would
+   * make the call go on (pending_try ()) from inside it. */
+  self->receiving = TRUE;
+  n = ls_local_socket_receive_into_internal (socket, self->buffer, self->count);
+  self->receiving = FALSE;
+  if (n > 0)
+    pending_return (self, n, NULL);
+  else if (self->cancelled)
+    pending_return (self, -1, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                   "Operation was cancelled"));
+  else
+    pending_try (self);
+  return TRUE;
+}
 
 gboolean
 ls_local_socket_input_stream_waits (LsLocalSocketInputStream *self)

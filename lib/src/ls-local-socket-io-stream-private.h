@@ -39,6 +39,15 @@ struct _LsLocalSocketIOStream
   guint64                    written;
   /* The view's close has finished its flush: the streams are done. */
   gboolean                   closing;
+  /* Holding the socket's reading (see ls_local_socket_io_stream_hold_reading ()):
+   * reads counts the input stream's reads started and completed;
+   * read_completed says one completed since the main loop last found the
+   * socket readable; hold_check watches the hold. */
+  guint                      reads;
+  gboolean                   read_completed;
+  GSource                   *hold_check;
+  guint                      hold_reads_seen;
+  guint                      hold_quiet;
   /* The context of the socket's main loop, kept after the connection
    * ends (when the socket lets go of its own): calls from other threads
    * are carried there. NULL until the socket first had one. */
@@ -125,6 +134,34 @@ GSource       *ls_local_socket_io_stream_pend   (GTask                 *task,
                                                  gpointer               data);
 /* Ends what _pend () began: drops the cancel source (nullable). */
 void           ls_local_socket_io_stream_unpend (GSource              **cancel_source);
+
+/* A read of @view (nullable) started (@completed FALSE) or completed. */
+static inline void
+ls_local_socket_io_stream_count_read (LsLocalSocketIOStream *view,
+                                      gboolean               completed)
+{
+  if (view == NULL)
+    return;
+  view->reads++;
+  if (completed)
+    view->read_completed = TRUE;
+}
+
+/* While the application reads through the view, one read after the
+ * other, the main loop stops reading ahead on the socket: each read of
+ * the view then takes its bytes straight from the kernel into its own
+ * buffer, as GIO's socket streams do, instead of finding them copied
+ * into the socket's buffer a moment before. The input stream holds the
+ * reading when the main loop finds the socket readable, nothing buffered,
+ * no read of the view waiting and one just completed (its callback, about
+ * to run, is the one that reads next); it lets go as soon as a read of
+ * the view has to wait, and by itself after two main loop iterations
+ * without a read of the view, so that ready-read, read () and the rest
+ * find the bytes again. Never while a ready-read handler is connected. */
+void           ls_local_socket_io_stream_hold_reading    (LsLocalSocketIOStream *view,
+                                                          LsLocalSocket         *socket);
+/* Lets go of the hold, if there is one (@view nullable). */
+void           ls_local_socket_io_stream_release_reading (LsLocalSocketIOStream *view);
 
 /* Returns @task (owned) with @n, or with @error when @n < 0. */
 void           ls_local_socket_io_stream_return (GTask                 *task,

@@ -387,6 +387,73 @@ ls_local_socket_io_stream_finish (gpointer       stream,
   return g_task_propagate_int (G_TASK (result), error);
 }
 
+/* Holding the socket's reading ------------------------------------------- */
+
+/* Runs once a main loop iteration while the hold lasts: it ends after two
+ * iterations without a read of the view. Two: an echo, say, reads, then
+ * writes, and reads again from the write's callback. */
+static gboolean
+hold_check (gpointer data)
+{
+  LsLocalSocketIOStream *self = data;
+
+  if (self->reads != self->hold_reads_seen)
+    {
+      self->hold_reads_seen = self->reads;
+      self->hold_quiet = 0;
+      return G_SOURCE_CONTINUE;
+    }
+  if (++self->hold_quiet < 2)
+    return G_SOURCE_CONTINUE;
+  ls_local_socket_io_stream_release_reading (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+ls_local_socket_io_stream_hold_reading (LsLocalSocketIOStream *view,
+                                        LsLocalSocket         *socket)
+{
+  GMainContext *context = socket_context (socket);
+
+  /* Without a main loop nothing would end the hold (nor is there any
+   * read-ahead to spare). */
+  if (context == NULL || socket->watch == NULL)
+    return;
+  socket->read_held = TRUE;
+  ls_local_socket_update_watch_internal (socket);
+  if (view->hold_check == NULL)
+    {
+      view->hold_check = g_idle_source_new ();
+      g_source_set_priority (view->hold_check, G_PRIORITY_DEFAULT);
+      g_source_set_static_name (view->hold_check, "[ls] local socket stream reading");
+      g_source_set_callback (view->hold_check, hold_check, view, NULL);
+      g_source_attach (view->hold_check, context);
+    }
+  view->hold_reads_seen = view->reads;
+  view->hold_quiet = 0;
+}
+
+void
+ls_local_socket_io_stream_release_reading (LsLocalSocketIOStream *view)
+{
+  LsLocalSocket *socket;
+
+  if (view == NULL || view->hold_check == NULL)
+    return;
+  socket = view->socket;
+  if (socket != NULL && !in_owner_thread (socket))
+    return;
+  /* Destroyed also from its own callback, which then returns REMOVE. */
+  g_source_destroy (view->hold_check);
+  g_clear_pointer (&view->hold_check, g_source_unref);
+  if (socket != NULL && socket->read_held)
+    {
+      socket->read_held = FALSE;
+      if (socket->fd >= 0)
+        ls_local_socket_update_watch_internal (socket);
+    }
+}
+
 /* Both streams look at the socket again; their callbacks may do anything,
  * the view and its streams live through it. */
 static void
@@ -414,6 +481,9 @@ on_socket_event (LsLocalSocket *socket,
     self->written += value;
   else if (event == LS_SOCKET_EVENT_CONNECTED || event == LS_SOCKET_EVENT_STATE_CHANGED)
     view_context (self);
+  /* The connection changes: the engine sees to its input again. */
+  if (event != LS_SOCKET_EVENT_BYTES_WRITTEN && event != LS_SOCKET_EVENT_READY_READ)
+    ls_local_socket_io_stream_release_reading (self);
   update_streams (self);
 }
 
@@ -421,9 +491,12 @@ on_socket_event (LsLocalSocket *socket,
 
 /* After the output's flush: the streams are done, the calls still pending
  * fail, and the socket disconnects gracefully (whatever is still queued
- * leaves first). */
+ * leaves first), unless the connection the close began on (@life) was
+ * replaced meanwhile (connect_to_server () while closing): the new one is
+ * not the view's to end. */
 static void
-finish_close (LsLocalSocketIOStream *self)
+finish_close (LsLocalSocketIOStream *self,
+              guint                  life)
 {
   LsLocalSocket *socket = self->socket;
 
@@ -431,8 +504,10 @@ finish_close (LsLocalSocketIOStream *self)
     return;
   ls_local_socket_hold_internal (socket);
   self->closing = TRUE;
+  ls_local_socket_io_stream_release_reading (self);
   update_streams (self);
-  ls_local_socket_disconnect_from_server (socket);
+  if (socket->life == life)
+    ls_local_socket_disconnect_from_server (socket);
   ls_local_socket_unhold_internal (socket);
 }
 
@@ -442,6 +517,7 @@ typedef struct
 {
   GTask  *task;
   GError *flush_error;
+  guint   life;
 } Close;
 
 static void
@@ -453,7 +529,7 @@ on_input_closed (GObject      *source,
   GTask *task = close->task;
 
   g_input_stream_close_finish (G_INPUT_STREAM (source), result, NULL);
-  finish_close (g_task_get_source_object (task));
+  finish_close (g_task_get_source_object (task), close->life);
   ls_local_socket_io_stream_return (task, close->flush_error != NULL ? -1 : 1, close->flush_error);
   g_free (close);
 }
@@ -501,6 +577,7 @@ close_start (gpointer  stream,
   ls_local_socket_io_stream_pend (task, socket, NULL, NULL);
   close = g_new0 (Close, 1);
   close->task = task;
+  close->life = socket->life;
   g_output_stream_close_async (G_OUTPUT_STREAM (self->output), g_task_get_priority (task),
                                g_task_get_cancellable (task), on_output_closed, close);
 }
@@ -512,6 +589,7 @@ ls_local_socket_io_stream_close (GIOStream     *stream,
 {
   LsLocalSocketIOStream *self = LS_LOCAL_SOCKET_IO_STREAM (stream);
   GError *local_error = NULL;
+  guint life;
 
   if (ls_local_socket_io_stream_is_remote (self))
     return ls_local_socket_io_stream_run_remote (self, close_start, self, cancellable, NULL, 0,
@@ -519,9 +597,10 @@ ls_local_socket_io_stream_close (GIOStream     *stream,
   if (self->socket != NULL && ls_local_socket_io_stream_check (self, "close", error) == NULL)
     return FALSE;
   /* As close_start () does, blocking. */
+  life = self->socket != NULL ? self->socket->life : 0;
   g_output_stream_close (G_OUTPUT_STREAM (self->output), cancellable, &local_error);
   g_input_stream_close (G_INPUT_STREAM (self->input), NULL, NULL);
-  finish_close (self);
+  finish_close (self, life);
   if (local_error != NULL && !g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PENDING))
     {
       g_propagate_error (error, local_error);
@@ -615,7 +694,10 @@ view_release (gpointer data)
 {
   LsLocalSocketIOStream *self = data;
 
+  /* The socket is finalizing (a replaced view let go of the hold
+   * before): its read_held goes with it. */
   self->socket = NULL;
+  ls_local_socket_io_stream_release_reading (self);
   if (!g_io_stream_is_closed (G_IO_STREAM (self)))
     g_io_stream_close (G_IO_STREAM (self), NULL, NULL);
   update_streams (self);
@@ -637,6 +719,7 @@ ensure_view (LsLocalSocket *socket)
 
   if (old != NULL && !g_io_stream_is_closed (G_IO_STREAM (old)))
     return old;
+  ls_local_socket_io_stream_release_reading (old);
   self = g_object_new (LS_TYPE_LOCAL_SOCKET_IO_STREAM, NULL);
   self->socket = socket;
   view_context (self);
@@ -645,6 +728,8 @@ ensure_view (LsLocalSocket *socket)
   /* Replacing the qdata releases the old view. */
   g_object_set_qdata_full (G_OBJECT (socket), view_quark (), self, view_release);
   ls_local_socket_set_event_hook (socket, LS_SOCKET_HOOK_STREAM, on_socket_event, self);
+  ls_local_socket_set_direct_read_internal (socket, ls_local_socket_input_stream_on_readable,
+                                            self->input);
   return self;
 }
 
@@ -663,6 +748,13 @@ ensure_view (LsLocalSocket *socket)
  * stream writes is queued behind what [method@Ls.LocalSocket.write] queued.
  * [signal@Ls.LocalSocket::ready-read] and
  * [signal@Ls.LocalSocket::bytes-written] go on being emitted.
+ *
+ * With nothing buffered, a read of the view receives straight from the
+ * kernel into the caller's buffer, as GIO's socket streams do, unless a
+ * ready-read handler is connected (then every byte is buffered and
+ * announced first); and while the application keeps reading through the
+ * view the socket does not read ahead. See the Streams page of the
+ * documentation.
  *
  * Both streams are pollable ([iface@Gio.PollableInputStream],
  * [iface@Gio.PollableOutputStream]). The input is readable while bytes are

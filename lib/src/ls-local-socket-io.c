@@ -38,7 +38,7 @@ update_watch (LsLocalSocket *self)
   /* With the buffer full nothing is read, not even a hang-up: as in Qt,
    * the socket learns that the peer left when the application reads on
    * (or a write fails). */
-  if (ls_local_socket_read_allowed_internal (self))
+  if (ls_local_socket_read_allowed_internal (self) && !self->read_held)
     events |= LS_WATCH_READ;
   /* Writability only matters once the kernel refused data; a flush that
    * is already scheduled needs no epoll_ctl round trip. */
@@ -270,6 +270,44 @@ receive_message (LsLocalSocket   *self,
   return n;
 }
 
+/* One receive into @msg's buffer. Returns how many bytes came; 0 when none
+ * did, and then *eof says whether the connection ended (*eof_errno: 0 for
+ * the peer's end-of-file, else the error) and the descriptors of a control
+ * message that came without data are closed. */
+static inline gsize
+receive_data (LsLocalSocket   *self,
+              struct msghdr   *msg,
+              LsControlBuffer *control,
+              int             *eof_errno,
+              gboolean        *eof)
+{
+  gssize n = receive_message (self, msg, control);
+
+  *eof = FALSE;
+  *eof_errno = 0;
+  if (n > 0)
+    return n;
+  if (n == 0)
+    {
+      *eof = TRUE;
+      if (G_UNLIKELY (msg->msg_controllen > 0))
+        discard_control (msg);
+    }
+  else if (errno != EAGAIN)
+    {
+      *eof = TRUE;
+      *eof_errno = errno;
+    }
+  return 0;
+}
+
+/* Whether descriptors (or a lost control message) came with a read. */
+static inline gboolean
+has_control (struct msghdr *msg)
+{
+  return G_UNLIKELY (msg->msg_controllen > 0 || (msg->msg_flags & MSG_CTRUNC));
+}
+
 /* Moves what the kernel has into the input buffer: one recv() per
  * readiness event (level-triggered epoll reports the rest). Returns the
  * number of new bytes; sets *eof when the peer has closed. */
@@ -282,7 +320,7 @@ fill_input (LsLocalSocket *self,
   struct iovec iov;
   struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
   guint8 *block;
-  gssize n;
+  gsize n;
 
   *eof = FALSE;
   *eof_errno = 0;
@@ -290,19 +328,16 @@ fill_input (LsLocalSocket *self,
   if (iov.iov_len == 0)
     return 0;
   iov.iov_base = ls_input_buffer_begin_read (&self->input, iov.iov_len, &block);
-  n = receive_message (self, &msg, &control);
+  n = receive_data (self, &msg, &control, eof_errno, eof);
 
-  if (G_UNLIKELY (n >= 0 && msg.msg_controllen > 0 && (n == 0 || !self->is_open)))
-    discard_control (&msg);
-  if (n == 0)
-    *eof = TRUE;
-  else if (n < 0 && errno != EAGAIN)
-    {
-      *eof = TRUE;
-      *eof_errno = errno;
-    }
   /* After close() dropped the read side, nobody will read what came. */
-  if (n <= 0 || !self->is_open)
+  if (G_UNLIKELY (n > 0 && !self->is_open))
+    {
+      if (msg.msg_controllen > 0)
+        discard_control (&msg);
+      n = 0;
+    }
+  if (n == 0)
     {
       ls_input_buffer_end_read (&self->input, block, 0);
       return 0;
@@ -310,7 +345,7 @@ fill_input (LsLocalSocket *self,
 
   /* Every caller announces the read, then settles the buffer. */
   ls_input_buffer_end_read_kept (&self->input, block, n);
-  if (G_UNLIKELY (msg.msg_controllen > 0 || (msg.msg_flags & MSG_CTRUNC)))
+  if (has_control (&msg))
     receive_fds (self, &msg);
   return n;
 }
@@ -337,6 +372,19 @@ announce_ready_read (LsLocalSocket *self)
   while (self->ready_read_missed && self->input.len > 0 && self->fd >= 0);
 }
 
+/* A read found the connection's end (@eof_errno 0: the peer's
+ * end-of-file): the peer-closed sequence, after our queued output when the
+ * peer only finished sending. */
+static void
+read_ended (LsLocalSocket *self,
+            int            eof_errno)
+{
+  if (eof_errno == 0 && self->output.len > 0 && self->fd >= 0)
+    peer_half_closed (self);
+  else
+    peer_closed (self, eof_errno, TRUE);
+}
+
 /* Reads, emits ready-read and handles end-of-file. Returns whether new
  * bytes arrived. */
 gboolean
@@ -358,13 +406,57 @@ ls_local_socket_read_and_notify_internal (LsLocalSocket *self)
       announce_ready_read (self);
       ls_input_buffer_settle (&self->input);
     }
-  if (eof && eof_errno == 0 && self->output.len > 0 && self->fd >= 0)
-    peer_half_closed (self);
-  else if (eof)
-    peer_closed (self, eof_errno, TRUE);
+  if (eof)
+    read_ended (self, eof_errno);
   else
     update_watch (self);
   return got > 0;
+}
+
+gssize
+ls_local_socket_receive_into_internal (LsLocalSocket *self,
+                                       guint8        *dest,
+                                       gsize          count)
+{
+  LsControlBuffer control;
+  struct iovec iov = { .iov_base = dest, .iov_len = count };
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+  gboolean eof;
+  int eof_errno;
+  gsize n;
+
+  g_assert (self->input.len == 0 && self->is_open && count > 0);
+
+  if (self->fd < 0 || self->tearing_down || self->ending || self->read_eof)
+    return -1;
+  n = receive_data (self, &msg, &control, &eof_errno, &eof);
+  if (n > 0)
+    {
+      /* The bytes are consumed as they arrive: descriptors that came with
+       * them are tied to their end, takeable at once, as if they had been
+       * buffered and read. A frame read_message () was waiting for is
+       * forgotten, as when a read empties the buffer. */
+      if (G_UNLIKELY (self->fdq != NULL))
+        ls_fd_queue_consumed (self->fdq, n);
+      self->message_need = 0;
+      if (has_control (&msg))
+        {
+          receive_fds (self, &msg);
+          if (G_UNLIKELY (self->fd_failure))
+            {
+              ls_local_socket_hold_internal (self);
+              fail_for_fds (self);
+              ls_local_socket_unhold_internal (self);
+            }
+        }
+      return n;
+    }
+  if (!eof)
+    return -1;
+  ls_local_socket_hold_internal (self);
+  read_ended (self, eof_errno);
+  ls_local_socket_unhold_internal (self);
+  return 0;
 }
 
 /* The peer has gone, and a write found it out (or its hang-up came after
@@ -583,7 +675,12 @@ on_watch (gpointer         owner,
   if (reading)
     {
       ls_local_socket_hold_internal (self);
-      ls_local_socket_read_and_notify_internal (self);
+      /* The stream view may take the event (see LsDirectReadFunc). Only
+       * here: the blocking waits read for themselves. */
+      if (!(G_UNLIKELY (self->input.len == 0 && self->rare != NULL &&
+                        self->rare->direct_read != NULL) &&
+            self->rare->direct_read (self, self->rare->direct_read_data)))
+        ls_local_socket_read_and_notify_internal (self);
     }
   if ((condition & (LS_WATCH_WRITE | LS_WATCH_DEFERRED)) && self->fd >= 0 && self->output.len > 0)
     ls_local_socket_flush_output_internal (self);
@@ -604,6 +701,7 @@ ls_local_socket_attach_fd_internal (LsLocalSocket *self,
                                     int            fd)
 {
   self->fd = fd;
+  self->read_held = FALSE;
   if (self->core != core)
     {
       g_clear_pointer (&self->core, ls_event_core_unref);

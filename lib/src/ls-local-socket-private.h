@@ -53,6 +53,15 @@ typedef enum {
   LS_SOCKET_N_HOOKS
 } LsSocketHookSlot;
 
+/* The stream view's reader: when the main loop finds the socket readable
+ * with its buffer empty, the engine calls it before reading itself, and it
+ * may take the bytes straight into a waiting read's buffer
+ * (ls_local_socket_receive_into_internal ()), or leave them in the kernel
+ * for a read about to come (read_held). Returns whether it took the event
+ * (then the engine reads nothing this time). */
+typedef gboolean (*LsDirectReadFunc) (LsLocalSocket *socket,
+                                      gpointer       data);
+
 /* What most sockets never use (an accepted one none of it), allocated on
  * first use and kept until finalize: the idle connection is smaller. */
 typedef struct
@@ -70,6 +79,10 @@ typedef struct
   guint               n_event_hooks;
 
   gint64              written_unannounced;  /* by a bytes-written handler's flush */
+
+  /* Set by the stream view (ls_local_socket_get_io_stream ()). */
+  LsDirectReadFunc    direct_read;
+  gpointer            direct_read_data;
 } LsLocalSocketRare;
 
 /* Where each part lives:
@@ -147,6 +160,9 @@ struct _LsLocalSocket
   guint               has_gsocket : 1;          /* get_socket () made one (qdata) */
   guint               fd_failure : 1;           /* received descriptors were lost or too many */
   guint               accept_fds : 1;           /* reads have room for descriptors */
+  /* The stream view reads straight from the kernel for now: the main
+   * loop does not watch for input (the blocking waits still read). */
+  guint               read_held : 1;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -199,6 +215,19 @@ ls_local_socket_rare_internal (LsLocalSocket *self)
   if (G_UNLIKELY (self->rare == NULL))
     self->rare = g_new0 (LsLocalSocketRare, 1);
   return self->rare;
+}
+
+/* Sets the reader that may take the bytes of a read event with nothing
+ * buffered; see LsDirectReadFunc. */
+static inline void
+ls_local_socket_set_direct_read_internal (LsLocalSocket    *self,
+                                          LsDirectReadFunc  func,
+                                          gpointer          data)
+{
+  LsLocalSocketRare *rare = ls_local_socket_rare_internal (self);
+
+  rare->direct_read = func;
+  rare->direct_read_data = data;
 }
 
 /* Whether any hook listens: every emission asks. */
@@ -365,6 +394,17 @@ ls_local_socket_has_bytes_written_handler_internal (LsLocalSocket *self)
                                        0, TRUE);
 }
 
+/* Whether someone listens to ready-read: then every byte that comes is
+ * buffered and announced (the stream view receives straight from the
+ * kernel only when nobody does). */
+static inline gboolean
+ls_local_socket_has_ready_read_handler_internal (LsLocalSocket *self)
+{
+  return g_signal_has_handler_pending (self,
+                                       ls_local_socket_signals_internal[LS_LOCAL_SOCKET_SIGNAL_READY_READ],
+                                       0, TRUE);
+}
+
 /* The signal only: the hook counts every flush's bytes itself (see
  * announce_bytes_written () in ls-local-socket-io.c). */
 static inline void
@@ -445,6 +485,14 @@ gboolean  ls_local_socket_read_and_notify_internal   (LsLocalSocket      *self);
 /* Writes as much queued output as the kernel takes. Returns the number of
  * bytes written, or -1 if the connection broke. */
 gssize    ls_local_socket_flush_output_internal      (LsLocalSocket      *self);
+/* For the stream view's reads: with nothing buffered, receives up to
+ * @count bytes straight into @dest, past the input buffer (and so without
+ * ready-read). Returns how many came; 0 when the connection ended (the
+ * peer-closed sequence has run, signals and all); -1 when nothing is
+ * there yet. Descriptors that came with the bytes are takeable at once. */
+gssize    ls_local_socket_receive_into_internal      (LsLocalSocket      *self,
+                                                      guint8             *dest,
+                                                      gsize               count);
 /* The peer has gone: takes in what it sent, then ends the connection. */
 void      ls_local_socket_peer_gone_internal         (LsLocalSocket      *self,
                                                       int                 errno_value,
