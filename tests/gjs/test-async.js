@@ -11,7 +11,7 @@ imports.searchPath.unshift(imports.gi.GLib.path_get_dirname(imports.system.progr
 const T = imports.testlib;
 const {GLib, Gio, Ls} = imports.gi;
 const System = imports.system;
-const {test, assert, assertEqual, runUntil} = T;
+const {test, testAsync, rejects, assert, assertEqual, runUntil} = T;
 
 const [exampleJs, gjsArg] = ARGV;
 const gjs = gjsArg || GLib.find_program_in_path('gjs');
@@ -20,33 +20,6 @@ Gio._promisify(Ls.LocalServer.prototype, 'accept_async');
 for (const name of ['connect_to_server_async', 'read_bytes_async', 'read_line_async',
     'read_message_async', 'write_all_async', 'write_message_async', 'disconnect_async'])
     Gio._promisify(Ls.LocalSocket.prototype, name);
-
-// Runs an async test function to completion on the default main context.
-function testAsync(name, fn) {
-    test(name, () => {
-        let done = false, error = null;
-        fn().then(() => {
-            done = true;
-        }, e => {
-            error = e;
-            done = true;
-        });
-        runUntil(() => done);
-        if (error)
-            throw error;
-    });
-}
-
-async function rejects(promise, domain, code) {
-    try {
-        await promise;
-    } catch (e) {
-        assert(e instanceof GLib.Error, `a GLib.Error: ${e}`);
-        assert(e.matches(domain, code), `expected code ${code}, got ${e.code}: ${e.message}`);
-        return e;
-    }
-    throw new T.AssertionError('the promise was not rejected');
-}
 
 async function asyncPair() {
     const dir = T.makeTempDir();

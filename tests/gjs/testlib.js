@@ -114,6 +114,36 @@ function runUntil(cond, timeoutMs = SAFETY_TIMEOUT_MS) {
     }
 }
 
+// Runs the async test function fn to completion on the default main
+// context (a rejection fails the test).
+function testAsync(name, fn, timeoutMs = SAFETY_TIMEOUT_MS) {
+    test(name, () => {
+        let done = false, error = null;
+        fn().then(() => {
+            done = true;
+        }, e => {
+            error = e;
+            done = true;
+        });
+        runUntil(() => done, timeoutMs);
+        if (error)
+            throw error;
+    });
+}
+
+// Awaits promise, which must reject with a GLib.Error of domain and code;
+// returns that error.
+async function rejects(promise, domain, code) {
+    try {
+        await promise;
+    } catch (e) {
+        assert(e instanceof GLib.Error, `a GLib.Error: ${e}`);
+        assert(e.matches(domain, code), `expected code ${code}, got ${e.code}: ${e.message}`);
+        return e;
+    }
+    throw new AssertionError('the promise was not rejected');
+}
+
 function runFor(ms) {
     let done = false;
     GLib.timeout_add(GLib.PRIORITY_DEFAULT, ms, () => {

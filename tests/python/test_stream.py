@@ -422,6 +422,45 @@ def test_close_while_read_pending(sock_path, closer):
         assert r.wait().get_size() == 0
 
 
+def test_read_pending_when_closing_connection_is_replaced(sock_path):
+    """connect_to_server() while closing replaces the connection (as in Qt):
+    a read of the view pending on the old one ends (empty), nothing of the
+    new one is lost, and the view goes on with the new connection."""
+    listener = pysocket.socket(pysocket.AF_UNIX, pysocket.SOCK_STREAM)
+    listener.bind(sock_path)
+    listener.listen(4)
+    try:
+        client = Ls.LocalSocket()
+        client.connect_to_server(sock_path)
+        old_peer, _ = listener.accept()
+        client.write(b"x" * (8 * MIB))          # more than the kernel holds
+        run_for(20)
+        assert client.get_bytes_to_write() > 0
+        view = client.get_io_stream()
+        inp, out = view.get_input_stream(), view.get_output_stream()
+        r = Result(inp.read_bytes_finish)
+        inp.read_bytes_async(16, GLib.PRIORITY_DEFAULT, None, r)
+        client.disconnect_from_server()
+        assert client.get_state() == S.CLOSING
+        client.connect_to_server(None)
+        assert client.get_state() == S.CONNECTED
+        new_peer, _ = listener.accept()
+        assert bytes_of(r.wait()) == b""
+        assert client.get_io_stream() is view
+        new_peer.sendall(b"fresh")
+        r = Result(inp.read_bytes_finish)
+        inp.read_bytes_async(16, GLib.PRIORITY_DEFAULT, None, r)
+        assert bytes_of(r.wait()) == b"fresh"
+        assert out.write_bytes(GLib.Bytes.new(b"back"), None) == 4
+        new_peer.settimeout(5)
+        assert new_peer.recv(16) == b"back"
+        old_peer.close()
+        new_peer.close()
+        client.abort()
+    finally:
+        listener.close()
+
+
 def test_ready_read_handler_closes_view(sock_path):
     _server, client, accepted = pair(sock_path)
     view = accepted.get_io_stream()
