@@ -59,6 +59,8 @@ test_version_constants (void)
   g_assert_cmpuint (LS_VERSION_1_0, ==, G_ENCODE_VERSION (1, 0));
   g_assert_cmpuint (LS_VERSION_1_2, ==, G_ENCODE_VERSION (1, 2));
   g_assert_cmpuint (LS_VERSION_1_0, <, LS_VERSION_1_2);
+  g_assert_cmpuint (LS_VERSION_1_4, ==, G_ENCODE_VERSION (1, 4));
+  g_assert_cmpuint (LS_VERSION_1_2, <, LS_VERSION_1_4);
 
   /* Without -D, a program targets the current version. */
   g_assert_cmpuint (LS_VERSION_MIN_REQUIRED, ==,

@@ -13,7 +13,8 @@
  * warns (-Wdeprecated-declarations) on any use of a symbol added after 1.0,
  * and on symbols deprecated in or before the minimum version.
  *
- * Releasing a new minor version x.y (y even): add LS_VERSION_x_y, move
+ * Starting the development series x.(y-1) towards x.y (y even, as GLib
+ * does at its first odd release): add LS_VERSION_x_y, move
  * LS_VERSION_CUR_STABLE and LS_VERSION_PREV_STABLE, and add the
  * LS_AVAILABLE_IN_x_y / LS_DEPRECATED_IN_x_y(_FOR) block at the end. The
  * build checks that LS_VERSION_CUR_STABLE matches the project version
@@ -52,9 +53,19 @@
  */
 #define LS_VERSION_1_2 (G_ENCODE_VERSION (1, 2))
 
+/**
+ * LS_VERSION_1_4:
+ *
+ * A value for %LS_VERSION_MIN_REQUIRED and %LS_VERSION_MAX_ALLOWED: the
+ * version 1.4 of Ls (the 1.3 development series builds towards it).
+ *
+ * Since: 1.4
+ */
+#define LS_VERSION_1_4 (G_ENCODE_VERSION (1, 4))
+
 /* The newest stable API, and the one before it; see the comment above. */
-#define LS_VERSION_CUR_STABLE  LS_VERSION_1_2
-#define LS_VERSION_PREV_STABLE LS_VERSION_1_0
+#define LS_VERSION_CUR_STABLE  LS_VERSION_1_4
+#define LS_VERSION_PREV_STABLE LS_VERSION_1_2
 
 /**
  * LS_VERSION_MIN_REQUIRED:
@@ -143,4 +154,22 @@
 # define LS_AVAILABLE_IN_1_2 LS_UNAVAILABLE (1, 2)
 #else
 # define LS_AVAILABLE_IN_1_2 _LS_EXTERN
+#endif
+
+/**
+ * LS_DEPRECATED_IN_1_4_FOR: (skip)
+ * @f: the replacement
+ */
+#if LS_VERSION_MIN_REQUIRED >= LS_VERSION_1_4
+# define LS_DEPRECATED_IN_1_4 LS_DEPRECATED
+# define LS_DEPRECATED_IN_1_4_FOR(f) LS_DEPRECATED_FOR (f)
+#else
+# define LS_DEPRECATED_IN_1_4 _LS_EXTERN
+# define LS_DEPRECATED_IN_1_4_FOR(f) _LS_EXTERN
+#endif
+
+#if LS_VERSION_MAX_ALLOWED < LS_VERSION_1_4
+# define LS_AVAILABLE_IN_1_4 LS_UNAVAILABLE (1, 4)
+#else
+# define LS_AVAILABLE_IN_1_4 _LS_EXTERN
 #endif

@@ -17,6 +17,12 @@ LS_DEPRECATED_IN_1_2_FOR (ls_local_server_new)
 LsLocalServer *ls_test_old_server_new (void);
 #endif
 
+#ifdef USE_API_1_4
+/* Nothing is new in 1.4 yet: exercise the macro on a local symbol. */
+LS_AVAILABLE_IN_1_4
+int ls_test_future (void);
+#endif
+
 int main (void);
 
 int
@@ -28,6 +34,9 @@ main (void)
 
 #ifdef USE_API_1_2
   ret += (int) ls_get_major_version () - LS_MAJOR_VERSION;
+#endif
+#ifdef USE_API_1_4
+  ret += ls_test_future ();
 #endif
 #ifdef USE_DEPRECATED_IN_1_2
   g_clear_object (&server);
