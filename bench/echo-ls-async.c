@@ -13,12 +13,9 @@
  *
  * Usage: echo-ls-async SOCKET-PATH   (prints READY, exits on SIGTERM)
  */
-#include <ls/ls.h>
-#include <glib-unix.h>
-#include <signal.h>
+#include "echo-ls-main.h"
+
 #include <stdio.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 
 #define READ_SIZE (64 * 1024)
 
@@ -94,53 +91,15 @@ on_accepted (GObject      *source,
   ls_local_server_accept_async (server, NULL, on_accepted, NULL);
 }
 
-static gboolean
-on_sigterm (gpointer user_data)
+static void
+start (LsLocalServer *server)
 {
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
+  ls_local_server_accept_async (server, NULL, on_accepted, NULL);
 }
 
 int
-main (int argc, char **argv)
+main (int    argc,
+      char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(LsLocalServer) server = NULL;
-  struct rlimit rl;
-
-  if (argc != 2)
-    {
-      fprintf (stderr, "Usage: %s SOCKET-PATH\n", argv[0]);
-      return 2;
-    }
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
-  signal (SIGPIPE, SIG_IGN);
-
-  loop = g_main_loop_new (NULL, FALSE);
-  server = ls_local_server_new ();
-  /* As echo-epoll and echo-uv: the kernel's largest backlog, so that
-   * run-bench --idle 100000 queues connections in the same batches for
-   * every server (the default, 50, as Qt's, works too, only with more
-   * context switches while the load generator connects). */
-  ls_local_server_set_listen_backlog_size (server, SOMAXCONN);
-  if (!ls_local_server_listen (server, argv[1], &error))
-    {
-      fprintf (stderr, "%s\n", error->message);
-      return 1;
-    }
-  ls_local_server_accept_async (server, NULL, on_accepted, NULL);
-  g_unix_signal_add (SIGTERM, on_sigterm, loop);
-  g_unix_signal_add (SIGINT, on_sigterm, loop);
-
-  printf ("READY\n");
-  fflush (stdout);
-  g_main_loop_run (loop);
-
-  ls_local_server_close (server);
-  return 0;
+  return echo_ls_main (argc, argv, start);
 }

@@ -7,12 +7,7 @@
  *
  * Usage: echo-ls SOCKET-PATH   (prints READY, exits on SIGTERM)
  */
-#include <ls/ls.h>
-#include <glib-unix.h>
-#include <signal.h>
-#include <stdio.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
+#include "echo-ls-main.h"
 
 static void
 on_ready_read (LsLocalSocket *socket,
@@ -42,53 +37,15 @@ on_new_connection (LsLocalServer *server,
   g_signal_connect (socket, "disconnected", G_CALLBACK (on_disconnected), NULL);
 }
 
-static gboolean
-on_sigterm (gpointer user_data)
+static void
+start (LsLocalServer *server)
 {
-  g_main_loop_quit (user_data);
-  return G_SOURCE_REMOVE;
+  g_signal_connect (server, "new-connection", G_CALLBACK (on_new_connection), NULL);
 }
 
 int
-main (int argc, char **argv)
+main (int    argc,
+      char **argv)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
-  g_autoptr(LsLocalServer) server = NULL;
-  struct rlimit rl;
-
-  if (argc != 2)
-    {
-      fprintf (stderr, "Usage: %s SOCKET-PATH\n", argv[0]);
-      return 2;
-    }
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
-  signal (SIGPIPE, SIG_IGN);
-
-  loop = g_main_loop_new (NULL, FALSE);
-  server = ls_local_server_new ();
-  /* As echo-epoll and echo-uv: the kernel's largest backlog, so that
-   * run-bench --idle 100000 queues connections in the same batches for
-   * every server (the default, 50, as Qt's, works too, only with more
-   * context switches while the load generator connects). */
-  ls_local_server_set_listen_backlog_size (server, SOMAXCONN);
-  g_signal_connect (server, "new-connection", G_CALLBACK (on_new_connection), NULL);
-  if (!ls_local_server_listen (server, argv[1], &error))
-    {
-      fprintf (stderr, "%s\n", error->message);
-      return 1;
-    }
-  g_unix_signal_add (SIGTERM, on_sigterm, loop);
-  g_unix_signal_add (SIGINT, on_sigterm, loop);
-
-  printf ("READY\n");
-  fflush (stdout);
-  g_main_loop_run (loop);
-
-  ls_local_server_close (server);
-  return 0;
+  return echo_ls_main (argc, argv, start);
 }
