@@ -968,6 +968,34 @@ bytes_buffered (gpointer data)
   return ls_local_socket_get_bytes_available (data) > 0;
 }
 
+/* @reader's view reads @text from @writer one byte at a time, each read
+ * waiting for its byte: afterwards the view polls @reader's socket itself
+ * while it reads on. */
+static void
+warm_up_view (LsLocalSocket *reader,
+              LsLocalSocket *writer,
+              const char    *text)
+{
+  for (const char *p = text; *p != '\0'; p++)
+    {
+      g_autoptr(GAsyncResult) result = NULL;
+      g_autoptr(GError) error = NULL;
+      GAsyncResult *slot = NULL;
+      char byte = 0;
+      char piece[2] = { *p, '\0' };
+
+      g_input_stream_read_async (input_of (reader), &byte, 1, G_PRIORITY_DEFAULT, NULL,
+                                 on_result, &slot);
+      ls_test_run_for (5);
+      g_assert_null (slot);
+      ls_test_socket_write_str (writer, piece);
+      result = wait_result (&slot);
+      g_assert_cmpint (g_input_stream_read_finish (input_of (reader), result, &error), ==, 1);
+      g_assert_no_error (error);
+      g_assert_cmpint (byte, ==, *p);
+    }
+}
+
 typedef enum
 {
   AFTER_VIEW_WAIT,      /* wait_for_ready_read () */
@@ -990,7 +1018,8 @@ test_direct_after_view (LsTestFixture *f,
   guint announced = 0;
   char buffer[8];
 
-  /* A read of the view completes, then more comes. */
+  /* Reads of the view complete, then more comes. */
+  warm_up_view (f->peer, f->client, "ab");
   g_input_stream_read_async (input_of (f->peer), buffer, sizeof buffer, G_PRIORITY_DEFAULT, NULL,
                              on_result, &slot);
   ls_test_socket_write_str (f->client, "1");
@@ -1016,6 +1045,353 @@ test_direct_after_view (LsTestFixture *f,
       break;
     }
   ls_test_assert_bytes_str (ls_local_socket_read_all (f->peer), "2");
+}
+
+/* ---- The view polls the socket itself ---------------------------------- */
+
+/* One end of a transfer through the views: it reads three bytes one by
+ * one (a connection that has exchanged that much is one the view polls
+ * itself), then writes all of @out, then reads @size bytes back into
+ * @in. */
+typedef struct
+{
+  LsLocalSocket *socket;
+  const guint8  *out;
+  guint8        *in;
+  gsize          size;
+  gsize          got;
+  char           first[4];
+  guint          firsts;
+  gboolean       done;
+} Side;
+
+static void side_read (Side *side);
+
+static void
+on_side_read (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  Side *side = data;
+  g_autoptr(GError) error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (n, >, 0);
+  side->got += n;
+  if (side->got == side->size)
+    side->done = TRUE;
+  else
+    side_read (side);
+}
+
+static void
+side_read (Side *side)
+{
+  g_input_stream_read_async (input_of (side->socket), side->in + side->got,
+                             MIN (side->size - side->got, 65536), G_PRIORITY_DEFAULT, NULL,
+                             on_side_read, side);
+}
+
+static void
+on_side_written (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  Side *side = data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error));
+  g_assert_no_error (error);
+  side_read (side);
+}
+
+static void
+on_side_first (GObject      *source,
+               GAsyncResult *result,
+               gpointer      data)
+{
+  Side *side = data;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error), ==, 1);
+  g_assert_no_error (error);
+  if (++side->firsts < 3)
+    g_input_stream_read_async (input_of (side->socket), &side->first[side->firsts], 1,
+                               G_PRIORITY_DEFAULT, NULL, on_side_first, side);
+  else
+    g_output_stream_write_all_async (output_of (side->socket), side->out, side->size,
+                                     G_PRIORITY_DEFAULT, NULL, on_side_written, side);
+}
+
+static void
+side_start (Side          *side,
+            LsLocalSocket *socket,
+            const guint8  *out,
+            gsize          size)
+{
+  side->socket = socket;
+  side->out = out;
+  side->size = size;
+  side->in = g_malloc (size);
+  g_input_stream_read_async (input_of (socket), &side->first[0], 1, G_PRIORITY_DEFAULT, NULL,
+                             on_side_first, side);
+}
+
+/* Sends "abc" from @a and @b to each other, byte by byte, each read of
+ * the byte waiting for it. */
+static void
+sides_greet (LsLocalSocket *a,
+             LsLocalSocket *b)
+{
+  const char *bytes[] = { "a", "b", "c" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bytes); i++)
+    {
+      ls_test_run_for (10);
+      ls_test_socket_write_str (a, bytes[i]);
+      if (b != NULL)
+        ls_test_socket_write_str (b, bytes[i]);
+    }
+}
+
+static gboolean
+sides_done (gpointer data)
+{
+  Side *sides = data;
+
+  return sides[0].done && sides[1].done;
+}
+
+/* Both ends write all they have before reading anything back, more than
+ * the kernel and write-high-water hold. With GIO's socket streams that
+ * deadlocks; a view that polls the socket for its reads lets the socket
+ * read ahead again once no read of the view has been waiting for a while,
+ * so both transfers complete, every byte in order. */
+static void
+test_direct_both_write_first (LsTestFixture *f,
+                              gconstpointer  data)
+{
+  gsize size = 8 * MIB;
+  g_autofree guint8 *from_client = ls_test_pattern_new (size, 1);
+  g_autofree guint8 *from_peer = ls_test_pattern_new (size, 2);
+  Side sides[2] = { 0 };
+
+  side_start (&sides[0], f->client, from_client, size);
+  side_start (&sides[1], f->peer, from_peer, size);
+  sides_greet (f->client, f->peer);
+  g_assert_true (ls_test_run_until_cond (sides_done, sides, TIMEOUT_MS));
+  g_assert_cmpstr (sides[0].first, ==, "abc");
+  g_assert_cmpstr (sides[1].first, ==, "abc");
+  g_assert_true (ls_test_pattern_check (sides[0].in, size, 0, 2));
+  g_assert_true (ls_test_pattern_check (sides[1].in, size, 0, 1));
+  g_free (sides[0].in);
+  g_free (sides[1].in);
+}
+
+/* An echo through the view of @socket, until the end of the stream. */
+typedef struct
+{
+  LsLocalSocket *socket;
+  guint8         buffer[4096];
+  gboolean       ended;
+} Echo;
+
+static void echo_read (Echo *echo);
+
+static void
+on_echo_written (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, &error));
+  g_assert_no_error (error);
+  echo_read (data);
+}
+
+static void
+on_echo_read (GObject      *source,
+              GAsyncResult *result,
+              gpointer      data)
+{
+  Echo *echo = data;
+  g_autoptr(GError) error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+
+  g_assert_no_error (error);
+  if (n == 0)
+    {
+      echo->ended = TRUE;
+      return;
+    }
+  g_output_stream_write_all_async (output_of (echo->socket), echo->buffer, n, G_PRIORITY_DEFAULT,
+                                   NULL, on_echo_written, echo);
+}
+
+static void
+echo_read (Echo *echo)
+{
+  g_input_stream_read_async (input_of (echo->socket), echo->buffer, sizeof echo->buffer,
+                             G_PRIORITY_DEFAULT, NULL, on_echo_read, echo);
+}
+
+static gboolean
+all_done (gpointer data)
+{
+  Side *sides = data;
+
+  for (guint i = 0; sides[i].socket != NULL; i++)
+    if (!sides[i].done)
+      return FALSE;
+  return TRUE;
+}
+
+#define N_ECHOES 24
+#define N_IDLE   4
+
+/* More connections read through their views, in one main loop, than it
+ * polls directly (the rest go on through the event core), and the first
+ * ones sit idle with a read pending while the others are busy: every
+ * connection echoes every byte, the idle ones too once their data comes. */
+static void
+test_direct_many (LsTestFixture *f,
+                  gconstpointer  data)
+{
+  gsize size = UNDER_ASAN ? 64 * 1024 : 512 * 1024;
+  LsLocalSocket *clients[N_ECHOES];
+  Echo echoes[N_ECHOES] = { { 0 } };
+  Side sides[N_ECHOES + 1] = { { 0 } };
+  guint8 *patterns[N_ECHOES];
+
+  for (guint i = 0; i < N_ECHOES; i++)
+    {
+      ls_test_connect_pair (f->server, f->path, &clients[i], &echoes[i].socket);
+      patterns[i] = ls_test_pattern_new (size, i);
+      if (i < N_IDLE)
+        {
+          /* The idle ones exchange a little first, so that their views
+           * poll their sockets (and take slots) before the busy ones. */
+          warm_up_view (echoes[i].socket, clients[i], "xyz");
+          ls_test_socket_write_str (echoes[i].socket, "xyz");
+          g_assert_true (ls_test_run_until_cond (bytes_buffered, clients[i], TIMEOUT_MS));
+          while (ls_local_socket_get_bytes_available (clients[i]) < 3)
+            g_assert_true (ls_local_socket_wait_for_ready_read (clients[i], 5000));
+          ls_test_assert_bytes_str (ls_local_socket_read_all (clients[i]), "xyz");
+        }
+      echo_read (&echoes[i]);
+    }
+  ls_test_run_for (10);
+  for (guint i = N_IDLE; i < N_ECHOES; i++)
+    side_start (&sides[i - N_IDLE], clients[i], patterns[i], size);
+  for (guint k = 0; k < 3; k++)
+    {
+      ls_test_run_for (10);
+      for (guint i = N_IDLE; i < N_ECHOES; i++)
+        ls_test_socket_write_str (echoes[i].socket, "g");
+    }
+  g_assert_true (ls_test_run_until_cond (all_done, sides, TIMEOUT_MS));
+  for (guint i = N_IDLE; i < N_ECHOES; i++)
+    {
+      g_assert_cmpstr (sides[i - N_IDLE].first, ==, "ggg");
+      g_assert_true (ls_test_pattern_check (sides[i - N_IDLE].in, size, 0, i));
+    }
+
+  /* Now the idle ones. */
+  for (guint i = 0; i < N_IDLE; i++)
+    {
+      g_autoptr(GByteArray) back = g_byte_array_new ();
+
+      g_assert_cmpint (ls_local_socket_write (clients[i], patterns[i], size), ==, size);
+      while (back->len < size)
+        {
+          g_autoptr(GBytes) bytes = NULL;
+
+          if (ls_local_socket_get_bytes_available (clients[i]) == 0)
+            g_assert_true (ls_test_run_until_cond (bytes_buffered, clients[i], TIMEOUT_MS));
+          bytes = ls_local_socket_read_all (clients[i]);
+          g_byte_array_append (back, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes));
+        }
+      g_assert_cmpuint (back->len, ==, size);
+      g_assert_true (ls_test_pattern_check (back->data, size, 0, i));
+    }
+
+  for (guint i = 0; i < N_ECHOES; i++)
+    {
+      ls_local_socket_disconnect_from_server (clients[i]);
+      g_assert_true (ls_test_run_until_cond (socket_unconnected, echoes[i].socket, TIMEOUT_MS));
+      g_object_unref (clients[i]);
+      g_object_unref (echoes[i].socket);
+      g_free (patterns[i]);
+    }
+  for (guint i = 0; i + N_IDLE < N_ECHOES; i++)
+    g_free (sides[i].in);
+}
+
+/* A write of the view waits for a peer that does not read, then the peer
+ * goes: the write fails and the connection ends, once. */
+static void
+test_direct_hangup_writing (LsTestFixture *f,
+                            gconstpointer  data)
+{
+  gsize size = 8 * MIB;
+  g_autofree guint8 *big = ls_test_pattern_new (size, 3);
+  g_autoptr(EndLog) log = end_log_new (f->peer);
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  char byte;
+
+  /* The client reads no more than this. */
+  ls_local_socket_set_read_buffer_size (f->client, 4096);
+  warm_up_view (f->peer, f->client, "abc");
+  /* A read waits, polled by the view; a byte comes, and the write
+   * starts with none pending. */
+  g_input_stream_read_async (input_of (f->peer), &byte, 1, G_PRIORITY_DEFAULT, NULL, on_result, &slot);
+  ls_test_run_for (10);
+  ls_test_socket_write_str (f->client, "x");
+  result = wait_result (&slot);
+  g_assert_cmpint (g_input_stream_read_finish (input_of (f->peer), result, &error), ==, 1);
+  g_clear_object (&result);
+
+  g_output_stream_write_all_async (output_of (f->peer), big, size, G_PRIORITY_DEFAULT, NULL,
+                                   on_result, &slot);
+  ls_test_run_for (20);
+  g_assert_null (slot);
+  ls_local_socket_abort (f->client);
+  result = wait_result (&slot);
+  g_assert_false (g_output_stream_write_all_finish (output_of (f->peer), result, NULL, &error));
+  g_assert_nonnull (error);
+  g_assert_true (ls_test_run_until_cond (socket_unconnected, f->peer, TIMEOUT_MS));
+  ls_test_run_for (20);
+  g_assert_cmpuint (ls_test_log_count (log->text->str, "disconnected"), ==, 1);
+}
+
+/* A ready-read handler connected while a read of the view waits for the
+ * kernel: the bytes then pass through the buffer, announced, and the read
+ * still gets them. */
+static void
+test_direct_handler_while_pending (LsTestFixture *f,
+                                   gconstpointer  data)
+{
+  g_autoptr(GAsyncResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  GAsyncResult *slot = NULL;
+  guint announced = 0;
+  char buffer[8];
+
+  warm_up_view (f->peer, f->client, "abc");
+  g_input_stream_read_async (input_of (f->peer), buffer, sizeof buffer, G_PRIORITY_DEFAULT, NULL,
+                             on_result, &slot);
+  ls_test_run_for (10);
+  g_signal_connect (f->peer, "ready-read", G_CALLBACK (on_ready_read_count), &announced);
+  ls_test_socket_write_str (f->client, "ab");
+  result = wait_result (&slot);
+  g_assert_cmpint (g_input_stream_read_finish (input_of (f->peer), result, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_cmpmem (buffer, 2, "ab", 2);
+  g_assert_cmpuint (announced, ==, 1);
 }
 
 /* ---- The state changes of Qt parity (issue 23 items 12-14) ------------- */
@@ -2717,6 +3093,14 @@ main (int    argc,
               test_direct_framing, ls_test_fixture_teardown);
   g_test_add ("/ls/stream/direct/ready-read-handler", LsTestFixture, NULL, ls_test_fixture_setup_pair,
               test_direct_ready_read, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/both-write-first", LsTestFixture, NULL, ls_test_fixture_setup_pair,
+              test_direct_both_write_first, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/many", LsTestFixture, NULL, ls_test_fixture_setup,
+              test_direct_many, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/hangup-writing", LsTestFixture, NULL, ls_test_fixture_setup_pair,
+              test_direct_hangup_writing, ls_test_fixture_teardown);
+  g_test_add ("/ls/stream/direct/handler-while-pending", LsTestFixture, NULL,
+              ls_test_fixture_setup_pair, test_direct_handler_while_pending, ls_test_fixture_teardown);
   g_test_add ("/ls/stream/direct/after-view/wait", LsTestFixture, GINT_TO_POINTER (AFTER_VIEW_WAIT),
               ls_test_fixture_setup_pair, test_direct_after_view, ls_test_fixture_teardown);
   g_test_add ("/ls/stream/direct/after-view/handler", LsTestFixture,

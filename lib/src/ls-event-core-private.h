@@ -44,6 +44,13 @@ LsEventCore *ls_event_core_ref             (LsEventCore   *core);
 void         ls_event_core_unref           (LsEventCore   *core);
 GMainContext *ls_event_core_get_context    (LsEventCore   *core);
 
+/* A descriptor that is to be polled directly by a GSource of its own in
+ * the core's context, outside the epoll set (the stream view does so
+ * while it reads and writes on its own): FALSE when the core already has
+ * as many as pay off. Each claim is returned once. Thread of the context. */
+gboolean     ls_event_core_claim_direct_poll  (LsEventCore *core);
+void         ls_event_core_return_direct_poll (LsEventCore *core);
+
 /* Registers @fd (not owned) with interest @events (LS_WATCH_READ, WRITE,
  * HANGUP).
  * Returns NULL with errno set if epoll refuses the descriptor. */

@@ -89,6 +89,7 @@ struct _LsEventCore
   guint         repoll_misses;  /* re-polls in a row that found nothing */
   guint         repoll_skip;    /* dispatches left that do not re-poll */
   guint         repoll_backoff; /* the next repoll_skip after a miss */
+  guint         direct_polls;   /* descriptors polled outside epoll (claimed) */
 };
 
 /* One core per context; objects of different threads look theirs up here. */
@@ -498,6 +499,27 @@ GMainContext *
 ls_event_core_get_context (LsEventCore *core)
 {
   return core->context;
+}
+
+/* Each descriptor polled directly is one more poll record that every main
+ * loop iteration walks (prepare, poll (), check): a few cost less than an
+ * epoll_wait () per wake-up, hundreds cost more than epoll's batching. */
+#define MAX_DIRECT_POLLS 16
+
+gboolean
+ls_event_core_claim_direct_poll (LsEventCore *core)
+{
+  if (core->direct_polls >= MAX_DIRECT_POLLS)
+    return FALSE;
+  core->direct_polls++;
+  return TRUE;
+}
+
+void
+ls_event_core_return_direct_poll (LsEventCore *core)
+{
+  g_assert (core->direct_polls > 0);
+  core->direct_polls--;
 }
 
 /* A zeroed watch, reused from the spare list when there is one. */

@@ -31,6 +31,14 @@ void                      ls_local_socket_input_stream_update (LsLocalSocketInpu
 gboolean                  ls_local_socket_input_stream_on_readable (LsLocalSocket *socket,
                                                                     gpointer       data);
 
+/* Whether the pending call is a read that receives straight from the
+ * kernel (the view polls the socket for it), and the socket found
+ * readable (or hung up) for it. */
+gboolean                  ls_local_socket_input_stream_polls     (LsLocalSocketInputStream *self,
+                                                                  LsLocalSocket            *socket);
+void                      ls_local_socket_input_stream_on_polled (LsLocalSocketInputStream *self,
+                                                                  LsLocalSocket            *socket);
+
 /* Whether a call or a pollable source waits for the socket's events. */
 gboolean                  ls_local_socket_input_stream_waits  (LsLocalSocketInputStream *self);
 

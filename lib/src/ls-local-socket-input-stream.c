@@ -185,7 +185,7 @@ pending_return (LsLocalSocketInputStream *self,
                 GError                   *error)
 {
   ls_local_socket_io_stream_unpend (&self->cancel_source);
-  ls_local_socket_io_stream_count_read (self->view, TRUE);
+  ls_local_socket_io_stream_count_call (self->view, TRUE, TRUE);
   ls_local_socket_io_stream_return (g_steal_pointer (&self->task), n, error);
 }
 
@@ -251,22 +251,26 @@ read_start (gpointer  stream,
       ls_local_socket_io_stream_return_cancelled (task);
       return;
     }
-  ls_local_socket_io_stream_count_read (self->view, FALSE);
+  ls_local_socket_io_stream_count_call (self->view, TRUE, FALSE);
   /* The kernel first while the view holds the socket's reading: the
    * bytes are likely there. Otherwise the main loop watches the socket
    * anyway, and an event gives the bytes to the waiting read without a
    * copy (_on_readable ()); a try would mostly cost a system call. The
    * try comes before the call is pending: it may run the end of the
    * connection, whose events make pending calls go on. */
-  n = take (socket, buffer, count, socket->read_held);
+  n = take (socket, buffer, count, socket->view_polls);
   if (n >= 0)
     {
-      ls_local_socket_io_stream_count_read (self->view, TRUE);
+      ls_local_socket_io_stream_count_call (self->view, TRUE, TRUE);
       ls_local_socket_io_stream_return (task, n, NULL);
       return;
     }
-  /* The main loop watches for the bytes again. */
-  ls_local_socket_io_stream_release_reading (self->view);
+  /* The read waits. The view polls the socket for it when it can (a read
+   * that takes from the kernel, nobody on ready-read); otherwise the
+   * engine reads and announces the bytes, and the call takes them. */
+  if (buffer == NULL || !can_receive_directly (socket) ||
+      !ls_local_socket_io_stream_hold_reading (self->view, socket))
+    ls_local_socket_io_stream_release_reading (self->view);
   self->task = task;
   self->buffer = buffer;
   self->count = count;
@@ -415,17 +419,46 @@ ls_local_socket_input_stream_pollable_init (GPollableInputStreamInterface *iface
 
 /* ------------------------------------------------------------------------ */
 
+/* The socket is readable (or hung up) and the pending read takes what
+ * comes straight from the kernel. */
+static void
+receive_pending (LsLocalSocketInputStream *self,
+                 LsLocalSocket            *socket)
+{
+  gssize n;
+
+  /* Made on a connection since replaced: it ends, reading nothing of
+   * this one. */
+  if (self->life != socket->life)
+    {
+      pending_try (self);
+      return;
+    }
+
+  /* The receive may find the end and run its signals, whose events would
+   * make the call go on (pending_try ()) from inside it. */
+  self->receiving = TRUE;
+  n = ls_local_socket_receive_into_internal (socket, self->buffer, self->count);
+  self->receiving = FALSE;
+  if (n > 0)
+    pending_return (self, n, NULL);
+  else if (self->cancelled)
+    pending_return (self, -1, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                   "Operation was cancelled"));
+  else
+    pending_try (self);
+}
+
 gboolean
 ls_local_socket_input_stream_on_readable (LsLocalSocket *socket,
                                           gpointer       data)
 {
   LsLocalSocketInputStream *self = data;
   LsLocalSocketIOStream *view = self->view;
-  gssize n;
 
   /* Held, the socket is readable only by a hang-up or an error, which
    * the engine handles. */
-  if (socket->read_held)
+  if (socket->view_polls)
     {
       ls_local_socket_io_stream_release_reading (view);
       return FALSE;
@@ -440,28 +473,26 @@ ls_local_socket_input_stream_on_readable (LsLocalSocket *socket,
       if (self->task != NULL || self->sources != NULL || !view->read_completed)
         return FALSE;
       view->read_completed = FALSE;
-      ls_local_socket_io_stream_hold_reading (view, socket);
-      return TRUE;
+      return ls_local_socket_io_stream_hold_reading (view, socket);
     }
-
-  /* Made on a connection since replaced: it ends, reading nothing of
-   * this one. */
-  if (self->life != socket->life)
-    return pending_try (self);
-
-  /* The receive may find the end and run its signals, whose events would
-   * make the call go on (pending_try ()) from inside it. */
-  self->receiving = TRUE;
-  n = ls_local_socket_receive_into_internal (socket, self->buffer, self->count);
-  self->receiving = FALSE;
-  if (n > 0)
-    pending_return (self, n, NULL);
-  else if (self->cancelled)
-    pending_return (self, -1, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                                                   "Operation was cancelled"));
-  else
-    pending_try (self);
+  receive_pending (self, socket);
   return TRUE;
+}
+
+gboolean
+ls_local_socket_input_stream_polls (LsLocalSocketInputStream *self,
+                                    LsLocalSocket            *socket)
+{
+  return self->task != NULL && self->buffer != NULL && !self->receiving &&
+         can_receive_directly (socket);
+}
+
+void
+ls_local_socket_input_stream_on_polled (LsLocalSocketInputStream *self,
+                                        LsLocalSocket            *socket)
+{
+  if (ls_local_socket_input_stream_polls (self, socket))
+    receive_pending (self, socket);
 }
 
 gboolean

@@ -40,14 +40,15 @@ struct _LsLocalSocketIOStream
   /* The view's close has finished its flush: the streams are done. */
   gboolean                   closing;
   /* Holding the socket's reading (see ls_local_socket_io_stream_hold_reading ()):
-   * reads counts the input stream's reads started and completed;
+   * calls counts the streams' calls started and completed;
    * read_completed says one completed since the main loop last found the
-   * socket readable; hold_check watches the hold. */
-  guint                      reads;
+   * socket readable; reads_done counts completed reads, up to 2 (a
+   * connection that has exchanged that much is worth holding);
+   * hold polls the socket while the hold lasts. */
+  guint                      calls;
   gboolean                   read_completed;
-  GSource                   *hold_check;
-  guint                      hold_reads_seen;
-  guint                      hold_quiet;
+  guint                      reads_done;
+  GSource                   *hold;
   /* The context of the socket's main loop, kept after the connection
    * ends (when the socket lets go of its own): calls from other threads
    * are carried there. NULL until the socket first had one. */
@@ -135,30 +136,40 @@ GSource       *ls_local_socket_io_stream_pend   (GTask                 *task,
 /* Ends what _pend () began: drops the cancel source (nullable). */
 void           ls_local_socket_io_stream_unpend (GSource              **cancel_source);
 
-/* A read of @view (nullable) started (@completed FALSE) or completed. */
+/* A call of @view (nullable) started (@completed FALSE) or completed; a
+ * read also says so in read_completed. */
 static inline void
-ls_local_socket_io_stream_count_read (LsLocalSocketIOStream *view,
+ls_local_socket_io_stream_count_call (LsLocalSocketIOStream *view,
+                                      gboolean               is_read,
                                       gboolean               completed)
 {
   if (view == NULL)
     return;
-  view->reads++;
-  if (completed)
-    view->read_completed = TRUE;
+  view->calls++;
+  if (is_read && completed)
+    {
+      view->read_completed = TRUE;
+      if (view->reads_done < 2)
+        view->reads_done++;
+    }
 }
 
 /* While the application reads through the view, one read after the
  * other, the main loop stops reading ahead on the socket: each read of
  * the view then takes its bytes straight from the kernel into its own
  * buffer, as GIO's socket streams do, instead of finding them copied
- * into the socket's buffer a moment before. The input stream holds the
- * reading when the main loop finds the socket readable, nothing buffered,
- * no read of the view waiting and one just completed (its callback, about
- * to run, is the one that reads next); it lets go as soon as a read of
- * the view has to wait, and by itself after two main loop iterations
- * without a read of the view, so that ready-read, read () and the rest
- * find the bytes again. Never while a ready-read handler is connected. */
-void           ls_local_socket_io_stream_hold_reading    (LsLocalSocketIOStream *view,
+ * into the socket's buffer a moment before; and the view polls the
+ * socket itself, in the main loop's poll (), instead of the event core.
+ * The input stream holds the reading when one of its reads has to wait
+ * for the kernel, or when the main loop finds the socket readable,
+ * nothing buffered, no read of the view waiting and one just completed
+ * (its callback, about to run, is the one that reads next). The hold
+ * lasts while the view is in use (see the source in the .c file) and
+ * never while a ready-read handler is connected. Returns FALSE when the
+ * socket is not held now: fewer than two reads of the view completed on
+ * it yet, no main loop serves it, or its context has as many held as pay
+ * off. */
+gboolean       ls_local_socket_io_stream_hold_reading    (LsLocalSocketIOStream *view,
                                                           LsLocalSocket         *socket);
 /* Lets go of the hold, if there is one (@view nullable). */
 void           ls_local_socket_io_stream_release_reading (LsLocalSocketIOStream *view);

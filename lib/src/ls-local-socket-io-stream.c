@@ -389,48 +389,177 @@ ls_local_socket_io_stream_finish (gpointer       stream,
 
 /* Holding the socket's reading ------------------------------------------- */
 
-/* Runs once a main loop iteration while the hold lasts: it ends after two
- * iterations without a read of the view. Two: an echo, say, reads, then
- * writes, and reads again from the write's callback. */
-static gboolean
-hold_check (gpointer data)
-{
-  LsLocalSocketIOStream *self = data;
+/* While the view holds the socket's reading (socket->view_polls), this
+ * source polls the socket's descriptor in the main loop's own poll (),
+ * as GIO's socket streams do, instead of the event core's epoll set: a
+ * wake-up then costs no epoll_wait () behind the poll (), and a read or a
+ * write that has to wait no epoll_ctl (). It asks for input while a read
+ * of the view waits for the kernel, and for output while the socket has
+ * bytes to send; a hang-up or an error is reported whatever it asks. The
+ * events are set in prepare (), before each poll: changing them anywhere
+ * else would wake the context (two system calls).
+ *
+ * The hold ends, and the engine watches the socket again, when the view
+ * has no call pending for two iterations (an echo reads, then writes, and
+ * reads again from the write's callback), when no read has been pending
+ * for NO_READ_LIMIT_US (a write waiting on a peer that itself waits for
+ * us to read: with the engine reading ahead, it does not deadlock), when
+ * a pending read sits through WAIT_LIMIT iterations of a busy loop with
+ * nothing to read (another socket may use the slot: see
+ * ls_event_core_claim_direct_poll ()), on a hang-up, and whenever the
+ * connection changes. */
+#define NO_READ_LIMIT_US (100 * G_TIME_SPAN_MILLISECOND)
+#define WAIT_LIMIT       64
 
-  if (self->reads != self->hold_reads_seen)
+typedef struct
+{
+  GSource                source;
+  GPollFD                pfd;
+  LsLocalSocketIOStream *view;
+  LsEventCore           *core;           /* the slot was claimed from it */
+  guint                  calls_seen;
+  guint                  quiet;          /* iterations without a call */
+  guint                  waits;          /* iterations a read waited */
+  gint64                 no_read_since;  /* 0 while a read is pending */
+  gboolean               release;        /* prepare () found the hold over */
+} HoldSource;
+
+static gboolean
+hold_source_prepare (GSource *source,
+                     gint    *timeout)
+{
+  HoldSource *hold = (HoldSource *) source;
+  LsLocalSocketIOStream *view = hold->view;
+  LsLocalSocket *socket = view->socket;
+  gboolean reading;
+  gint64 now;
+
+  *timeout = -1;
+  hold->pfd.events = 0;
+  if (socket == NULL || !socket->view_polls || socket->fd != hold->pfd.fd)
+    return hold->release = TRUE;
+  if (socket->output.len > 0 && !socket->flush_deferred)
+    hold->pfd.events |= G_IO_OUT;
+
+  reading = ls_local_socket_input_stream_polls (view->input, socket);
+  if (reading)
     {
-      self->hold_reads_seen = self->reads;
-      self->hold_quiet = 0;
-      return G_SOURCE_CONTINUE;
+      hold->pfd.events |= G_IO_IN;
+      hold->quiet = 0;
+      hold->no_read_since = 0;
+      return hold->release = ++hold->waits > WAIT_LIMIT;
     }
-  if (++self->hold_quiet < 2)
-    return G_SOURCE_CONTINUE;
-  ls_local_socket_io_stream_release_reading (self);
-  return G_SOURCE_REMOVE;
+  hold->waits = 0;
+  /* Another call of the input (a skip, or a read with a ready-read
+   * handler now connected) is the engine's to serve. */
+  if (ls_local_socket_input_stream_waits (view->input))
+    return hold->release = TRUE;
+  now = g_source_get_time (source);
+  if (hold->no_read_since == 0)
+    hold->no_read_since = now;
+  if (ls_local_socket_output_stream_waits (view->output))
+    {
+      hold->quiet = 0;
+      if (now - hold->no_read_since >= NO_READ_LIMIT_US)
+        return hold->release = TRUE;
+      *timeout = (hold->no_read_since + NO_READ_LIMIT_US - now + 999) / 1000;
+      return FALSE;
+    }
+  if (view->calls != hold->calls_seen)
+    {
+      hold->calls_seen = view->calls;
+      hold->quiet = 0;
+    }
+  if (++hold->quiet >= 2)
+    return hold->release = TRUE;
+  /* Come back at once: nothing of the view may wake the loop. */
+  *timeout = 0;
+  return FALSE;
 }
 
-void
+static gboolean
+hold_source_check (GSource *source)
+{
+  HoldSource *hold = (HoldSource *) source;
+
+  if (hold->pfd.revents & G_IO_IN)
+    hold->waits = 0;
+  return hold->release || hold->pfd.revents != 0;
+}
+
+static gboolean
+hold_source_dispatch (GSource     *source,
+                      GSourceFunc  callback,
+                      gpointer     user_data)
+{
+  HoldSource *hold = (HoldSource *) source;
+  LsLocalSocketIOStream *view = hold->view;
+  LsLocalSocket *socket = view->socket;
+  gushort revents = hold->pfd.revents;
+
+  if (hold->release || socket == NULL)
+    {
+      ls_local_socket_io_stream_release_reading (view);
+      return G_SOURCE_REMOVE;
+    }
+  /* The callbacks run from here may do anything, to the view too. */
+  g_object_ref (view);
+  ls_local_socket_hold_internal (socket);
+  if ((revents & G_IO_OUT) && socket->fd >= 0 && socket->output.len > 0)
+    ls_local_socket_flush_output_internal (socket);
+  if ((revents & (G_IO_IN | G_IO_HUP | G_IO_ERR)) && socket->view_polls)
+    ls_local_socket_input_stream_on_polled (view->input, socket);
+  /* Whatever else the peer's end brings is the engine's to handle. */
+  if (revents & (G_IO_HUP | G_IO_ERR | G_IO_NVAL))
+    ls_local_socket_io_stream_release_reading (view);
+  ls_local_socket_unhold_internal (socket);
+  g_object_unref (view);
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+hold_source_finalize (GSource *source)
+{
+  HoldSource *hold = (HoldSource *) source;
+
+  ls_event_core_return_direct_poll (hold->core);
+  ls_event_core_unref (hold->core);
+}
+
+static GSourceFuncs hold_source_funcs = {
+  .prepare = hold_source_prepare,
+  .check = hold_source_check,
+  .dispatch = hold_source_dispatch,
+  .finalize = hold_source_finalize,
+};
+
+gboolean
 ls_local_socket_io_stream_hold_reading (LsLocalSocketIOStream *view,
                                         LsLocalSocket         *socket)
 {
-  GMainContext *context = socket_context (socket);
+  HoldSource *hold;
 
-  /* Without a main loop nothing would end the hold (nor is there any
-   * read-ahead to spare). */
-  if (context == NULL || socket->watch == NULL)
-    return;
-  socket->read_held = TRUE;
+  if (view->hold != NULL)
+    return TRUE;
+  /* A short exchange (a request and its answer) is cheaper through the
+   * event core than setting the source up and taking it down again; and
+   * without a main loop nothing would poll for the view. */
+  if (view->reads_done < 2 || socket->core == NULL || socket->watch == NULL || socket->fd < 0 ||
+      !ls_event_core_claim_direct_poll (socket->core))
+    return FALSE;
+  view->hold = g_source_new (&hold_source_funcs, sizeof (HoldSource));
+  hold = (HoldSource *) view->hold;
+  hold->view = view;
+  hold->core = ls_event_core_ref (socket->core);
+  hold->calls_seen = view->calls;
+  hold->pfd.fd = socket->fd;
+  g_source_add_poll (view->hold, &hold->pfd);
+  g_source_set_priority (view->hold, G_PRIORITY_DEFAULT);
+  g_source_set_static_name (view->hold, "[ls] local socket stream");
+  g_source_attach (view->hold, ls_event_core_get_context (socket->core));
+  socket->view_polls = TRUE;
   ls_local_socket_update_watch_internal (socket);
-  if (view->hold_check == NULL)
-    {
-      view->hold_check = g_idle_source_new ();
-      g_source_set_priority (view->hold_check, G_PRIORITY_DEFAULT);
-      g_source_set_static_name (view->hold_check, "[ls] local socket stream reading");
-      g_source_set_callback (view->hold_check, hold_check, view, NULL);
-      g_source_attach (view->hold_check, context);
-    }
-  view->hold_reads_seen = view->reads;
-  view->hold_quiet = 0;
+  return TRUE;
 }
 
 void
@@ -438,17 +567,17 @@ ls_local_socket_io_stream_release_reading (LsLocalSocketIOStream *view)
 {
   LsLocalSocket *socket;
 
-  if (view == NULL || view->hold_check == NULL)
+  if (view == NULL || view->hold == NULL)
     return;
   socket = view->socket;
   if (socket != NULL && !in_owner_thread (socket))
     return;
-  /* Destroyed also from its own callback, which then returns REMOVE. */
-  g_source_destroy (view->hold_check);
-  g_clear_pointer (&view->hold_check, g_source_unref);
-  if (socket != NULL && socket->read_held)
+  /* Destroyed also from its own callbacks. */
+  g_source_destroy (view->hold);
+  g_clear_pointer (&view->hold, g_source_unref);
+  if (socket != NULL && socket->view_polls)
     {
-      socket->read_held = FALSE;
+      socket->view_polls = FALSE;
       if (socket->fd >= 0)
         ls_local_socket_update_watch_internal (socket);
     }
@@ -695,7 +824,7 @@ view_release (gpointer data)
   LsLocalSocketIOStream *self = data;
 
   /* The socket is finalizing (a replaced view let go of the hold
-   * before): its read_held goes with it. */
+   * before): its view_polls goes with it. */
   self->socket = NULL;
   ls_local_socket_io_stream_release_reading (self);
   if (!g_io_stream_is_closed (G_IO_STREAM (self)))

@@ -35,10 +35,17 @@ update_watch (LsLocalSocket *self)
 
   if (self->watch == NULL)
     return;
+  /* The stream view polls the descriptor itself: the watch stays out of
+   * the epoll set (deferred flushes still come through it). */
+  if (G_UNLIKELY (self->view_polls))
+    {
+      ls_watch_set_events (self->watch, 0);
+      return;
+    }
   /* With the buffer full nothing is read, not even a hang-up: as in Qt,
    * the socket learns that the peer left when the application reads on
    * (or a write fails). */
-  if (ls_local_socket_read_allowed_internal (self) && !self->read_held)
+  if (ls_local_socket_read_allowed_internal (self))
     events |= LS_WATCH_READ;
   /* Writability only matters once the kernel refused data; a flush that
    * is already scheduled needs no epoll_ctl round trip. */
@@ -701,7 +708,7 @@ ls_local_socket_attach_fd_internal (LsLocalSocket *self,
                                     int            fd)
 {
   self->fd = fd;
-  self->read_held = FALSE;
+  self->view_polls = FALSE;
   if (self->core != core)
     {
       g_clear_pointer (&self->core, ls_event_core_unref);

@@ -326,6 +326,7 @@ pending_start (gpointer  stream,
       ls_local_socket_io_stream_return (task, 0, NULL);
       return;
     }
+  ls_local_socket_io_stream_count_call (self->view, FALSE, FALSE);
   self->task = task;
   self->buffer = buffer;
   self->count = count;

@@ -57,7 +57,7 @@ typedef enum {
  * with its buffer empty, the engine calls it before reading itself, and it
  * may take the bytes straight into a waiting read's buffer
  * (ls_local_socket_receive_into_internal ()), or leave them in the kernel
- * for a read about to come (read_held). Returns whether it took the event
+ * for a read about to come (then it polls the socket itself: view_polls). Returns whether it took the event
  * (then the engine reads nothing this time). */
 typedef gboolean (*LsDirectReadFunc) (LsLocalSocket *socket,
                                       gpointer       data);
@@ -160,9 +160,10 @@ struct _LsLocalSocket
   guint               has_gsocket : 1;          /* get_socket () made one (qdata) */
   guint               fd_failure : 1;           /* received descriptors were lost or too many */
   guint               accept_fds : 1;           /* reads have room for descriptors */
-  /* The stream view reads straight from the kernel for now: the main
-   * loop does not watch for input (the blocking waits still read). */
-  guint               read_held : 1;
+  /* The stream view reads and writes straight from and to the kernel for
+   * now, polling the descriptor through a source of its own: the event
+   * core does not watch it (the blocking waits still read). */
+  guint               view_polls : 1;
 };
 
 /* ------------------------------------------------------------------------ */

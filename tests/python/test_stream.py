@@ -13,8 +13,8 @@ import threading
 import gi
 import pytest
 
-from conftest import (HERE, PYTHON, GLib, Gio, Ls, accept, assert_ls_error, bytes_of,
-                      pair, read_exactly, record_socket, run_for, run_until)
+from conftest import (HERE, PYTHON, GLib, Gio, Ls, accept, assert_ls_error, bytes_of, connect,
+                      listen, pair, read_exactly, record_socket, run_for, run_until)
 
 gi.require_version("Json", "1.0")
 from gi.repository import Json  # noqa: E402
@@ -272,6 +272,90 @@ def test_zlib_64mib(sock_path):
     run_until(lambda: state["sender_done"] and state["receiver_done"], timeout=300)
     assert state["received"] == size
     assert state["hash"].hexdigest() == expected.hexdigest()
+
+
+def test_both_ends_write_everything_first(sock_path):
+    """Both ends read three bytes one by one (so that their views poll their
+    sockets themselves), then write more than the kernel and write-high-water
+    hold before reading anything back.
+    On GIO's socket streams that deadlocks; here both transfers complete."""
+    _server, client, accepted = pair(sock_path)
+    size = 8 * MIB
+    payloads = {client: os.urandom(size), accepted: os.urandom(size)}
+    got = {client: bytearray(), accepted: bytearray()}
+    done = set()
+
+    def start(sock, other):
+        inp, out = streams(sock)
+
+        def on_read(stream, result):
+            data = bytes_of(stream.read_bytes_finish(result))
+            assert data, "the stream ended early"
+            got[sock] += data
+            if len(got[sock]) == size:
+                done.add(sock)
+            else:
+                stream.read_bytes_async(65536, GLib.PRIORITY_DEFAULT, None, on_read)
+
+        def on_written(stream, result):
+            ok, n = stream.write_all_finish(result)
+            assert ok and n == size
+            inp.read_bytes_async(65536, GLib.PRIORITY_DEFAULT, None, on_read)
+
+        firsts = []
+
+        def on_first(stream, result):
+            firsts.append(bytes_of(stream.read_bytes_finish(result)))
+            if len(firsts) < 3:
+                inp.read_bytes_async(1, GLib.PRIORITY_DEFAULT, None, on_first)
+                return
+            assert b"".join(firsts) == b"!!!"
+            out.write_all_async(payloads[sock], GLib.PRIORITY_DEFAULT, None, on_written)
+
+        inp.read_bytes_async(1, GLib.PRIORITY_DEFAULT, None, on_first)
+
+    start(client, accepted)
+    start(accepted, client)
+    for _ in range(3):
+        run_for(10)
+        client.write(b"!")
+        accepted.write(b"!")
+    run_until(lambda: len(done) == 2, timeout=120)
+    assert bytes(got[client]) == payloads[accepted]
+    assert bytes(got[accepted]) == payloads[client]
+
+
+def test_many_views_in_one_loop(sock_path):
+    """More connections echo through their views in one main loop than it
+    polls directly: every byte of every connection comes back."""
+    server = listen(sock_path)
+    pairs = []
+    for _ in range(24):
+        client = connect(sock_path)
+        pairs.append((client, accept(server)))
+
+    def echo(sock):
+        inp, out = streams(sock)
+
+        def on_read(stream, result):
+            data = bytes_of(stream.read_bytes_finish(result))
+            if data:
+                out.write_all_async(data, GLib.PRIORITY_DEFAULT, None, on_written)
+
+        def on_written(stream, result):
+            assert stream.write_all_finish(result)[0]
+            inp.read_bytes_async(4096, GLib.PRIORITY_DEFAULT, None, on_read)
+
+        inp.read_bytes_async(4096, GLib.PRIORITY_DEFAULT, None, on_read)
+
+    payloads = []
+    for client, accepted in pairs:
+        echo(accepted)
+        payloads.append(os.urandom(256 * 1024))
+    for (client, _), payload in zip(pairs, payloads):
+        client.write(payload)
+    for (client, _), payload in zip(pairs, payloads):
+        assert read_exactly(client, len(payload)) == payload
 
 
 def test_splice_slow_reader_memory(tmp_short):
