@@ -1150,8 +1150,7 @@ sides_greet (LsLocalSocket *a,
     {
       ls_test_run_for (10);
       ls_test_socket_write_str (a, bytes[i]);
-      if (b != NULL)
-        ls_test_socket_write_str (b, bytes[i]);
+      ls_test_socket_write_str (b, bytes[i]);
     }
 }
 
@@ -1238,6 +1237,12 @@ echo_read (Echo *echo)
 }
 
 static gboolean
+echo_ended (gpointer data)
+{
+  return ((Echo *) data)->ended;
+}
+
+static gboolean
 all_done (gpointer data)
 {
   Side *sides = data;
@@ -1319,7 +1324,9 @@ test_direct_many (LsTestFixture *f,
 
   for (guint i = 0; i < N_ECHOES; i++)
     {
+      /* Each echo's view reads the end of its stream. */
       ls_local_socket_disconnect_from_server (clients[i]);
+      g_assert_true (ls_test_run_until_cond (echo_ended, &echoes[i], TIMEOUT_MS));
       g_assert_true (ls_test_run_until_cond (socket_unconnected, echoes[i].socket, TIMEOUT_MS));
       g_object_unref (clients[i]);
       g_object_unref (echoes[i].socket);
