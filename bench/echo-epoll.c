@@ -39,6 +39,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "bench-process.h"
+
 #ifdef ECHO_GLIB_LOOP
 #include <glib.h>
 #include <glib-unix.h>
@@ -124,18 +126,6 @@ floor_dropped (int fd)
 #define floor_read(fd)       ((void) (fd))
 #define floor_dropped(fd)    ((void) (fd))
 #endif
-
-static void
-raise_nofile (void)
-{
-  struct rlimit rl;
-
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
-}
 
 static void
 drop (int fd)
@@ -362,13 +352,12 @@ main (int argc, char **argv)
       fprintf (stderr, "Usage: %s SOCKET-PATH\n", argv[0]);
       return 2;
     }
-  raise_nofile ();
+  bench_process_setup ();
   getrlimit (RLIMIT_NOFILE, &rl);
   pending_cap = rl.rlim_cur;
   pending = calloc (pending_cap, sizeof *pending);
   floor_init (pending_cap);
 
-  signal (SIGPIPE, SIG_IGN);
 #ifdef ECHO_GLIB_LOOP
   /* run_loop () takes SIGTERM through GLib; no signalfd. */
   sfd = -1;

@@ -11,9 +11,8 @@
 #include <gio/gio.h>
 #include <gio/gunixsocketaddress.h>
 #include <glib-unix.h>
-#include <signal.h>
 #include <stdio.h>
-#include <sys/resource.h>
+#include "bench-process.h"
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -112,19 +111,13 @@ main (int argc, char **argv)
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(GSocketService) service = NULL;
   g_autoptr(GSocketAddress) address = NULL;
-  struct rlimit rl;
 
   if (argc != 2)
     {
       fprintf (stderr, "Usage: %s SOCKET-PATH\n", argv[0]);
       return 2;
     }
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
-  signal (SIGPIPE, SIG_IGN);
+  bench_process_setup ();
 
   loop = g_main_loop_new (NULL, FALSE);
   service = g_socket_service_new ();

@@ -5,9 +5,8 @@
 #include "echo-ls-main.h"
 
 #include <glib-unix.h>
-#include <signal.h>
 #include <stdio.h>
-#include <sys/resource.h>
+#include "bench-process.h"
 #include <sys/socket.h>
 
 static gboolean
@@ -25,19 +24,13 @@ echo_ls_main (int    argc,
   g_autoptr(GError) error = NULL;
   g_autoptr(GMainLoop) loop = NULL;
   g_autoptr(LsLocalServer) server = NULL;
-  struct rlimit rl;
 
   if (argc != 2)
     {
       fprintf (stderr, "Usage: %s SOCKET-PATH\n", argv[0]);
       return 2;
     }
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
-  signal (SIGPIPE, SIG_IGN);
+  bench_process_setup ();
 
   loop = g_main_loop_new (NULL, FALSE);
   server = ls_local_server_new ();

@@ -16,8 +16,9 @@
 #include <csignal>
 #include <cstdio>
 #include <fcntl.h>
-#include <sys/resource.h>
 #include <unistd.h>
+
+#include "bench-process.h"
 
 static int sigterm_pipe[2];
 
@@ -32,19 +33,12 @@ on_signal (int)
 int
 main (int argc, char **argv)
 {
-  struct rlimit rl;
-
   if (argc != 2)
     {
       std::fprintf (stderr, "Usage: %s SOCKET-PATH\n", argv[0]);
       return 2;
     }
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
-  std::signal (SIGPIPE, SIG_IGN);
+  bench_process_setup ();
 
   QCoreApplication app (argc, argv);
 

@@ -13,13 +13,13 @@
  *
  * Usage: echo-uv SOCKET-PATH   (prints READY, exits on SIGTERM)
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
+
+#include "bench-process.h"
 
 #define READ_SIZE 65536
 
@@ -131,7 +131,6 @@ int
 main (int argc, char **argv)
 {
   uv_loop_t *loop = uv_default_loop ();
-  struct rlimit rl;
   int r;
 
   if (argc != 2)
@@ -140,12 +139,7 @@ main (int argc, char **argv)
       return 2;
     }
   socket_path = argv[1];
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
-  signal (SIGPIPE, SIG_IGN);
+  bench_process_setup ();
 
   uv_pipe_init (loop, &server, 0);
   if ((r = uv_pipe_bind (&server, socket_path)) != 0

@@ -45,6 +45,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bench-process.h"
+
 #define BUF_SIZE 65536
 
 static GMainContext *ctx;  /* the context of the current run */
@@ -826,7 +828,6 @@ main (int argc, char **argv)
   g_auto(GStrv) names = NULL;
   g_autofree char *dir = NULL;
   g_autoptr(GArray) results = g_array_new (FALSE, TRUE, sizeof (Result));
-  struct rlimit rl;
   int status = 0;
 
   g_option_context_add_main_entries (octx, entries, NULL);
@@ -862,12 +863,7 @@ main (int argc, char **argv)
 
   /* 1,000 server-side connections here, 1,000 client ones in the child,
    * which inherits the raised limit. */
-  if (getrlimit (RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max)
-    {
-      rl.rlim_cur = rl.rlim_max;
-      setrlimit (RLIMIT_NOFILE, &rl);
-    }
-  signal (SIGPIPE, SIG_IGN);
+  bench_process_setup ();
 
   dir = g_dir_make_tmp ("ls-lateness-XXXXXX", &error);
   if (dir == NULL)
